@@ -1,0 +1,131 @@
+-- Registration of a new guest account and its place on an event's list (the
+-- seed's register_and_create_guest_v2, same parameters and result keys).
+SET LOCAL ROLE guestlist_owner;
+
+-- Every invalid registration field at once: a jsonb array of
+-- {field, code, message}, fields named by parameter without p_.
+CREATE OR REPLACE FUNCTION app._registration_errors(
+  p_phone text, p_first_name text, p_last_name text, p_email text, p_password text,
+  p_event_id uuid, p_birth_date date, p_gender text, p_city text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT coalesce(jsonb_agg(jsonb_build_object('field', f, 'code', c, 'message', m) ORDER BY n), '[]')
+  FROM (VALUES
+    (1, 'phone', 'invalid', 'Número de telemóvel inválido.',
+     app._normalize_phone(p_phone) IS NULL),
+    (2, 'first_name', 'length', 'O nome deve ter entre 1 e 80 caracteres.',
+     coalesce(length(btrim(p_first_name)), 0) NOT BETWEEN 1 AND 80),
+    (3, 'last_name', 'length', 'O apelido deve ter entre 1 e 80 caracteres.',
+     coalesce(length(btrim(p_last_name)), 0) NOT BETWEEN 1 AND 80),
+    (4, 'email', 'invalid', 'Email inválido.',
+     p_email IS NULL OR length(btrim(p_email)) > 254
+       OR btrim(p_email) !~ '^[^[:space:]@]+@[^[:space:]@]+\.[^[:space:]@]+$'),
+    (5, 'password', 'weak',
+     'A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números.',
+     p_password IS NULL OR length(p_password) NOT BETWEEN 8 AND 200
+       OR p_password !~ '[a-z]' OR p_password !~ '[A-Z]' OR p_password !~ '[0-9]'),
+    (6, 'event_id', 'required', 'Evento em falta.', p_event_id IS NULL),
+    (7, 'birth_date', 'invalid', 'A data de nascimento deve ser no passado.',
+     p_birth_date IS NOT NULL AND (p_birth_date >= current_date OR p_birth_date <= date '1900-01-01')),
+    (8, 'gender', 'invalid', 'Género inválido.',
+     p_gender IS NOT NULL AND p_gender NOT IN ('M', 'F', 'O')),
+    (9, 'city', 'length', 'A cidade deve ter no máximo 80 caracteres.',
+     p_city IS NOT NULL AND length(btrim(p_city)) > 80)
+  ) AS v (n, f, c, m, bad)
+  WHERE bad
+$$;
+
+-- Create the account (bcrypt cost 10, never the password itself) and put
+-- the guest on the event's list, atomically: a refused place leaves no
+-- account behind. Refusals are returned: invalid_input (every bad field),
+-- rate_limited, event_not_found, promoter_not_found, guest_list_closed,
+-- guest_list_full, phone_exists.
+CREATE OR REPLACE FUNCTION api.register_and_create_guest_v2(
+  p_phone text,
+  p_first_name text,
+  p_last_name text,
+  p_email text,
+  p_password text,
+  p_event_id uuid,
+  p_promoter_id uuid DEFAULT NULL,
+  p_team_id uuid DEFAULT NULL,
+  p_birth_date date DEFAULT NULL,
+  p_gender text DEFAULT NULL,
+  p_city text DEFAULT NULL,
+  p_client_key text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_phone text := app._normalize_phone(p_phone);
+  v_errors jsonb;
+  v_retry integer;
+  v_event app.events;
+  v_attr record;
+  v_code text;
+  v_hash text;
+  v_user app.client_users;
+  v_guest record;
+BEGIN
+  v_retry := app._rate_limited('register', p_client_key);
+  IF v_retry > 0 THEN
+    RETURN app._refusal('rate_limited', app._message('rate_limited'),
+                        jsonb_build_object('retry_after', v_retry));
+  END IF;
+
+  v_errors := app._registration_errors(p_phone, p_first_name, p_last_name, p_email, p_password,
+                                       p_event_id, p_birth_date, p_gender, p_city);
+  IF jsonb_array_length(v_errors) > 0 THEN
+    RETURN app._refusal('invalid_input', app._message('invalid_input'),
+                        jsonb_build_object('errors', v_errors));
+  END IF;
+
+  -- cheap refusals first, before any bcrypt work is spent
+  SELECT * INTO v_event FROM app.events e WHERE e.id = p_event_id;
+  v_code := app._event_refusal(v_event);
+  IF v_code IS NOT NULL THEN
+    RETURN app._refusal(v_code, app._message(v_code));
+  END IF;
+  SELECT * INTO v_attr FROM app._attribution(v_event.organization_id, p_promoter_id, p_team_id);
+  IF NOT v_attr.ok THEN
+    RETURN app._refusal('promoter_not_found', app._message('promoter_not_found'));
+  END IF;
+  IF EXISTS (SELECT 1 FROM app.client_users cu WHERE cu.phone = v_phone) THEN
+    RETURN app._refusal('phone_exists', app._message('phone_exists'));
+  END IF;
+
+  v_hash := public.crypt(p_password, public.gen_salt('bf', app._bcrypt_cost()));
+
+  BEGIN
+    INSERT INTO app.client_users AS cu
+      (phone, first_name, last_name, email, password_hash, birth_date, gender, city)
+    VALUES (v_phone, btrim(p_first_name), btrim(p_last_name), lower(btrim(p_email)), v_hash,
+            p_birth_date, p_gender, nullif(btrim(p_city), ''))
+    ON CONFLICT (phone) DO NOTHING
+    RETURNING * INTO v_user;
+    IF v_user.id IS NULL THEN
+      -- a concurrent registration of this phone committed first
+      RETURN app._refusal('phone_exists', app._message('phone_exists'));
+    END IF;
+    DELETE FROM app.phone_lookup_cache WHERE phone_hash = app._phone_hash(v_phone);
+    SELECT * INTO v_guest
+    FROM app._create_guest(v_event.id, v_user.id, p_promoter_id, v_attr.team_id);
+  EXCEPTION WHEN SQLSTATE 'PT409' OR SQLSTATE 'PT404' THEN
+    -- the list filled or closed meanwhile: the account is rolled back too
+    GET STACKED DIAGNOSTICS v_code = PG_EXCEPTION_DETAIL;
+    v_code := v_code::jsonb ->> 'code';
+    RETURN app._refusal(v_code, app._message(v_code));
+  END;
+
+  RETURN app._guest_answer(v_guest.guest_id, v_guest.qr_code, false,
+                           'Registo concluído e entrada na lista confirmada.',
+                           v_user.first_name, v_event, v_user.id)
+         || jsonb_build_object('client_id', v_user.id);
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.register_and_create_guest_v2(
+  text, text, text, text, text, uuid, uuid, uuid, date, text, text, text) TO guestlist_web;

@@ -1,0 +1,89 @@
+-- What the guest page reads: the promoter link, a returning device's QR
+-- code, and whether a QR code exists (for its image).
+SET LOCAL ROLE guestlist_owner;
+
+-- /promotor/<promoter>/<event> in one call: the event (by its slug inside
+-- an organization the promoter works for), organization, promoter, the
+-- promoter's team there, and whether the list takes guests now. Unknown
+-- promoter or event, or a promoter not working that event: PT404.
+CREATE OR REPLACE FUNCTION api.resolve_guest_page(p_promoter_slug text, p_event_slug text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_page jsonb;
+BEGIN
+  SELECT jsonb_build_object(
+           'event', app._event_json(e),
+           'organization', jsonb_build_object('id', o.id, 'name', o.name),
+           'promoter', jsonb_build_object('id', p.id, 'displayName', p.display_name),
+           'teamId', t.id,
+           'guestListOpen', app._event_refusal(e) IS NULL,
+           'closesAt', e.guest_list_closes_at)
+    INTO v_page
+  FROM app.promoters p
+  JOIN app.team_members tm ON tm.promoter_id = p.id
+  JOIN app.teams t ON t.id = tm.team_id
+  JOIN app.event_slugs es ON es.organization_id = t.organization_id AND es.slug = p_event_slug
+  JOIN app.events e ON e.id = es.event_id
+  JOIN app.organizations o ON o.id = e.organization_id
+  WHERE p.slug = p_promoter_slug AND p.is_active AND e.is_active
+  ORDER BY e.starts_at DESC, t.created_at, t.id
+  LIMIT 1;
+  IF v_page IS NULL THEN
+    PERFORM app._raise(404, 'page_not_found', 'Página não encontrada.');
+  END IF;
+  RETURN v_page;
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.resolve_guest_page(text, text) TO guestlist_web;
+
+-- A returning device: the guest's place on this event from its session
+-- token. Unknown or expired token: PT401 session_invalid; no place on this
+-- event yet: PT404 event_not_found.
+CREATE OR REPLACE FUNCTION api.session_guest(p_session_token text, p_event_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_user_id uuid;
+  v_answer jsonb;
+BEGIN
+  IF p_session_token ~ '^[0-9a-f]{64}$' THEN
+    SELECT s.client_user_id INTO v_user_id
+    FROM app.guest_sessions s
+    JOIN app.client_users cu ON cu.id = s.client_user_id AND cu.is_active
+    WHERE s.token_hash = sha256(decode(p_session_token, 'hex')) AND s.expires_at > now();
+  END IF;
+  IF v_user_id IS NULL THEN
+    PERFORM app._raise(401, 'session_invalid', 'Sessão inválida ou expirada.');
+  END IF;
+  SELECT jsonb_build_object('success', true, 'guest_id', g.id, 'qr_code', g.qr_code,
+                            'first_name', cu.first_name, 'event', app._event_json(e))
+    INTO v_answer
+  FROM app.guests g
+  JOIN app.events e ON e.id = g.event_id AND e.is_active
+  JOIN app.client_users cu ON cu.id = g.client_user_id
+  WHERE g.event_id = p_event_id AND g.client_user_id = v_user_id AND g.status <> 'cancelled';
+  IF v_answer IS NULL THEN
+    PERFORM app._raise(404, 'event_not_found', 'Ainda não estás na lista deste evento.');
+  END IF;
+  RETURN v_answer;
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.session_guest(text, uuid) TO guestlist_web;
+
+-- Whether a QR code belongs to a guest (the image route answers 404 if not).
+CREATE OR REPLACE FUNCTION api.qr_code_exists(p_qr_code text)
+RETURNS boolean
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT EXISTS (SELECT 1 FROM app.guests g WHERE g.qr_code = p_qr_code AND g.status <> 'cancelled')
+$$;
+GRANT EXECUTE ON FUNCTION api.qr_code_exists(text) TO guestlist_web;

@@ -1,0 +1,57 @@
+-- Housekeeping: the scheduled cleanup, readiness and project settings.
+SET LOCAL ROLE guestlist_owner;
+
+-- Delete what has expired: cache rows, past rate windows, sessions, login
+-- windows over 15 minutes old, and finished jobs past guestlist.job_retention
+-- (when the queue exists). pg_cron runs it every minute; without pg_cron the
+-- app runs it on a timer. Returns the counts deleted.
+CREATE OR REPLACE FUNCTION api.cleanup()
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_cache bigint;
+  v_rates bigint;
+  v_sessions bigint;
+  v_logins bigint;
+BEGIN
+  DELETE FROM app.phone_lookup_cache WHERE expires_at <= now();
+  GET DIAGNOSTICS v_cache = ROW_COUNT;
+  DELETE FROM app.rate_limit_counters WHERE window_start < now() - interval '1 minute';
+  GET DIAGNOSTICS v_rates = ROW_COUNT;
+  DELETE FROM app.guest_sessions WHERE expires_at <= now();
+  GET DIAGNOSTICS v_sessions = ROW_COUNT;
+  DELETE FROM app.login_failures WHERE window_starts_at <= now() - interval '15 minutes';
+  GET DIAGNOSTICS v_logins = ROW_COUNT;
+  RETURN jsonb_build_object('cache', v_cache, 'rateCounters', v_rates,
+                            'sessions', v_sessions, 'loginWindows', v_logins);
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.cleanup() TO guestlist_web;
+
+-- Ready when this answers: the schema is migrated. cleanupScheduled tells
+-- the app whether pg_cron runs cleanup (else the app runs it on a timer).
+CREATE OR REPLACE FUNCTION api.readiness()
+RETURNS jsonb
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT jsonb_build_object(
+    'ready', true,
+    'cleanupScheduled', coalesce((SELECT value = 'true' FROM app.settings
+                                  WHERE key = 'cleanup_scheduled'), false))
+$$;
+GRANT EXECUTE ON FUNCTION api.readiness() TO guestlist_web;
+
+-- Record a project setting (migrate.py, as the migrating superuser).
+CREATE OR REPLACE FUNCTION app._set_setting(p_key text, p_value text)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+  INSERT INTO app.settings (key, value) VALUES (p_key, p_value)
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value
+$$;
