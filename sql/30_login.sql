@@ -59,7 +59,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_phone text := app._normalize_phone(p_phone);
-  v_errors jsonb := '[]';
+  v_errors jsonb := '[]'::jsonb;
   v_retry integer;
   v_event app.events;
   v_attr record;

@@ -1,0 +1,63 @@
+-- api.register_and_create_guest_v2: bcrypt cost 10, every invalid field at
+-- once, phone_exists, an atomic account + place, a session token.
+BEGIN;
+SELECT plan(20);
+\ir 00-fixture.psql
+
+SELECT api.register_and_create_guest_v2('+351935886310', ' Ana ', 'Silva', 'Ana@Example.pt',
+  'Segredo123', :'ev', :'pr', :'tm', '1995-04-01', 'F', 'Lisboa') AS reg \gset
+SELECT is((:'reg'::jsonb ->> 'success')::boolean, true, 'a new guest registers');
+SELECT ok(:'reg'::jsonb ?& ARRAY['guest_id', 'qr_code', 'message', 'client_id', 'session_token'],
+          'the seed''s keys and a session token');
+SELECT matches(:'reg'::jsonb ->> 'qr_code', '^[0-9a-f]{32}$', 'qr_code is 128 bits of hex');
+SELECT isnt(:'reg'::jsonb ->> 'qr_code', :'reg'::jsonb ->> 'guest_id', 'qr_code is not the guest id');
+SELECT ok((SELECT password_hash ~ '^\$2a\$10\$' AND password_hash = public.crypt('Segredo123', password_hash)
+           FROM app.client_users WHERE phone = '+351935886310'), 'a bcrypt cost-10 hash is stored');
+SELECT is((SELECT count(*)::int FROM app.client_users cu
+           WHERE row_to_json(cu)::text LIKE '%Segredo123%'), 0, 'the password itself is stored nowhere');
+SELECT is((SELECT first_name || '|' || email || '|' || gender || '|' || city FROM app.client_users
+           WHERE phone = '+351935886310'), 'Ana|ana@example.pt|F|Lisboa', 'fields trimmed and kept');
+SELECT is((SELECT row(promoter_id, team_id, status, checked_in)::text FROM app.guests),
+          row(:'pr'::uuid, :'tm'::uuid, 'pending', false)::text, 'the guest is attributed and pending');
+SELECT is((SELECT count(*)::int FROM app.guest_sessions
+           WHERE token_hash = sha256(decode(:'reg'::jsonb ->> 'session_token', 'hex'))), 1,
+          'only the session token''s hash is stored');
+SELECT is((SELECT count(*)::int FROM app.guest_sessions s
+           WHERE encode(s.token_hash, 'hex') = :'reg'::jsonb ->> 'session_token'), 0,
+          'the token itself is not stored');
+
+SELECT is(api.register_and_create_guest_v2('+351935886310', 'Outra', 'Pessoa', 'o@example.pt',
+          'Segredo123', :'ev') ->> 'code', 'phone_exists', 'the same phone cannot register twice');
+
+SELECT is(api.register_and_create_guest_v2('x', repeat('a', 81), '  ', 'not-an-email', 'abcdefgh',
+          NULL, NULL, NULL, current_date + 1, 'X', repeat('c', 81)) -> 'errors',
+  '[{"code": "invalid", "field": "phone", "message": "Número de telemóvel inválido."},
+    {"code": "length", "field": "first_name", "message": "O nome deve ter entre 1 e 80 caracteres."},
+    {"code": "length", "field": "last_name", "message": "O apelido deve ter entre 1 e 80 caracteres."},
+    {"code": "invalid", "field": "email", "message": "Email inválido."},
+    {"code": "weak", "field": "password", "message": "A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números."},
+    {"code": "required", "field": "event_id", "message": "Evento em falta."},
+    {"code": "invalid", "field": "birth_date", "message": "A data de nascimento deve ser no passado."},
+    {"code": "invalid", "field": "gender", "message": "Género inválido."},
+    {"code": "length", "field": "city", "message": "A cidade deve ter no máximo 80 caracteres."}]'::jsonb,
+  'every invalid field at once, in order, named without p_');
+SELECT is(api.register_and_create_guest_v2('+351910000002', 'A', 'B', 'a@b.pt', 'segredo123', :'ev')
+          -> 'errors' -> 0 ->> 'field', 'password', 'a password without upper case is weak');
+SELECT is(api.register_and_create_guest_v2('+351910000002', 'A', 'B', 'a@b.pt', 'SEGREDO123', :'ev')
+          -> 'errors' -> 0 ->> 'field', 'password', 'a password without lower case is weak');
+SELECT is(api.register_and_create_guest_v2('+351910000002', 'A', 'B', 'a@b.pt', 'SegredoXyz', :'ev')
+          -> 'errors' -> 0 ->> 'field', 'password', 'a password without a digit is weak');
+SELECT is(api.register_and_create_guest_v2('+351910000002', 'A', 'B', 'a@b.pt', 'Segr3do', :'ev')
+          -> 'errors' -> 0 ->> 'field', 'password', 'a 7-character password is weak');
+SELECT is(api.register_and_create_guest_v2('+351910000002', repeat('a', 80), 'B', 'a@b.pt',
+          'Segredo123', :'ev') ->> 'success', 'true', 'an 80-character name is fine, gender optional');
+SELECT is(api.register_and_create_guest_v2('+351910000003', 'A', 'B', 'a@b.pt', 'Segredo123',
+          :'ev', p_gender => 'O', p_birth_date => current_date) -> 'errors' -> 0 ->> 'field',
+          'birth_date', 'a birth date today is not in the past');
+SELECT is(api.register_and_create_guest_v2('+351910000004', 'A', 'B', 'a@b.pt', 'Segredo123',
+          gen_random_uuid()) ->> 'code', 'event_not_found', 'an unknown event is refused');
+SELECT is((SELECT count(*)::int FROM app.client_users WHERE phone = '+351910000004'), 0,
+          'a refused registration leaves no account');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,38 @@
+-- api.resolve_guest_page, api.session_guest and api.qr_code_exists.
+BEGIN;
+SELECT plan(14);
+\ir 00-fixture.psql
+
+SELECT api.resolve_guest_page('promo-teste', 'noite-teste') AS page \gset
+SELECT is(:'page'::jsonb #>> '{event,id}', :'ev', 'the event by promoter and event slug');
+SELECT is(:'page'::jsonb -> 'organization', jsonb_build_object('id', :'org'::uuid, 'name', 'Org Teste'),
+          'its organization');
+SELECT is(:'page'::jsonb -> 'promoter', jsonb_build_object('id', :'pr'::uuid, 'displayName', 'Promo'),
+          'the promoter');
+SELECT is(:'page'::jsonb ->> 'teamId', :'tm', 'the promoter''s team');
+SELECT is(:'page'::jsonb -> 'guestListOpen', 'true'::jsonb, 'the list is open');
+SELECT ok(:'page'::jsonb ?& ARRAY['closesAt'] AND :'page'::jsonb -> 'event' ?& ARRAY['title', 'startsAt', 'location'],
+          'the contract''s keys');
+SELECT throws_ok($$SELECT api.resolve_guest_page('ninguem', 'noite-teste')$$, 'PT404', NULL,
+                 'unknown promoter: PT404');
+SELECT throws_ok($$SELECT api.resolve_guest_page('promo-teste', 'nada')$$, 'PT404', NULL,
+                 'unknown event: PT404');
+SELECT admin.create_promoter('alheio', 'Alheio') AS stranger \gset
+SELECT admin.add_team_member(:'other_tm', :'stranger') IS NOT NULL AS added \gset
+SELECT throws_ok($$SELECT api.resolve_guest_page('alheio', 'noite-teste')$$, 'PT404', NULL,
+                 'a promoter not working that event: PT404');
+
+SELECT api.register_and_create_guest_v2('+351935886310', 'Ana', 'Silva', 'ana@example.pt',
+                                        'Segredo123', :'ev') AS reg \gset
+SELECT is(api.session_guest(:'reg'::jsonb ->> 'session_token', :'ev') ->> 'qr_code',
+          :'reg'::jsonb ->> 'qr_code', 'a returning device gets its QR code from the session');
+SELECT throws_ok(format('SELECT api.session_guest(%L, %L)', repeat('0', 64), :'ev'), 'PT401', NULL,
+                 'an unknown token: PT401');
+UPDATE app.guest_sessions SET expires_at = now() - interval '1 second';
+SELECT throws_ok(format('SELECT api.session_guest(%L, %L)', :'reg'::jsonb ->> 'session_token', :'ev'),
+                 'PT401', NULL, 'an expired token: PT401');
+SELECT is(api.qr_code_exists(:'reg'::jsonb ->> 'qr_code'), true, 'a guest''s QR code exists');
+SELECT is(api.qr_code_exists(repeat('a', 32)), false, 'another does not');
+
+SELECT * FROM finish();
+ROLLBACK;
