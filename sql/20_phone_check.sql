@@ -14,19 +14,22 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_phone text := app._normalize_phone(p_phone);
+  v_phone text;
   v_hash bytea;
   v_user_id uuid;
   v_first_name text;
 BEGIN
-  PERFORM app._enforce_rate_limit('check_phone', p_client_key);
+  IF p_client_key IS NOT NULL THEN
+    PERFORM app._enforce_rate_limit('check_phone', p_client_key);
+  END IF;
+  v_phone := app._normalize_phone(p_phone);
   IF v_phone IS NULL THEN
     PERFORM app._raise(400, 'invalid_input', app._message('invalid_input'), jsonb_build_object(
       'errors', jsonb_build_array(jsonb_build_object(
         'field', 'phone', 'code', 'invalid', 'message', 'Número de telemóvel inválido.'))));
   END IF;
 
-  IF app._setting('guestlist.phone_cache', 'off') = 'on' THEN
+  IF current_setting('guestlist.phone_cache', true) = 'on' THEN
     v_hash := app._phone_hash(v_phone);
     SELECT c.client_user_id, c.first_name INTO v_user_id, v_first_name
     FROM app.phone_lookup_cache c
