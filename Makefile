@@ -1,0 +1,84 @@
+# guestlist — on a fresh Debian 12 machine `make run` and `make test` set everything up.
+#
+# DATABASE_URL (environment or `make … DATABASE_URL=…`) points every target at that
+# database instead of the project-local cluster (scripts/local-db.sh, port 54329).
+# The test suite starts a throwaway cluster of its own (or uses TEST_DATABASE_URL).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+LOCAL_DB := scripts/local-db.sh
+PYTEST_ARGS ?=
+SHELL_SCRIPTS := scripts/install.sh scripts/local-db.sh scripts/pg_ctl .ci/run
+
+export DATABASE_URL
+# The database every target talks to: DATABASE_URL, else the local cluster's URL.
+DB_URL = $${DATABASE_URL:-$$($(LOCAL_DB) url)}
+# Start the local cluster unless DATABASE_URL names another server.
+DB_ENSURE = if [[ -z "$${DATABASE_URL:-}" ]]; then $(LOCAL_DB) start; fi
+
+.PHONY: help install db-up db-down db-status migrate demo psql run \
+	test test-sql test-py lint bench
+
+help:
+	@echo "make run        install, start the local database, migrate, load the demo, serve"
+	@echo "make test       install, then the whole suite (pgTAP via pg_prove, pytest, browser)"
+	@echo "make install    Debian packages (as root) and .venv"
+	@echo "make db-up | db-down | db-status   the project-local PostgreSQL cluster"
+	@echo "make migrate | demo | psql         against DATABASE_URL or the local cluster"
+	@echo "make test-sql | test-py | lint | bench"
+
+install:
+	@scripts/install.sh
+
+db-up: install
+	@$(LOCAL_DB) start
+
+db-down:
+	@$(LOCAL_DB) stop
+
+db-status:
+	@$(LOCAL_DB) status
+
+migrate: install
+	@$(DB_ENSURE)
+	$(PY) migrate.py "$(DB_URL)"
+
+demo: migrate
+	$(PY) demo.py "$(DB_URL)"
+
+psql:
+	@$(DB_ENSURE) >/dev/null
+	psql "$(DB_URL)"
+
+run: demo
+	@export DATABASE_URL="$(DB_URL)"; \
+	if [[ -z "$${ADMIN_TOKEN:-}" ]]; then \
+		ADMIN_TOKEN=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(32))'); \
+		export ADMIN_TOKEN; \
+		echo "run: ADMIN_TOKEN=$$ADMIN_TOKEN (generated for this run; set ADMIN_TOKEN to keep one)"; \
+	fi; \
+	exec $(PY) app.py
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-sql: install
+	$(VENV)/bin/pytest tests/test_pgtap.py tests/test_plpgsql_check.py $(PYTEST_ARGS)
+
+test-py: install
+	$(VENV)/bin/pytest --ignore=tests/test_pgtap.py --ignore=tests/test_plpgsql_check.py \
+		$(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@if command -v shellcheck >/dev/null; then shellcheck $(SHELL_SCRIPTS); \
+	else bash -n $(SHELL_SCRIPTS) && echo "lint: shellcheck not installed, ran bash -n"; fi
+
+bench: install
+	@if [[ -x bench/run.sh ]]; then bench/run.sh; \
+	else echo "bench: bench/run.sh not there yet"; fi

@@ -1,0 +1,132 @@
+-- SQL run by the test harness (conftest.py and the infrastructure tests), loaded
+-- with queries.load_queries(); the application's own statements are in ../queries.sql.
+-- {name} marks an identifier composed with psycopg.sql.
+
+-- ─── databases (run in the maintenance database, autocommit) ──────────────
+
+-- name: create_database
+CREATE DATABASE {dbname}
+
+-- name: create_database_from_template
+CREATE DATABASE {dbname} TEMPLATE {template}
+
+-- name: drop_database
+DROP DATABASE IF EXISTS {dbname} WITH (FORCE)
+
+-- name: close_database
+-- A template nobody may connect to (pg_cron included): CREATE DATABASE … TEMPLATE
+-- fails while any session is connected to the template.
+ALTER DATABASE {dbname} WITH ALLOW_CONNECTIONS false
+
+-- name: create_extension_pgtap
+CREATE EXTENSION IF NOT EXISTS pgtap
+
+-- name: create_extension_plpgsql_check
+CREATE EXTENSION IF NOT EXISTS plpgsql_check
+
+-- name: extension_available
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = %(name)s)
+
+-- ─── roles and demo ────────────────────────────────────────────────────────
+
+-- name: set_role_web
+SET ROLE guestlist_web
+
+-- name: set_role_admin
+SET ROLE guestlist_admin
+
+-- name: load_demo
+SELECT admin.load_demo()
+
+-- ─── pg_cron (run in the cron.database_name database) ─────────────────────
+
+-- name: cron_installed
+SELECT pg_catalog.to_regclass('cron.job') IS NOT NULL
+
+-- name: cron_jobs_for_database
+SELECT jobname, schedule, command, database, active
+FROM cron.job
+WHERE database = %(dbname)s
+ORDER BY jobid
+
+-- name: cron_unschedule_database
+-- Forget the jobs of a database the tests are about to drop.
+SELECT cron.unschedule(jobid) FROM cron.job WHERE database = %(dbname)s
+
+-- ─── test_migrate.py ──────────────────────────────────────────────────────
+
+-- name: cron_database_name
+SELECT pg_catalog.current_setting('cron.database_name', true)
+
+-- name: project_roles
+SELECT rolname, rolcanlogin
+FROM pg_catalog.pg_roles
+WHERE rolname IN ('guestlist_owner', 'guestlist_web', 'guestlist_admin')
+ORDER BY rolname
+
+-- name: yoyo_applied_count
+SELECT count(*) FROM public._yoyo_migration
+
+-- name: readiness
+SELECT api.readiness()
+
+-- name: cleanup
+SELECT api.cleanup()
+
+-- name: project_function_count
+SELECT count(*)
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname IN ('app', 'api', 'admin')
+
+-- ─── test_plpgsql_check.py ────────────────────────────────────────────────
+
+-- name: plpgsql_functions
+-- Every PL/pgSQL function of the project, with the table of a trigger that uses it
+-- (plpgsql_check needs one to check a trigger function; NULL for the others).
+SELECT p.oid::regprocedure::text AS signature,
+       p.oid AS oid,
+       p.prorettype = 'pg_catalog.trigger'::pg_catalog.regtype AS is_trigger,
+       (SELECT t.tgrelid FROM pg_catalog.pg_trigger t
+        WHERE t.tgfoid = p.oid ORDER BY t.oid LIMIT 1) AS trigger_relid
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE n.nspname IN ('app', 'api', 'admin')
+  AND l.lanname = 'plpgsql'
+ORDER BY 1
+
+-- name: plpgsql_check_function
+SELECT level, sqlstate, message, detail, hint, lineno, statement, query, context
+FROM public.plpgsql_check_function_tb(%(oid)s::pg_catalog.oid::pg_catalog.regprocedure,
+                                      relid => coalesce(%(relid)s::pg_catalog.oid, 0)::pg_catalog.regclass,
+                                      fatal_errors => false)
+
+-- === races (tests/test_races.py) ===
+
+-- name: race_create_event
+-- A fresh open event on a throwaway organization, with an optional capacity.
+SELECT admin.create_event(
+    admin.create_organization('Org ' || gen_random_uuid(), 'org-' || gen_random_uuid()),
+    'Noite', 'noite', now() + interval '7 days', NULL, %(capacity)s::int)
+
+-- name: race_count_client_users
+SELECT count(*) FROM app.client_users
+
+-- name: race_count_guests
+SELECT count(*) FROM app.guests WHERE event_id = %(event_id)s::uuid
+
+-- name: race_event_guest_count
+SELECT guest_count FROM app.events WHERE id = %(event_id)s::uuid
+
+-- name: test_create_login_role
+CREATE ROLE {role} LOGIN
+
+-- name: test_drop_role
+DROP ROLE IF EXISTS {role}
+
+-- name: extension_installed
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = %(name)s)
+
+-- name: table_exists
+SELECT pg_catalog.to_regclass(%(name)s) IS NOT NULL
