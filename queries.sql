@@ -73,13 +73,19 @@ SELECT api.register_and_create_guest_v2(
     p_client_key => %(client_key)s::text)
 
 -- name: web_resolve_page
-SELECT api.resolve_guest_page(p_promoter_slug => %(promoter)s::text, p_event_slug => %(event)s::text)
+SELECT api.resolve_guest_page(
+    p_promoter_slug => %(promoter)s::text,
+    p_event_slug => %(event)s::text,
+    p_client_key => %(client_key)s::text)
 
 -- name: web_session_guest
-SELECT api.session_guest(p_session_token => %(session_token)s::text, p_event_id => %(event_id)s::uuid)
+SELECT api.session_guest(
+    p_session_token => %(session_token)s::text,
+    p_event_id => %(event_id)s::uuid,
+    p_client_key => %(client_key)s::text)
 
 -- name: web_qr_code_exists
-SELECT api.qr_code_exists(p_qr_code => %(qr_code)s::text)
+SELECT api.qr_code_exists(p_qr_code => %(qr_code)s::text, p_client_key => %(client_key)s::text)
 
 -- name: web_readiness
 SELECT api.readiness()

@@ -25,7 +25,7 @@ SELECT function_returns('api', 'authenticate_and_create_guest_v2',
 SELECT function_returns('api', 'register_and_create_guest_v2',
   ARRAY['text', 'text', 'text', 'text', 'text', 'uuid', 'uuid', 'uuid', 'date', 'text', 'text', 'text'],
   'jsonb');
-SELECT function_returns('api', 'resolve_guest_page', ARRAY['text', 'text'], 'jsonb');
+SELECT function_returns('api', 'resolve_guest_page', ARRAY['text', 'text', 'text'], 'jsonb');
 SELECT function_returns('admin', 'create_event',
   ARRAY['uuid', 'text', 'text', 'timestamp with time zone', 'text', 'integer',
         'timestamp with time zone'], 'uuid');

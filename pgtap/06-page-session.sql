@@ -1,6 +1,6 @@
 -- api.resolve_guest_page, api.session_guest and api.qr_code_exists.
 BEGIN;
-SELECT plan(14);
+SELECT plan(17);
 \ir 00-fixture.psql
 
 SELECT api.resolve_guest_page('promo-teste', 'noite-teste') AS page \gset
@@ -33,6 +33,16 @@ SELECT throws_ok(format('SELECT api.session_guest(%L, %L)', :'reg'::jsonb ->> 's
                  'PT401', NULL, 'an expired token: PT401');
 SELECT is(api.qr_code_exists(:'reg'::jsonb ->> 'qr_code'), true, 'a guest''s QR code exists');
 SELECT is(api.qr_code_exists(repeat('a', 32)), false, 'another does not');
+
+SET LOCAL guestlist.rate_limit_per_minute = 1;
+SELECT api.resolve_guest_page('promo-teste', 'noite-teste', '10.0.0.9') IS NOT NULL AS first \gset
+SELECT throws_ok($$SELECT api.resolve_guest_page('promo-teste', 'noite-teste', '10.0.0.9')$$,
+                 'PT429', NULL, 'the page is rate-limited per client');
+SELECT api.qr_code_exists(repeat('a', 32), '10.0.0.9') IS NOT NULL AS first \gset
+SELECT throws_ok(format('SELECT api.qr_code_exists(%L, %L)', repeat('a', 32), '10.0.0.9'),
+                 'PT429', NULL, 'so is the QR lookup');
+SELECT throws_ok(format('SELECT api.session_guest(%L, %L, %L)', repeat('0', 64), :'ev', '10.0.0.9'),
+                 'PT401', NULL, 'and the session lookup counts apart (its first call answers)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -35,6 +35,11 @@ done
 if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     missing+=(python3-venv)
 fi
+# The bench's peer (PostGraphile, installed by npm at bench time) needs Node.js;
+# a machine that has node from elsewhere keeps it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
 
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]]; then

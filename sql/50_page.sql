@@ -6,15 +6,20 @@ SET LOCAL ROLE guestlist_owner;
 -- an organization the promoter works for), organization, promoter, the
 -- promoter's team there, and whether the list takes guests now. Unknown
 -- promoter or event, or a promoter not working that event: PT404.
-CREATE OR REPLACE FUNCTION api.resolve_guest_page(p_promoter_slug text, p_event_slug text)
+-- Rate-limited per p_client_key.
+CREATE OR REPLACE FUNCTION api.resolve_guest_page(p_promoter_slug text, p_event_slug text,
+                                                  p_client_key text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_page jsonb;
 BEGIN
+  IF p_client_key IS NOT NULL THEN
+    PERFORM app._enforce_rate_limit('page', p_client_key);
+  END IF;
   SELECT jsonb_build_object(
            'event', app._event_json(e),
            'organization', jsonb_build_object('id', o.id, 'name', o.name),
@@ -38,14 +43,15 @@ BEGIN
   RETURN v_page;
 END
 $$;
-GRANT EXECUTE ON FUNCTION api.resolve_guest_page(text, text) TO guestlist_web;
+GRANT EXECUTE ON FUNCTION api.resolve_guest_page(text, text, text) TO guestlist_web;
 
 -- A returning device: the guest's place on this event from its session
 -- token. Unknown or expired token: PT401 session_invalid; no place on this
--- event yet: PT404 event_not_found.
-CREATE OR REPLACE FUNCTION api.session_guest(p_session_token text, p_event_id uuid)
+-- event yet: PT404 event_not_found. Rate-limited per p_client_key.
+CREATE OR REPLACE FUNCTION api.session_guest(p_session_token text, p_event_id uuid,
+                                             p_client_key text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -53,6 +59,9 @@ DECLARE
   v_user_id uuid;
   v_answer jsonb;
 BEGIN
+  IF p_client_key IS NOT NULL THEN
+    PERFORM app._enforce_rate_limit('session', p_client_key);
+  END IF;
   IF p_session_token ~ '^[0-9a-f]{64}$' THEN
     SELECT s.client_user_id INTO v_user_id
     FROM app.guest_sessions s
@@ -75,15 +84,22 @@ BEGIN
   RETURN v_answer;
 END
 $$;
-GRANT EXECUTE ON FUNCTION api.session_guest(text, uuid) TO guestlist_web;
+GRANT EXECUTE ON FUNCTION api.session_guest(text, uuid, text) TO guestlist_web;
 
 -- Whether a QR code belongs to a guest (the image route answers 404 if not).
-CREATE OR REPLACE FUNCTION api.qr_code_exists(p_qr_code text)
+-- Rate-limited per p_client_key.
+CREATE OR REPLACE FUNCTION api.qr_code_exists(p_qr_code text, p_client_key text DEFAULT NULL)
 RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT EXISTS (SELECT 1 FROM app.guests g WHERE g.qr_code = p_qr_code AND g.status <> 'cancelled')
+BEGIN
+  IF p_client_key IS NOT NULL THEN
+    PERFORM app._enforce_rate_limit('qr', p_client_key);
+  END IF;
+  RETURN EXISTS (SELECT 1 FROM app.guests g
+                 WHERE g.qr_code = p_qr_code AND g.status <> 'cancelled');
+END
 $$;
-GRANT EXECUTE ON FUNCTION api.qr_code_exists(text) TO guestlist_web;
+GRANT EXECUTE ON FUNCTION api.qr_code_exists(text, text) TO guestlist_web;

@@ -1,0 +1,154 @@
+"""The web app: Starlette routes built from routes.ROUTES, each ONE SQL call through the pool.
+
+`python app.py` serves it with uvicorn (uvloop + httptools); configuration from the environment
+(config.py, docs/config.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import orjson
+import uvicorn
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+import cleanup_timer
+import db
+import handlers
+import metrics  # issue 4 (metrics helper): request figures, client sketch, sampler
+import queue_service  # issue 4 (queue helper): the JobWaiter + in-process workers (RUN_WORKERS)
+import routes_admin  # issue 4 (metrics helper): /api/admin/metrics, /metrics, /admin/load-monitor
+import routes_queue  # issue 4 (queue helper): login-v2, register-v2, status long-poll
+from admin_auth import admin_authorized
+from config import Settings, load_settings
+from errors import api_error, error_response, from_exception
+from openapi import build_openapi
+from page import STATIC_DIR, error_page_response
+from request_log import RequestLogMiddleware, configure_logging, note
+from routes import ROUTES, ApiRoute
+from security_headers import SecurityHeadersMiddleware
+
+# Background services started with the pool and stopped before it closes. The queue helper
+# (issue 4) adds its workers here: a callable (pool, settings) → async context manager.
+BackgroundService = Callable[[AsyncConnectionPool, Settings], AbstractAsyncContextManager[Any]]
+BACKGROUND: list[BackgroundService] = [cleanup_timer.running]
+BACKGROUND.append(metrics.sampling)  # metrics helper: queue sample every 5 s (load monitor)
+# queue helper: the LISTEN connection (status long-poll) and, unless RUN_WORKERS=0, the worker
+# pool; yields {"job_waiter": …} as lifespan state (see lifespan below).
+BACKGROUND.append(queue_service.running)
+
+# The route rows: the guest API's, then the monitoring routes (metrics helper).
+ALL_ROUTES: tuple[ApiRoute, ...] = (*ROUTES, *routes_queue.ROUTES, *routes_admin.ROUTES)
+
+_ERROR_RENDERERS = {
+    "json": handlers.errors_as_json,
+    "html": handlers.errors_as_html,
+    "ready": handlers.errors_as_not_ready,
+}
+
+
+def make_endpoint(route: ApiRoute, settings: Settings) -> Callable[[Request], Any]:
+    """read → one SQL call → respond; every failure goes through errors.from_exception."""
+    render_error = _ERROR_RENDERERS[route.errors_as]
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            if route.admin and not admin_authorized(request.headers, settings.admin_token):
+                raise api_error("unauthorized")
+            params = await route.read(request, settings)
+            result = None
+            if route.query is not None:
+                result = await db.call(request.state.pool, route.query, params)
+            return route.respond(request, settings, params, result)
+        except Exception as exc:  # the one error mapper decides
+            err = from_exception(exc)
+            note(request.scope, code=err.code, error=err.log_hint)
+            return render_error(err)
+
+    endpoint.__name__ = f"{route.method.lower()}_{route.path}"
+    return endpoint
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    """Router-level 404/405 (no route matched): JSON under /api, the pt-PT page elsewhere."""
+    status = getattr(exc, "status_code", 500)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(status, "internal")
+    err = api_error(code)
+    headers = getattr(exc, "headers", None) or {}
+    response = (
+        error_response(err) if request.url.path.startswith("/api/") else error_page_response(err)
+    )
+    response.headers.update(headers)
+    return response
+
+
+def build_routes(settings: Settings) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [
+        Route(r.path, make_endpoint(r, settings), methods=[r.method]) for r in ALL_ROUTES
+    ]
+    routes.append(routes_queue.status_route(settings))  # queue helper: long-poll, own endpoint
+    routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
+    return routes
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        pool = db.make_pool(settings)
+        await pool.open(wait=True)
+        try:
+            async with contextlib.AsyncExitStack() as services:
+                state: dict[str, Any] = {"pool": pool, "settings": settings}
+                for service in BACKGROUND:
+                    extra = await services.enter_async_context(service(pool, settings))
+                    if isinstance(extra, dict):  # queue helper: a service may add state
+                        state.update(extra)
+                yield state
+        finally:
+            await pool.close()
+
+    app = Starlette(
+        routes=build_routes(settings),
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(RequestLogMiddleware),
+            Middleware(metrics.MetricsMiddleware),  # metrics helper: client sketch + log hook
+        ],
+        exception_handlers={HTTPException: _http_exception},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.openapi_json = orjson.dumps(build_openapi((*ALL_ROUTES, routes_queue.STATUS)))
+    return app
+
+
+def main() -> None:
+    settings = load_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,  # request_log.py logs the route template, never the path
+        proxy_headers=False,  # X-Forwarded-* are read by inputs.py, from TRUSTED_PROXIES only
+        server_header=False,
+        log_level=settings.log_level,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+-- SQL run by the bench runner (bench/runner.py), loaded with queries.load_queries();
+-- the application's own statements are in ../queries.sql (bench/bare_app.py reuses
+-- `web_check_phone` and the pool setup from there). {name} marks an identifier composed
+-- with psycopg.sql.
+
+-- ─── databases (maintenance database, autocommit) ──────────────────────────
+
+-- name: create_database
+CREATE DATABASE {dbname}
+
+-- name: create_database_from_template
+CREATE DATABASE {dbname} TEMPLATE {template}
+
+-- name: drop_database
+DROP DATABASE IF EXISTS {dbname} WITH (FORCE)
+
+-- name: close_database
+-- A template nobody may connect to (pg_cron's launcher included).
+ALTER DATABASE {dbname} WITH ALLOW_CONNECTIONS false
+
+-- name: server_facts
+SELECT pg_catalog.version() AS version,
+       pg_catalog.current_setting('max_connections') AS max_connections,
+       pg_catalog.current_setting('shared_buffers') AS shared_buffers,
+       pg_catalog.current_setting('synchronous_commit') AS synchronous_commit,
+       pg_catalog.current_setting('fsync') AS fsync
+
+-- ─── pg_cron (run in the cron.database_name database) ─────────────────────
+
+-- name: cron_database_name
+SELECT pg_catalog.current_setting('cron.database_name', true)
+
+-- name: cron_installed
+SELECT pg_catalog.to_regclass('cron.job') IS NOT NULL
+
+-- name: cron_unschedule_database
+-- Forget the cleanup job migrate.py scheduled for a database the bench drops.
+SELECT cron.unschedule(jobid) FROM cron.job WHERE database = %(dbname)s
+
+-- ─── bench data (bench database, as the superuser) ─────────────────────────
+
+-- name: create_users
+-- Existing accounts for the login journeys and the phone checks: phones
+-- +351910000001… (valid Portuguese mobiles), all sharing ONE real bcrypt hash
+-- of the bench password at the cost the functions use (hashing thousands of
+-- passwords one by one would take minutes and measure nothing the login does not).
+INSERT INTO app.client_users (phone, first_name, last_name, email, password_hash)
+SELECT '+35191' || lpad(n::text, 7, '0'), 'Bench', 'User' || n, 'u' || n || '@bench.test', h.hash
+FROM pg_catalog.generate_series(1, %(users)s::integer) n,
+     (SELECT public.crypt(%(password)s::text, public.gen_salt('bf', app._bcrypt_cost())) AS hash) h
+ON CONFLICT DO NOTHING
+
+-- name: analyze_users
+ANALYZE app.client_users
+
+-- ─── the queue, seen from outside (bench database, superuser) ──────────────
+
+-- name: jobs_pending
+-- Waiting + active + delayed jobs: the sum of the queue's counter rows.
+SELECT coalesce(sum(pending), 0)::bigint FROM app.guest_job_counts
+
+-- name: jobs_finished_since
+-- Jobs that ended after a moment (the finished-jobs index answers it).
+SELECT count(*)::bigint,
+       coalesce(max(finished_at), %(since)s::timestamptz)
+FROM app.guest_jobs
+WHERE finished_at > %(since)s::timestamptz
+
+-- name: jobs_accounting
+-- Every job of the run by status and outcome: what was accepted and what became of it.
+SELECT status,
+       coalesce(result ->> 'success', '') AS success,
+       coalesce(result ->> 'code', '') AS code,
+       count(*)::bigint AS jobs,
+       coalesce(round(avg(extract(epoch FROM finished_at - created_at)) * 1000), 0)::bigint
+         AS avg_ms,
+       coalesce(round(max(extract(epoch FROM finished_at - created_at)) * 1000), 0)::bigint
+         AS max_ms
+FROM app.guest_jobs
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3
+
+-- name: now
+SELECT pg_catalog.clock_timestamp()

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The bench: does the system keep its promise (500+ people at once, p95 < 100 ms, 500+
+# registrations a minute, 99.9% success) on this machine? See bench/README.md.
+#
+#   bench/run.sh [--quick | --smoke] [--out DIR] [--seed-peak N] [--pool-max N] [--keep-db]
+#                [scenario ...]      scenarios: limits verify-phone saturation doors-open seed
+#
+# Full run (default): ~75 minutes. --quick: ~15 minutes. --smoke: under a minute (the test
+# suite's tests/test_bench_smoke.py). Uses DATABASE_URL's server, else the project-local
+# cluster (scripts/local-db.sh); makes and drops its own databases; serves on 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname -- "${BASH_SOURCE[0]}")/.."
+PY=.venv/bin/python
+if [[ ! -x $PY ]]; then
+    echo "bench: no .venv; run 'make install' first" >&2
+    exit 1
+fi
+exec "$PY" bench/runner.py "$@"

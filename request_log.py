@@ -1,0 +1,297 @@
+"""One JSON log line per request: method, route template, status, duration, request id.
+
+Never the path (it can hold a QR code), the query string, a body, a header value or an address:
+nothing a guest typed reaches the log. Errors add only the exception class and SQLSTATE
+(`errors.ApiError.log_hint`), never its message. Also the last line of defence: an exception
+that escapes the app becomes the generic 500.
+
+One write path for every JSON line of the app (`LineWriter`): lines made while the event loop
+runs are joined and written to stdout once per loop iteration (`loop.call_soon`), so a burst of
+requests costs one write and one flush, not one each; outside a running loop a line is written
+at once. The request line itself skips the `logging` machinery (no LogRecord, no handler
+locks): `log_request` hands its fields to the request observers (metrics.py's figures) and
+writes the line through the handler `configure_logging` put on the request logger, at that
+handler's level. Every other line (`guestlist.*` loggers) goes through `logging` as before,
+into the same writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import re
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from errors import api_error, from_exception
+
+LOG_SCOPE_KEY = "guestlist.log"
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+logger = logging.getLogger("guestlist.request")
+
+# Called with each request's log fields and its end time (epoch seconds), whatever the log
+# level: metrics.install_request_hook adds the request figures here.
+RequestObserver = Callable[[Scope, dict[str, Any], float], None]
+REQUEST_OBSERVERS: list[RequestObserver] = []
+
+_FLUSH_BYTES = 64 * 1024  # a batch this big is written without waiting for the loop
+
+
+# --- the one write path ---------------------------------------------------------------------
+
+
+class LineWriter:
+    """Lines (bytes, newline included) to a text stream, written in batches (see the module
+    docstring). Thread-safe; a failed write drops its batch and says so once on stderr."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self._lines: list[bytes] = []
+        self._size = 0
+        self._scheduled_on: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._failed = False
+
+    def write(self, line: bytes) -> None:
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        with self._lock:
+            self._lines.append(line)
+            self._size += len(line)
+            if loop is None or self._size >= _FLUSH_BYTES:
+                data = self._take()
+            else:
+                if self._scheduled_on is not loop:
+                    self._scheduled_on = loop
+                    loop.call_soon(self.flush)
+                return
+        self._write(data)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._scheduled_on = None
+            data = self._take()
+        if data:
+            self._write(data)
+
+    def _take(self) -> bytes:
+        data = b"".join(self._lines)
+        self._lines.clear()
+        self._size = 0
+        return data
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.stream.write(data.decode())
+            self.stream.flush()
+        except Exception:  # closed or broken stdout: never break a request over its log line
+            if not self._failed:
+                self._failed = True
+                with _suppress_all():
+                    sys.stderr.write("guestlist: writing the log failed; lines were dropped\n")
+
+
+class _suppress_all:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return True
+
+
+_WRITERS: dict[int, LineWriter] = {}
+
+
+def _writer_for(stream: IO[str]) -> LineWriter:
+    """One writer per stream, so lines to the same stdout keep their order."""
+    writer = _WRITERS.get(id(stream))
+    if writer is None or writer.stream is not stream:
+        writer = _WRITERS[id(stream)] = LineWriter(stream)
+    return writer
+
+
+@atexit.register
+def flush_logs() -> None:
+    """Write whatever is still batched (the app calls it when it stops; atexit too)."""
+    for writer in list(_WRITERS.values()):
+        writer.flush()
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+_ts_second = -1
+_ts_prefix = ""
+
+
+def _timestamp(now: float) -> str:
+    """`2026-05-01T21:30:05.123+00:00` (UTC, milliseconds); the seconds part is cached."""
+    global _ts_second, _ts_prefix
+    second = int(now)
+    if second != _ts_second:
+        _ts_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _ts_second = second
+    ms = min(int((now - second) * 1000), 999)
+    return f"{_ts_prefix}.{ms:03d}+00:00"
+
+
+def _line(level: str, event: str, fields: dict[str, Any], now: float) -> bytes:
+    head = {"ts": _timestamp(now), "level": level, "event": event}
+    head.update(fields)
+    return orjson.dumps(head) + b"\n"
+
+
+class JsonLineHandler(logging.Handler):
+    """A log record → one JSON line (ts, level, event, then the record's `fields`)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__()
+        self.writer = _writer_for(stream)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = getattr(record, "fields", None)
+            line = _line(
+                record.levelname.lower(),
+                record.getMessage(),
+                fields if isinstance(fields, dict) else {},
+                record.created,
+            )
+        except Exception:
+            self.handleError(record)
+            return
+        self.writer.write(line)
+
+    def write_fields(self, event: str, fields: dict[str, Any], now: float) -> None:
+        """The request line's fast path: an INFO line without a LogRecord."""
+        self.writer.write(_line("info", event, fields, now))
+
+
+def configure_logging(level: str = "info") -> None:
+    """JSON lines on stdout for the app's loggers (idempotent)."""
+    for name in ("guestlist.request", "guestlist"):
+        log = logging.getLogger(name)
+        log.setLevel(level.upper())
+        if not any(getattr(h, "_guestlist", False) for h in log.handlers):
+            handler = JsonLineHandler(sys.stdout)
+            handler._guestlist = True  # type: ignore[attr-defined]
+            log.addHandler(handler)
+        log.propagate = False
+
+
+def log_request(scope: Scope, fields: dict[str, Any]) -> None:
+    """The request's line and figures: observers first (always), then the line if INFO lines
+    are on for the request logger."""
+    now = time.time()
+    for observe in REQUEST_OBSERVERS:
+        try:
+            observe(scope, fields, now)
+        except Exception:  # a metrics bug must never break a request
+            logging.getLogger("guestlist.metrics").exception("request_observer_failed")
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    handlers = logger.handlers
+    if len(handlers) <= 2:  # configure_logging's handler (+ metrics' compat handler)
+        for handler in handlers:
+            if isinstance(handler, JsonLineHandler):
+                if handler.level <= logging.INFO:
+                    handler.write_fields("request", fields, now)
+                return
+    # Not configured by configure_logging (a test, an embedding app): through logging, marked
+    # so that metrics.RequestFigures does not count it a second time.
+    logger.info("request", extra={"fields": fields, "observed": True})
+
+
+def note(scope: Scope, **fields: Any) -> None:
+    """Add fields to this request's log line (e.g. error=ApiError.log_hint)."""
+    bucket = scope.get(LOG_SCOPE_KEY)
+    if isinstance(bucket, dict):
+        bucket.update(fields)
+
+
+def _request_id(scope: Scope) -> str:
+    for key, value in scope.get("headers", []):
+        if key == b"x-request-id":
+            text = value.decode("latin-1")
+            if _REQUEST_ID_RE.match(text):
+                return text
+            break
+    return secrets.token_hex(16)  # 32 hex characters, as uuid4().hex was
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if not isinstance(path, str):
+        return "-"
+    if route.__class__.__name__ == "Mount":
+        return path + "/{path}"
+    return path
+
+
+class RequestLogMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        extra: dict[str, Any] = {}
+        scope[LOG_SCOPE_KEY] = extra
+        status = 500
+        response_started = False
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        except Exception as exc:  # the generic 500, nothing leaks
+            err = from_exception(exc)
+            extra.setdefault("error", err.log_hint)
+            if not response_started:
+                err = err if err.status != 500 else api_error("internal")
+                body = orjson.dumps(err.body())
+                await send_logged(
+                    {
+                        "type": "http.response.start",
+                        "status": err.status,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send_logged({"type": "http.response.body", "body": body})
+        finally:
+            fields = {
+                "method": scope.get("method"),
+                "route": _route_template(scope),
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "request_id": request_id,
+            }
+            if extra:
+                fields.update({k: v for k, v in extra.items() if v is not None})
+            log_request(scope, fields)

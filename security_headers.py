@@ -1,0 +1,61 @@
+"""Security headers on every answer (pure ASGI middleware, so errors and static files get them
+too): a CSP allowing only this origin and no inline code; no framing, sniffing or referrer."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+]
+_NAMES = {name for name, _ in HEADERS}
+
+# Answers without their own Cache-Control: static files may be cached briefly (and revalidated
+# by ETag), everything else (JSON with per-guest data, the page) must not be stored.
+STATIC_PREFIX = "/static/"
+STATIC_CACHE = b"public, max-age=300"
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        static = scope.get("path", "").startswith(STATIC_PREFIX)
+        cache_control = STATIC_CACHE if static else b"no-store"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k not in _NAMES]
+                headers.extend(HEADERS)
+                if not any(k == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", cache_control))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,33 @@
+-- SQL the web tests run on their own database as the superuser (admin-side setup),
+-- loaded with queries.load_queries(); the app's own statements are in ../queries.sql.
+
+-- name: web_test_create_event
+-- An event of the demo organization (so /promotor/miguel/<slug> reaches it).
+SELECT admin.create_event(
+    p_organization_id => %(organization_id)s::uuid,
+    p_title => %(title)s::text,
+    p_slug => %(slug)s::text,
+    p_starts_at => now() + interval '7 days',
+    p_location => 'Lisboa',
+    p_guest_capacity => %(capacity)s::integer,
+    p_guest_list_closes_at => %(closes_at)s::timestamptz)
+
+-- name: web_test_close_event_now
+-- Closes an event's list a moment ago.
+SELECT admin.create_event(
+    p_organization_id => %(organization_id)s::uuid,
+    p_title => %(title)s::text,
+    p_slug => %(slug)s::text,
+    p_starts_at => now() + interval '7 days',
+    p_location => 'Lisboa',
+    p_guest_capacity => NULL,
+    p_guest_list_closes_at => now() - interval '1 minute')
+
+-- name: web_test_whoami
+-- What a pooled app connection acts as, and the GUC the app set on it.
+SELECT current_user::text AS role,
+       current_setting('guestlist.rate_limit_per_minute', true) AS rate_limit
+
+-- name: web_test_admin_call
+-- Something only guestlist_admin may run: the web role must be refused.
+SELECT admin.load_demo()
