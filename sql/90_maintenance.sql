@@ -16,6 +16,7 @@ DECLARE
   v_rates bigint;
   v_sessions bigint;
   v_logins bigint;
+  v_jobs bigint;
 BEGIN
   DELETE FROM app.phone_lookup_cache WHERE expires_at <= now();
   GET DIAGNOSTICS v_cache = ROW_COUNT;
@@ -25,8 +26,9 @@ BEGIN
   GET DIAGNOSTICS v_sessions = ROW_COUNT;
   DELETE FROM app.login_failures WHERE window_starts_at <= now() - interval '15 minutes';
   GET DIAGNOSTICS v_logins = ROW_COUNT;
+  v_jobs := app._cleanup_jobs();  -- sql/70_queue.sql
   RETURN jsonb_build_object('cache', v_cache, 'rateCounters', v_rates,
-                            'sessions', v_sessions, 'loginWindows', v_logins);
+                            'sessions', v_sessions, 'loginWindows', v_logins, 'jobs', v_jobs);
 END
 $$;
 GRANT EXECUTE ON FUNCTION api.cleanup() TO guestlist_web;

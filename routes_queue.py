@@ -1,0 +1,216 @@
+"""The queued guest API (issue 4): answer at once with a job id, let a worker do the job.
+
+* `POST /api/guest/login-v2`, `POST /api/guest/register-v2` — the synchronous routes' body
+  validation (handlers.LOGIN_BODY / REGISTER_BODY), then ONE call, api.enqueue_guest_job:
+  `{success: true, jobId, message, estimatedTime, estimatedSeconds, duplicate}`. These are plain
+  route rows (`ROUTES`) served by app.py like every other row.
+* `GET /api/guest/status/{job_id}[?wait=N]` — `{id, status, result, error, createdAt,
+  processedAt, finishedAt}`. With `wait` (seconds, at most 25) the answer is held until the job
+  ends or the time is up, woken by the process's one LISTEN connection (notify.JobWaiter). A
+  completed job's guest pass is shown as the synchronous route shows it (same keys, same
+  HttpOnly session cookie, token never in the body); a refusal as the synchronous route's error
+  body. Served by `status_route()` (a long-poll is not one SQL call: it reads, waits, reads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+from psycopg.types.json import Jsonb
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+import db
+import handlers as h
+from config import Settings
+from errors import ApiError, api_error, field_error, from_exception, invalid_input, json_response
+from notify import JobWaiter
+from request_log import note
+from routes import ApiRoute
+
+MAX_WAIT_SECONDS = 25.0
+FINISHED = frozenset({"completed", "failed"})
+STATUS_PATH = "/api/guest/status/{job_id}"
+
+_MESSAGES = {
+    "login": "Pedido de entrada recebido. A processar…",
+    "register": "Registo recebido. A processar…",
+}
+
+
+# --- enqueue -----------------------------------------------------------------------------------
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+@dataclass(frozen=True)
+class QueuedBody(h.JsonBody):
+    """The synchronous route's body reader; its parameters become the job's payload."""
+
+    kind: str = "login"
+
+    async def __call__(self, request: Request, settings: Settings) -> h.Params:
+        params = await super().__call__(request, settings)
+        client_key = params.pop("client_key")
+        payload = {k: _json_value(v) for k, v in params.items() if v is not None}
+        return {"kind": self.kind, "payload": Jsonb(payload), "client_key": client_key}
+
+
+def queued(request: Request, settings: Settings, params: h.Params, result: Any) -> Response:
+    """{success, jobId, message, estimatedTime, estimatedSeconds, duplicate} (the seed's keys)."""
+    if not isinstance(result, dict) or not result.get("jobId"):
+        raise api_error("internal")
+    seconds = result.get("estimatedSeconds")
+    seconds = seconds if isinstance(seconds, int) and seconds > 0 else 1
+    return json_response(
+        {
+            "success": True,
+            "jobId": result["jobId"],
+            "message": _MESSAGES[params["kind"]],
+            "estimatedTime": f"{seconds}-{seconds + 2} segundos",
+            "estimatedSeconds": seconds,
+            "duplicate": bool(result.get("duplicate")),
+        }
+    )
+
+
+_BODY = ("invalid_input", "payload_too_large", "unsupported_media_type")
+_QUEUE = ("rate_limited", "queue_full", "unavailable", "timeout")
+
+ROUTES: tuple[ApiRoute, ...] = (
+    ApiRoute(
+        "POST",
+        "/api/guest/login-v2",
+        "queue_enqueue",
+        QueuedBody(h.LOGIN_BODY, kind="login"),
+        queued,
+        "Queue a login; poll /api/guest/status/{job_id} for the guest pass.",
+        refusals=(*_BODY, *_QUEUE),
+    ),
+    ApiRoute(
+        "POST",
+        "/api/guest/register-v2",
+        "queue_enqueue",
+        QueuedBody(h.REGISTER_BODY, kind="register"),
+        queued,
+        "Queue a registration; poll /api/guest/status/{job_id} for the guest pass.",
+        refusals=(*_BODY, *_QUEUE),
+    ),
+)
+
+
+# --- status (long-poll) -------------------------------------------------------------------------
+
+
+async def read_status(request: Request, settings: Settings) -> h.Params:
+    """The job id (malformed → 404, no SQL) and `wait` seconds (0 … 25)."""
+    try:
+        job_id = str(uuid.UUID(request.path_params["job_id"]))
+    except ValueError:
+        raise api_error("job_not_found") from None
+    raw = request.query_params.get("wait", "0").strip() or "0"
+    try:
+        wait = float(raw)
+    except ValueError:
+        wait = -1.0
+    if not math.isfinite(wait) or wait < 0:
+        raise invalid_input([field_error("wait", "invalid", "Tempo de espera inválido")])
+    return {"job_id": job_id, "wait": min(wait, MAX_WAIT_SECONDS)}
+
+
+def _finished(status: Any) -> bool:
+    return isinstance(status, dict) and status.get("status") in FINISHED
+
+
+async def poll_status(request: Request, job_id: str, wait: float) -> Any:
+    """api.guest_job_status, held until the job ends or `wait` seconds pass. Subscribes before
+    each read, so a NOTIFY between the read and the wait is not lost."""
+    pool = request.state.pool
+    waiter: JobWaiter | None = getattr(request.state, "job_waiter", None)
+    if waiter is None or wait <= 0:
+        return await db.call(pool, "queue_job_status", {"job_id": job_id})
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        with waiter.job_done(job_id) as done:
+            status = await db.call(pool, "queue_job_status", {"job_id": job_id})
+            remaining = deadline - loop.time()
+            if _finished(status) or remaining <= 0:
+                return status
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done, remaining)
+        # woken (the job ended, or the listener reconnected) or out of time: read again
+
+
+def _guest_result(
+    request: Request, settings: Settings, result: Any
+) -> tuple[dict[str, Any] | None, list[tuple[bytes, bytes]]]:
+    """The job's result as the synchronous route answers it (handlers.guest_pass: the pass or the
+    refusal's error body) and that route's Set-Cookie headers."""
+    if result is None:
+        return None, []
+    try:
+        response = h.guest_pass(request, settings, {}, result)
+    except ApiError as err:
+        return err.body(), []
+    cookies = [(k, v) for k, v in response.raw_headers if k == b"set-cookie"]
+    return orjson.loads(response.body), cookies
+
+
+def job_status(request: Request, settings: Settings, params: h.Params, status: Any) -> Response:
+    if not isinstance(status, dict):
+        raise api_error("internal")
+    result, cookies = _guest_result(request, settings, status.get("result"))
+    response = json_response(
+        {
+            "id": status.get("id"),
+            "status": status.get("status"),
+            "result": result,
+            "error": status.get("error"),
+            "createdAt": status.get("createdAt"),
+            "processedAt": status.get("processedAt"),
+            "finishedAt": status.get("finishedAt"),
+        }
+    )
+    response.raw_headers.extend(cookies)
+    return response
+
+
+STATUS: ApiRoute = ApiRoute(
+    "GET",
+    STATUS_PATH,
+    "queue_job_status",
+    read_status,
+    job_status,
+    "A queued job: waiting, active, delayed, completed (result = the guest pass or the refusal) "
+    "or failed. ?wait=N (≤ 25 s) answers when the job ends.",
+    refusals=("invalid_input", "job_not_found", "unavailable", "timeout"),
+)
+
+
+def status_route(settings: Settings) -> Route:
+    """The Starlette route of STATUS: read, poll (with the long-poll wait), respond; errors
+    through the one error mapper, like app.make_endpoint."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            params = await read_status(request, settings)
+            status = await poll_status(request, params["job_id"], params["wait"])
+            return job_status(request, settings, params, status)
+        except Exception as exc:  # the one error mapper decides
+            err = from_exception(exc)
+            note(request.scope, code=err.code, error=err.log_hint)
+            return h.errors_as_json(err)
+
+    endpoint.__name__ = "get_job_status"
+    return Route(STATUS_PATH, endpoint, methods=["GET"])

@@ -1,0 +1,487 @@
+-- The guest job queue (table app.guest_jobs): enqueue a login or register,
+-- work one job (claim, call the seed function, finish, NOTIFY: one
+-- transaction), read a job's status, the queue's depth, and its cleanup.
+SET LOCAL ROLE guestlist_owner;
+
+-- Keeps app.guest_job_counts: +1 when a job becomes pending (waiting, active,
+-- delayed), -1 when it stops being pending, in the slot of this backend.
+CREATE OR REPLACE FUNCTION app._guest_jobs_count()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_delta integer;
+BEGIN
+  v_delta := CASE
+    WHEN TG_OP = 'INSERT' THEN 1
+    WHEN TG_OP = 'DELETE' THEN -1
+    WHEN NEW.status IN ('waiting', 'active', 'delayed') THEN 1
+    ELSE -1 END;
+  UPDATE app.guest_job_counts SET pending = pending + v_delta
+  WHERE slot = pg_backend_pid() % 16;
+  RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER guest_jobs_count_insert
+AFTER INSERT ON app.guest_jobs
+FOR EACH ROW WHEN (NEW.status IN ('waiting', 'active', 'delayed'))
+EXECUTE FUNCTION app._guest_jobs_count();
+
+CREATE OR REPLACE TRIGGER guest_jobs_count_update
+AFTER UPDATE OF status ON app.guest_jobs
+FOR EACH ROW WHEN ((OLD.status IN ('waiting', 'active', 'delayed'))
+                   IS DISTINCT FROM (NEW.status IN ('waiting', 'active', 'delayed')))
+EXECUTE FUNCTION app._guest_jobs_count();
+
+CREATE OR REPLACE TRIGGER guest_jobs_count_delete
+AFTER DELETE ON app.guest_jobs
+FOR EACH ROW WHEN (OLD.status IN ('waiting', 'active', 'delayed'))
+EXECUTE FUNCTION app._guest_jobs_count();
+
+-- Pending jobs (waiting + active + delayed): the sum of 16 counter rows.
+-- (The helpers on the enqueue and work paths are PL/pgSQL, not SQL: a SQL
+-- function with SET search_path is planned again at every call.)
+CREATE OR REPLACE FUNCTION app._pending_jobs()
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN (SELECT coalesce(sum(c.pending), 0)::bigint FROM app.guest_job_counts c);
+END
+$$;
+
+-- The advisory lock a worker holds on the job in hand (class 7040, key
+-- hashtext(id)): lets status and depth see 'active' jobs, which other
+-- transactions otherwise see as waiting until the worker commits.
+CREATE OR REPLACE FUNCTION app._job_lock_key(p_job_id uuid)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN hashtext(p_job_id::text);
+END
+$$;
+
+-- How many seconds until `p_pending` jobs are done, at the throughput the
+-- operator declares in guestlist.queue_jobs_per_second (default 20: bcrypt
+-- cost 10 on two cores).
+CREATE OR REPLACE FUNCTION app._queue_seconds(p_pending bigint)
+RETURNS integer
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN greatest(1, ceil(greatest(p_pending, 0) / greatest(coalesce(
+    nullif(current_setting('guestlist.queue_jobs_per_second', true), '')::numeric, 20), 0.1)));
+END
+$$;
+
+-- Payload keys that are neither absent, null nor a string: field errors.
+CREATE OR REPLACE FUNCTION app._payload_type_errors(p_payload jsonb, p_keys text[])
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_key text;
+  v_errors jsonb := '[]'::jsonb;
+BEGIN
+  FOREACH v_key IN ARRAY p_keys LOOP
+    IF jsonb_typeof(p_payload -> v_key) NOT IN ('string', 'null') THEN
+      v_errors := v_errors || jsonb_build_object('field', v_key, 'code', 'wrong_type',
+                                                 'message', 'Tem de ser texto.');
+    END IF;
+  END LOOP;
+  RETURN v_errors;
+END
+$$;
+
+-- Text → uuid (32 hex digits, hyphens optional between the groups), or
+-- NULL when it is not one. A pattern, not an exception block: no
+-- subtransaction on the enqueue path.
+CREATE OR REPLACE FUNCTION app._try_uuid(p_text text)
+RETURNS uuid
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF p_text ~ '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$' THEN
+    RETURN p_text::uuid;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+-- Text (YYYY-MM-DD) → date, or NULL when it is not one.
+CREATE OR REPLACE FUNCTION app._try_date(p_text text)
+RETURNS date
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF p_text !~ '^\d{4}-\d{2}-\d{2}$' THEN
+    RETURN NULL;
+  END IF;
+  RETURN p_text::date;
+EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+  RETURN NULL;
+END
+$$;
+
+-- A job's payload checked as the seed function would check its arguments,
+-- reduced to that function's parameters (names without p_), the phone in
+-- E.164 and ids in canonical form. Bad input: PT400 invalid_input naming
+-- every bad field, so an invalid body never reaches the queue.
+CREATE OR REPLACE FUNCTION app._job_payload(p_kind text, p_payload jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_keys text[];
+  v_errors jsonb;
+  v_phone text;
+  v_event uuid;
+  v_promoter uuid;
+  v_team uuid;
+  v_birth date;
+  v_out jsonb;
+BEGIN
+  IF p_kind IS NULL OR p_kind NOT IN ('login', 'register') THEN
+    PERFORM app._invalid_field('kind', 'Tipo de pedido inválido.');
+  END IF;
+  IF p_payload IS NULL OR jsonb_typeof(p_payload) <> 'object' THEN
+    PERFORM app._invalid_field('payload', 'Pedido vazio ou mal formado.');
+  END IF;
+  v_keys := CASE p_kind
+    WHEN 'login' THEN ARRAY['phone', 'password', 'event_id', 'promoter_id', 'team_id']
+    ELSE ARRAY['phone', 'first_name', 'last_name', 'email', 'password', 'event_id',
+               'promoter_id', 'team_id', 'birth_date', 'gender', 'city'] END;
+  v_errors := app._payload_type_errors(p_payload, v_keys);
+  IF jsonb_array_length(v_errors) > 0 THEN
+    PERFORM app._raise(400, 'invalid_input', app._message('invalid_input'),
+                       jsonb_build_object('errors', v_errors));
+  END IF;
+
+  v_phone := app._normalize_phone(p_payload ->> 'phone');
+  v_event := app._try_uuid(p_payload ->> 'event_id');
+  v_promoter := app._try_uuid(p_payload ->> 'promoter_id');
+  v_team := app._try_uuid(p_payload ->> 'team_id');
+
+  IF p_kind = 'login' THEN
+    -- the checks of api.authenticate_and_create_guest_v2, same fields and messages
+    IF v_phone IS NULL THEN
+      v_errors := v_errors || jsonb_build_object('field', 'phone', 'code', 'invalid',
+                                                 'message', 'Número de telemóvel inválido.');
+    END IF;
+    IF coalesce(p_payload ->> 'password', '') = '' OR length(p_payload ->> 'password') > 200 THEN
+      v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'invalid',
+                                                 'message', 'Indica a tua palavra-passe.');
+    END IF;
+    IF p_payload ->> 'event_id' IS NULL THEN
+      v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'required',
+                                                 'message', 'Evento em falta.');
+    END IF;
+  ELSE
+    v_birth := app._try_date(p_payload ->> 'birth_date');
+    v_errors := app._registration_errors(
+      p_payload ->> 'phone', p_payload ->> 'first_name', p_payload ->> 'last_name',
+      p_payload ->> 'email', p_payload ->> 'password',
+      -- an event_id present but malformed is reported as invalid below, not as missing
+      coalesce(v_event, CASE WHEN p_payload ->> 'event_id' IS NOT NULL
+                             THEN '00000000-0000-0000-0000-000000000000'::uuid END),
+      v_birth, p_payload ->> 'gender', p_payload ->> 'city');
+    IF p_payload ->> 'birth_date' IS NOT NULL AND v_birth IS NULL THEN
+      v_errors := v_errors || jsonb_build_object('field', 'birth_date', 'code', 'invalid',
+                                                 'message', 'Data de nascimento inválida.');
+    END IF;
+  END IF;
+  -- ids the function's uuid parameters could not take
+  IF p_payload ->> 'event_id' IS NOT NULL AND v_event IS NULL THEN
+    v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'invalid',
+                                               'message', 'Identificador inválido.');
+  END IF;
+  IF p_payload ->> 'promoter_id' IS NOT NULL AND v_promoter IS NULL THEN
+    v_errors := v_errors || jsonb_build_object('field', 'promoter_id', 'code', 'invalid',
+                                               'message', 'Identificador inválido.');
+  END IF;
+  IF p_payload ->> 'team_id' IS NOT NULL AND v_team IS NULL THEN
+    v_errors := v_errors || jsonb_build_object('field', 'team_id', 'code', 'invalid',
+                                               'message', 'Identificador inválido.');
+  END IF;
+  IF jsonb_array_length(v_errors) > 0 THEN
+    PERFORM app._raise(400, 'invalid_input', app._message('invalid_input'),
+                       jsonb_build_object('errors', v_errors));
+  END IF;
+
+  v_out := jsonb_build_object('phone', v_phone, 'password', p_payload ->> 'password',
+                              'event_id', v_event, 'promoter_id', v_promoter, 'team_id', v_team);
+  IF p_kind = 'register' THEN
+    v_out := v_out || jsonb_build_object(
+      'first_name', p_payload ->> 'first_name', 'last_name', p_payload ->> 'last_name',
+      'email', p_payload ->> 'email', 'birth_date', v_birth,
+      'gender', p_payload ->> 'gender', 'city', p_payload ->> 'city');
+  END IF;
+  RETURN jsonb_strip_nulls(v_out);
+END
+$$;
+
+-- Queue a login or register (p_kind) with the seed function's arguments
+-- (p_payload, keys without p_). Rate-limited per client key, then validated
+-- like the function itself (PT400 invalid_input). A pending job for the same
+-- kind, phone and event is returned instead of a new one (duplicate true).
+-- Past guestlist.queue_max_depth pending jobs: PT503 queue_full with
+-- retry_after. Returns {jobId, duplicate, estimatedSeconds}; a new job in a
+-- short queue NOTIFYs guestlist_jobs_new so idle workers wake.
+CREATE OR REPLACE FUNCTION api.enqueue_guest_job(p_kind text, p_payload jsonb,
+                                                 p_client_key text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_payload jsonb;
+  v_key bytea;
+  v_id uuid;
+  v_pending bigint;
+  v_max bigint := coalesce(nullif(current_setting('guestlist.queue_max_depth', true), ''),
+                           '5000')::bigint;
+BEGIN
+  IF p_client_key IS NOT NULL THEN
+    PERFORM app._enforce_rate_limit(CASE WHEN p_kind = 'login' THEN 'login' ELSE 'register' END,
+                                    p_client_key);
+  END IF;
+  v_payload := app._job_payload(p_kind, p_payload);
+  v_key := sha256(convert_to(p_kind || ':' || (v_payload ->> 'phone') || ':'
+                             || (v_payload ->> 'event_id'), 'UTF8'));
+
+  FOR i IN 1..3 LOOP
+    SELECT j.id INTO v_id FROM app.guest_jobs j
+    WHERE j.dedupe_key = v_key AND j.status IN ('waiting', 'active', 'delayed');
+    IF v_id IS NOT NULL THEN
+      RETURN jsonb_build_object('jobId', v_id, 'duplicate', true,
+                                'estimatedSeconds', app._queue_seconds(app._pending_jobs()));
+    END IF;
+
+    v_pending := app._pending_jobs();
+    IF v_pending >= v_max THEN
+      -- come back when the queue should be down to 90% of its limit
+      PERFORM app._raise(503, 'queue_full', 'Serviço sobrecarregado. Tenta novamente daqui a pouco.',
+        jsonb_build_object('retry_after',
+          least(120, app._queue_seconds(v_pending - (v_max * 9) / 10))));
+    END IF;
+
+    INSERT INTO app.guest_jobs AS j (kind, payload, dedupe_key, client_key)
+    VALUES (p_kind, v_payload, v_key, left(p_client_key, 100))
+    ON CONFLICT (dedupe_key) WHERE status IN ('waiting', 'active', 'delayed') DO NOTHING
+    RETURNING j.id INTO v_id;
+    IF v_id IS NOT NULL THEN
+      -- Wake idle workers only when the queue was short: past that every worker is busy
+      -- draining it (an idle one re-claims within WORKER_IDLE_SECONDS anyway), and each
+      -- NOTIFY serializes its transaction's commit with every other notifying commit.
+      IF v_pending < 32 THEN
+        PERFORM pg_notify('guestlist_jobs_new', '');
+      END IF;
+      RETURN jsonb_build_object('jobId', v_id, 'duplicate', false,
+                                'estimatedSeconds', app._queue_seconds(v_pending + 1));
+    END IF;
+    -- a concurrent submission committed its job first: loop to read its id
+    -- (or, if it already finished, to insert ours)
+  END LOOP;
+  -- three rounds of a twin appearing and finishing in between: the queue is very busy
+  PERFORM app._raise(503, 'queue_full', 'Serviço sobrecarregado. Tenta novamente daqui a pouco.',
+                     jsonb_build_object('retry_after', 1));
+  RETURN NULL;  -- not reached: app._raise raises
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.enqueue_guest_job(text, jsonb, text) TO guestlist_web;
+
+-- Do a job: call the seed function its kind names with its payload (no
+-- client key: the rate limit was applied at enqueue). Raises whatever the
+-- function raises; the caller records it.
+CREATE OR REPLACE FUNCTION app._run_guest_job(p_kind text, p_payload jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF p_kind = 'login' THEN
+    RETURN api.authenticate_and_create_guest_v2(
+      p_phone => p_payload ->> 'phone',
+      p_password => p_payload ->> 'password',
+      p_event_id => (p_payload ->> 'event_id')::uuid,
+      p_promoter_id => (p_payload ->> 'promoter_id')::uuid,
+      p_team_id => (p_payload ->> 'team_id')::uuid,
+      p_client_key => NULL);
+  ELSIF p_kind = 'register' THEN
+    RETURN api.register_and_create_guest_v2(
+      p_phone => p_payload ->> 'phone',
+      p_first_name => p_payload ->> 'first_name',
+      p_last_name => p_payload ->> 'last_name',
+      p_email => p_payload ->> 'email',
+      p_password => p_payload ->> 'password',
+      p_event_id => (p_payload ->> 'event_id')::uuid,
+      p_promoter_id => (p_payload ->> 'promoter_id')::uuid,
+      p_team_id => (p_payload ->> 'team_id')::uuid,
+      p_birth_date => (p_payload ->> 'birth_date')::date,
+      p_gender => p_payload ->> 'gender',
+      p_city => p_payload ->> 'city',
+      p_client_key => NULL);
+  END IF;
+  RAISE EXCEPTION 'unknown guest job kind %', p_kind;
+END
+$$;
+
+-- Claim the oldest claimable job (SKIP LOCKED: workers never wait on each
+-- other) and do it, all in the caller's one transaction: a worker that dies
+-- mid-job leaves it waiting. The function's answer completes the job, a
+-- refusal (success false) too. An unexpected error is logged server-side and
+-- retried after 1 s, 2 s, 4 s… (delayed) until max_attempts, then the job is
+-- failed (dead letter). A finished job loses its password and NOTIFYs
+-- guestlist_jobs with its id. Returns {jobId, status}, or NULL when no job
+-- is claimable.
+CREATE OR REPLACE FUNCTION api.work_guest_job(p_worker text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_job app.guest_jobs;
+  v_result jsonb;
+  v_state text;
+  v_message text;
+  v_status text;
+BEGIN
+  WITH next AS (
+    SELECT j.id FROM app.guest_jobs j
+    WHERE j.status IN ('waiting', 'delayed') AND j.run_at <= now()
+    ORDER BY j.run_at, j.id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED)
+  UPDATE app.guest_jobs j
+  SET status = 'active', attempts = j.attempts + 1, processed_at = clock_timestamp(),
+      worker = left(p_worker, 100)
+  FROM next
+  WHERE j.id = next.id
+  RETURNING j.* INTO v_job;
+  IF v_job.id IS NULL THEN
+    RETURN NULL;
+  END IF;
+  -- visible to guest_job_status and queue_depth while this transaction runs
+  PERFORM pg_try_advisory_xact_lock(7040, app._job_lock_key(v_job.id));
+
+  BEGIN
+    v_result := app._run_guest_job(v_job.kind, v_job.payload);
+    IF v_result IS NULL THEN
+      RAISE EXCEPTION 'guest job function returned NULL';
+    END IF;
+  EXCEPTION WHEN OTHERS THEN
+    -- the one place errors are caught: to record the attempt. The real error
+    -- goes to the server log only; the job row gets a generic message.
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
+    RAISE LOG 'guestlist: job % (%) attempt %/% failed: SQLSTATE % %',
+      v_job.id, v_job.kind, v_job.attempts, v_job.max_attempts, v_state, v_message;
+    v_result := NULL;
+  END;
+
+  v_status := CASE WHEN v_result IS NOT NULL THEN 'completed'
+                   WHEN v_job.attempts >= v_job.max_attempts THEN 'failed'
+                   ELSE 'delayed' END;
+  UPDATE app.guest_jobs j
+  SET status = v_status,
+      result = v_result,
+      error = CASE v_status
+        WHEN 'failed' THEN 'Não foi possível processar o pedido. Tenta novamente.'
+        WHEN 'delayed' THEN 'Erro temporário. O pedido vai ser repetido.' END,
+      payload = CASE WHEN v_status = 'delayed' THEN j.payload ELSE j.payload - 'password' END,
+      run_at = CASE WHEN v_status = 'delayed'
+                    THEN clock_timestamp() + make_interval(secs => 2 ^ (v_job.attempts - 1))
+                    ELSE j.run_at END,
+      finished_at = CASE WHEN v_status = 'delayed' THEN NULL ELSE clock_timestamp() END
+  WHERE j.id = v_job.id;
+  IF v_status <> 'delayed' THEN
+    PERFORM pg_notify('guestlist_jobs', v_job.id::text);
+  END IF;
+  RETURN jsonb_build_object('jobId', v_job.id, 'status', v_status);
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.work_guest_job(text) TO guestlist_web;
+
+-- A job as the page polls it (the seed's shape): {id, status, result, error,
+-- createdAt, processedAt, finishedAt}. A job a worker holds right now reads
+-- as active. Unknown id: PT404 job_not_found.
+CREATE OR REPLACE FUNCTION api.guest_job_status(p_job_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_job app.guest_jobs;
+  v_status text;
+BEGIN
+  SELECT * INTO v_job FROM app.guest_jobs j WHERE j.id = p_job_id;
+  IF v_job.id IS NULL THEN
+    PERFORM app._raise(404, 'job_not_found', 'Pedido não encontrado.');
+  END IF;
+  v_status := v_job.status;
+  IF v_status IN ('waiting', 'delayed')
+     AND NOT pg_try_advisory_xact_lock_shared(7040, app._job_lock_key(v_job.id)) THEN
+    v_status := 'active';
+  END IF;
+  RETURN jsonb_build_object(
+    'id', v_job.id,
+    'status', v_status,
+    'result', v_job.result,
+    'error', v_job.error,
+    'createdAt', v_job.created_at,
+    'processedAt', v_job.processed_at,
+    'finishedAt', v_job.finished_at);
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.guest_job_status(uuid) TO guestlist_web;
+
+-- The queue's depth for the autoscaler and metrics: active = jobs workers
+-- hold now, delayed = retries not yet due, waiting = the rest of the pending
+-- jobs (claimable now). Reads 16 counter rows, the delayed rows and the lock
+-- table: cheap enough for once a second.
+CREATE OR REPLACE FUNCTION api.queue_depth()
+RETURNS jsonb
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT jsonb_build_object('waiting', greatest(p.n - a.n - d.n, 0), 'active', a.n, 'delayed', d.n)
+  FROM (SELECT app._pending_jobs() AS n) p,
+       (SELECT count(*) AS n FROM pg_catalog.pg_locks l
+        WHERE l.locktype = 'advisory' AND l.classid = 7040 AND l.objsubid = 2
+          AND l.mode = 'ExclusiveLock' AND l.granted
+          AND l.database = (SELECT oid FROM pg_catalog.pg_database
+                            WHERE datname = pg_catalog.current_database())) a,
+       (SELECT count(*) AS n FROM app.guest_jobs j
+        WHERE j.status = 'delayed' AND j.run_at > now()) d
+$$;
+GRANT EXECUTE ON FUNCTION api.queue_depth() TO guestlist_web;
+
+-- Delete finished jobs (completed, failed) older than guestlist.job_retention
+-- (default 1 hour); called by api.cleanup. Returns how many.
+CREATE OR REPLACE FUNCTION app._cleanup_jobs()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_deleted bigint;
+BEGIN
+  DELETE FROM app.guest_jobs j
+  WHERE j.finished_at < now() - app._setting('guestlist.job_retention', '1 hour')::interval;
+  GET DIAGNOSTICS v_deleted = ROW_COUNT;
+  RETURN v_deleted;
+END
+$$;

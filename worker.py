@@ -1,0 +1,410 @@
+"""Queue workers: asyncio tasks looping `SELECT api.work_guest_job(...)`.
+
+Inside the app process (app.py's lifespan, through queue_service.py) or alone::
+
+    DATABASE_URL=postgresql://… python worker.py
+
+Each task does one job per call (the claim, the seed function, the status change and the NOTIFY
+are one transaction in SQL). A busy task keeps its connection while jobs keep coming; when the
+claim finds nothing it gives the connection back and sleeps on the process's LISTEN connection
+(notify.JobWaiter: woken by a `guestlist_jobs_new` NOTIFY, or after IDLE_SECONDS to pick up
+retries that fell due). Database errors (a restart, a pool timeout) are logged and retried with
+backoff; the tasks never die of them.
+
+Concurrency scales between WORKERS_MIN and WORKERS_MAX (default 1 and 2 x CPU cores, never more
+than the pool can give) from `api.queue_depth()` every second: up when more than
+SCALE_UP_PER_WORKER jobs wait per running task, down by one after SCALE_DOWN_IDLE_SECONDS with
+nothing waiting. Each decision is kept (`scaling_history()`, the last 200) and logged as one
+JSON line. SIGTERM/SIGINT (standalone): finish the job in hand, claim nothing new, exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import math
+import os
+import signal
+import socket
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from errors import from_exception
+from notify import JobWaiter
+from queries import q
+
+log = logging.getLogger("guestlist.worker")
+
+HISTORY_SIZE = 200
+_BACKOFF_FIRST = 0.1
+_BACKOFF_MAX = 5.0
+
+
+class WorkerConfigError(ValueError):
+    """A WORKERS_* variable holds a value the worker pool cannot use."""
+
+
+def _env_number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise WorkerConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value) or value < minimum:
+        raise WorkerConfigError(f"{name} must be >= {minimum}, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    workers_min: int = 1
+    workers_max: int = 2 * (os.cpu_count() or 1)
+    idle_seconds: float = 1.0  # an idle task re-claims after this even without a NOTIFY
+    scale_interval: float = 1.0
+    scale_up_per_worker: int = 2  # waiting jobs per running task beyond which to add tasks
+    scale_down_idle_seconds: float = 5.0
+    stop_timeout: float = 30.0  # how long stop() lets jobs in hand finish
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
+        env = os.environ if env is None else env
+        base = cls()
+        lo = int(_env_number(env, "WORKERS_MIN", base.workers_min, 0))
+        hi = int(_env_number(env, "WORKERS_MAX", base.workers_max, 1))
+        if hi < lo:
+            raise WorkerConfigError(f"WORKERS_MAX ({hi}) must be >= WORKERS_MIN ({lo})")
+        return cls(
+            workers_min=lo,
+            workers_max=hi,
+            idle_seconds=_env_number(env, "WORKER_IDLE_SECONDS", base.idle_seconds, 0.05),
+            scale_up_per_worker=int(
+                _env_number(env, "SCALE_UP_PER_WORKER", base.scale_up_per_worker, 1)
+            ),
+            scale_down_idle_seconds=_env_number(
+                env, "SCALE_DOWN_IDLE_SECONDS", base.scale_down_idle_seconds, 0
+            ),
+        )
+
+
+def _log(event: str, level: int = logging.INFO, **fields: Any) -> None:
+    log.log(level, event, extra={"fields": fields})
+
+
+class WorkerPool:
+    """Tasks 0 … target-1 run; the autoscaler moves `target` between `low` and `high`."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        settings: WorkerSettings,
+        waiter: JobWaiter | None = None,
+        *,
+        reserve: int = 0,
+        name: str | None = None,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        # the process's listener, or one of our own (started and stopped with the workers)
+        self._own_waiter = waiter is None
+        self.waiter = waiter or JobWaiter(pool.conninfo, "guestlist-worker-listener")
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        # never more tasks than the pool can give (keeping `reserve` connections for others)
+        self.high = max(1, min(settings.workers_max, pool.max_size - reserve))
+        self.low = min(settings.workers_min, self.high)
+        self.target = self.low
+        self.history: collections.deque[dict[str, Any]] = collections.deque(maxlen=HISTORY_SIZE)
+        self.done = 0  # jobs finished by this pool (completed or failed or delayed)
+        self.errors = 0  # calls that raised (database down, pool timeout…)
+        self.busy = 0  # tasks inside a call right now
+        self.last_depth: dict[str, int] | None = None
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._scaler: asyncio.Task[None] | None = None
+        self._stop: asyncio.Future[None] | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop = asyncio.get_running_loop().create_future()
+        if self._own_waiter:
+            self.waiter.launch()
+        self._spawn()
+        self._scaler = asyncio.create_task(self._autoscale(), name="guestlist-autoscaler")
+        _log("workers_started", pool=self.name, target=self.target, low=self.low, high=self.high)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop is None or self._stop.done()
+
+    async def stop(self) -> None:
+        """Claim nothing new; let jobs in hand finish (up to stop_timeout), then cancel."""
+        if self._stop is not None and not self._stop.done():
+            self._stop.set_result(None)
+        if self._scaler is not None:
+            self._scaler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scaler
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.settings.stop_timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        if self._own_waiter:
+            await self.waiter.stop()
+        _log("workers_stopped", pool=self.name, done=self.done)
+
+    # --- the workers ------------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        for idx in range(self.target):
+            task = self._tasks.get(idx)
+            if task is None or task.done():
+                self._tasks[idx] = asyncio.create_task(self._work(idx), name=f"worker-{idx}")
+
+    def _wanted(self, idx: int) -> bool:
+        return not self.stopping and idx < self.target
+
+    async def _pause(self, seconds: float, wake: asyncio.Future[None] | None = None) -> None:
+        """Sleep `seconds`, or less if `wake` resolves or the pool stops."""
+        assert self._stop is not None
+        waits: set[asyncio.Future[Any]] = {self._stop}
+        if wake is not None:
+            waits.add(wake)
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _drain(
+        self, conn: AsyncConnection, idx: int, worker: str
+    ) -> asyncio.Future[None] | None:
+        """Work jobs on this connection while there are some; return the 'new job' future taken
+        before the claim that found nothing (None when told to stop)."""
+        while self._wanted(idx):
+            signal_ = self.waiter.new_job()
+            self.busy += 1
+            try:
+                cur = await conn.execute(q("queue_work"), {"worker": worker})
+                row = await cur.fetchone()
+            except BaseException:
+                self.waiter.forget(signal_)
+                raise
+            finally:
+                self.busy -= 1
+            if row is None or row[0] is None:
+                return signal_
+            self.waiter.forget(signal_)
+            self.done += 1
+        return None
+
+    async def _work(self, idx: int) -> None:
+        worker = f"{self.name}:{idx}"
+        backoff = _BACKOFF_FIRST
+        while self._wanted(idx):
+            try:
+                async with self.pool.connection() as conn:
+                    idle_signal = await self._drain(conn, idx, worker)
+                backoff = _BACKOFF_FIRST
+            except Exception as exc:  # database restart, pool timeout: log, back off, go on
+                self.errors += 1
+                _log(
+                    "worker_error",
+                    logging.WARNING,
+                    worker=worker,
+                    error=from_exception(exc).log_hint,
+                    retry_in=backoff,
+                )
+                await self._pause(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX)
+                continue
+            if idle_signal is not None:
+                # nothing claimable: sleep on LISTEN, holding no connection
+                try:
+                    await self._pause(self.settings.idle_seconds, idle_signal)
+                finally:
+                    self.waiter.forget(idle_signal)
+
+    # --- the autoscaler ---------------------------------------------------------------------
+
+    def _record(self, old: int, new: int, depth: dict[str, int], reason: str) -> None:
+        # The seed logged `oldConcurrency` after overwriting it (old == new in every event);
+        # here `from` is read before the change.
+        event = {
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "from": old,
+            "to": new,
+            "depth": depth,
+            "reason": reason,
+        }
+        self.history.append(event)
+        _log("workers_scaled", pool=self.name, **event)
+
+    def decide(self, depth: dict[str, int], idle_for: float) -> tuple[int, str] | None:
+        """(new target, reason) or None: up to cover the waiting jobs, down by one when idle."""
+        waiting = int(depth.get("waiting", 0))
+        if waiting > self.settings.scale_up_per_worker * self.target and self.target < self.high:
+            wanted = math.ceil(waiting / self.settings.scale_up_per_worker)
+            return min(self.high, max(self.target + 1, wanted)), "queue_high"
+        if (
+            waiting == 0
+            and self.target > self.low
+            and idle_for >= self.settings.scale_down_idle_seconds
+        ):
+            return self.target - 1, "idle"
+        return None
+
+    async def _autoscale(self) -> None:
+        loop = asyncio.get_running_loop()
+        idle_since = loop.time()
+        done_before = self.done
+        while not self.stopping:
+            await self._pause(self.settings.scale_interval)
+            if self.stopping:
+                return
+            try:
+                async with self.pool.connection() as conn:
+                    cur = await conn.execute(q("queue_depth"))
+                    row = await cur.fetchone()
+            except Exception as exc:
+                _log("autoscale_error", logging.WARNING, error=from_exception(exc).log_hint)
+                continue
+            depth = row[0] if row and isinstance(row[0], dict) else {}
+            self.last_depth = depth
+            if depth.get("waiting", 0) or self.done != done_before:
+                idle_since = loop.time()
+            done_before = self.done
+            decision = self.decide(depth, loop.time() - idle_since)
+            if decision is None:
+                continue
+            new, reason = decision
+            old = self.target
+            self.target = new
+            self._record(old, new, depth, reason)
+            if new > old:
+                self._spawn()
+            else:
+                idle_since = loop.time()  # one step per idle period
+
+    # --- what the metrics route reads ---------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "pool": self.name,
+            "target": self.target,
+            "min": self.low,
+            "max": self.high,
+            "running": sum(1 for t in self._tasks.values() if not t.done()),
+            "busy": self.busy,
+            "done": self.done,
+            "errors": self.errors,
+            "depth": self.last_depth,
+        }
+
+
+_RUNNING: list[WorkerPool] = []
+
+
+def start(
+    pool: AsyncConnectionPool,
+    settings: WorkerSettings,
+    waiter: JobWaiter | None = None,
+    *,
+    reserve: int = 0,
+) -> WorkerPool:
+    """Start a worker pool on `pool` (call inside the running loop); `await stop(it)` or
+    `await it.stop()`. Idle workers sleep on `waiter` (the process's listener), else on a
+    listener of their own."""
+    workers = WorkerPool(pool, settings, waiter, reserve=reserve)
+    workers.start()
+    _RUNNING.append(workers)
+    return workers
+
+
+async def stop(workers: WorkerPool) -> None:
+    try:
+        await workers.stop()
+    finally:
+        with contextlib.suppress(ValueError):
+            _RUNNING.remove(workers)
+
+
+def scaling_history() -> list[dict[str, Any]]:
+    """Every scaling decision still kept by this process's worker pools, oldest first."""
+    return sorted((e for w in _RUNNING for e in w.history), key=lambda e: e["at"])
+
+
+def worker_stats() -> list[dict[str, Any]]:
+    return [w.stats() for w in _RUNNING]
+
+
+# --- standalone -------------------------------------------------------------------------------
+
+
+def make_worker_pool(conninfo: str, size: int) -> AsyncConnectionPool:
+    """A pool for a worker process: autocommit, guestlist_web, a second to notice a dead peer."""
+
+    async def configure(conn: AsyncConnection) -> None:
+        await conn.execute(q("queue_worker_setup"))
+        await conn.execute(q("web_set_role"))
+
+    return AsyncConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=size,
+        timeout=10.0,
+        open=False,
+        configure=configure,
+        kwargs={"autocommit": True, "application_name": "guestlist-worker"},
+        name="guestlist-worker",
+    )
+
+
+async def run_standalone(conninfo: str, settings: WorkerSettings) -> None:
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested.set)
+    pool = make_worker_pool(conninfo, settings.workers_max + 1)  # +1: the autoscaler's reads
+    await pool.open(wait=False)  # the database may not be up yet: the workers retry
+    workers = start(pool, settings, reserve=1)  # with a listener of its own
+    try:
+        await stop_requested.wait()
+        _log("worker_stopping", pool=workers.name)
+    finally:
+        await stop(workers)
+        await pool.close()
+
+
+def main() -> None:
+    from request_log import configure_logging
+
+    configure_logging(os.environ.get("LOG_LEVEL", "info"))
+    conninfo = os.environ.get("DATABASE_URL", "").strip()
+    if not conninfo:
+        print("worker.py: set DATABASE_URL", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        settings = WorkerSettings.from_env()
+    except WorkerConfigError as exc:
+        print(f"worker.py: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:
+        runner = asyncio.Runner()
+    with runner:
+        runner.run(run_standalone(conninfo, settings))
+
+
+if __name__ == "__main__":
+    main()
