@@ -1,0 +1,324 @@
+"""Metrics collection, per process: what the request log measures, who is asking, the queue.
+
+* Requests: request_log.RequestLogMiddleware is the one place that times a request; its log
+  record (route template, method, status, duration) feeds `RequestFigures`, a logging handler
+  on the `guestlist.request` logger. Each record goes to the Prometheus request counter and
+  latency histogram (every route) and to the ten-minute ring (metrics_buffers.TimeRing) for
+  the load monitor (ops and monitoring routes left out: see MONITORING_ROUTES).
+* Clients: `MetricsMiddleware` adds each request's client key (inputs.client_key: the peer,
+  or the first untrusted X-Forwarded-For hop) to a five-minute distinct-count sketch, hashed
+  with a per-process random key; no key is stored, logged or shown.
+* Queue: `QUEUE.fetch(pool, max_age)` runs api.queue_metrics (query `metrics_queue`), at
+  most once per `max_age` seconds, and spreads the answer over the Prometheus gauges and the
+  ring. `sampling` (an app.py background service) calls it every 5 seconds so the history has
+  a queue sample per bucket even when nobody watches.
+* Worker concurrency: the in-process worker pools' target (worker.worker_stats()); 0 when the
+  workers run elsewhere (RUN_WORKERS=0, worker.py).
+
+Figures are per process: with several uvicorn workers each answers for itself (the queue's
+figures, read from Postgres, are the same everywhere). prometheus_client's multiprocess mode
+is not used; scrape each process, or run one process per container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from psycopg_pool import AsyncConnectionPool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import db
+from config import Settings
+from errors import from_exception
+from inputs import client_key
+from metrics_buffers import BUCKET_SECONDS, QueueSample, SeenClients, TimeRing, bucket_start
+from request_log import logger as request_logger
+
+log = logging.getLogger("guestlist.metrics")
+
+# Health probes and the monitoring itself: counted by Prometheus, left out of the load
+# monitor's request figures and of activeUsers (a probe or a dashboard is not a guest).
+MONITORING_ROUTES = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/api/admin/metrics", "/admin/load-monitor"}
+)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# --- Prometheus --------------------------------------------------------------------------------
+
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
+
+_HTTP_LABELS = ("route", "method", "status")
+HTTP_REQUESTS = Counter(
+    "guestlist_http_requests",
+    "HTTP requests answered, by route template, method and status.",
+    _HTTP_LABELS,
+    registry=REGISTRY,
+)
+HTTP_DURATION = Histogram(
+    "guestlist_http_request_duration_seconds",
+    "Time from receiving a request to its last byte, as the request log measures it.",
+    _HTTP_LABELS,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+QUEUE_JOBS = Gauge(
+    "guestlist_queue_jobs",
+    "Pending guest jobs by state (waiting, active, delayed), at the last api.queue_metrics.",
+    ("state",),
+    registry=REGISTRY,
+)
+QUEUE_FINISHED = Gauge(
+    "guestlist_queue_jobs_finished_last_minute",
+    "Guest jobs finished in the minute before the last api.queue_metrics, by status.",
+    ("status",),
+    registry=REGISTRY,
+)
+QUEUE_KEPT = Gauge(
+    "guestlist_queue_jobs_kept",
+    "Finished guest jobs still in the table (until guestlist.job_retention), by status.",
+    ("status",),
+    registry=REGISTRY,
+)
+QUEUE_LATENCY = Gauge(
+    "guestlist_queue_job_latency_seconds",
+    "Enqueue-to-finish time of the jobs finished in the last minute, by quantile (0 if none).",
+    ("quantile",),
+    registry=REGISTRY,
+)
+QUEUE_ERRORS = Counter(
+    "guestlist_queue_metrics_errors",
+    "api.queue_metrics calls that failed (the queue gauges keep their last values).",
+    registry=REGISTRY,
+)
+WORKER_CONCURRENCY = Gauge(
+    "guestlist_worker_concurrency",
+    "Worker tasks this process's autoscaler runs now (0: workers run elsewhere).",
+    registry=REGISTRY,
+)
+ACTIVE_CLIENTS = Gauge(
+    "guestlist_active_clients",
+    "Distinct client keys seen by this process in the last 5 minutes (probes excluded).",
+    registry=REGISTRY,
+)
+
+# --- in-process state --------------------------------------------------------------------------
+
+RING = TimeRing()
+CLIENTS = SeenClients()
+STARTED_AT = time.time()  # buckets that ended before this were not measured: null, not 0
+
+
+class _Totals:
+    """Requests counted for the load monitor since the process started (monitoring excluded)."""
+
+    requests = 0
+    server_errors = 0
+
+
+TOTALS = _Totals()
+
+
+def observe_request(route: Any, method: Any, status: Any, duration_ms: Any, at: float) -> None:
+    """One answered request (from its request-log record)."""
+    route_label = route if isinstance(route, str) and route != "-" else "unmatched"
+    method_label = method if method in _METHODS else "other"
+    code = status if isinstance(status, int) else 500
+    seconds = max(float(duration_ms), 0.0) / 1000 if isinstance(duration_ms, int | float) else 0.0
+    labels = (route_label, method_label, str(code))
+    HTTP_REQUESTS.labels(*labels).inc()
+    HTTP_DURATION.labels(*labels).observe(seconds)
+    if route_label in MONITORING_ROUTES:
+        return
+    TOTALS.requests += 1
+    TOTALS.server_errors += int(code >= 500)
+    RING.add_request(at, seconds * 1000, code >= 500)
+
+
+class RequestFigures(logging.Handler):
+    """Feeds observe_request from the request log's one record per request."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = getattr(record, "fields", None)
+        if record.msg != "request" or not isinstance(fields, dict):
+            return
+        try:
+            observe_request(
+                fields.get("route"),
+                fields.get("method"),
+                fields.get("status"),
+                fields.get("duration_ms"),
+                record.created,
+            )
+        except Exception:  # a metrics bug must never break a request
+            log.exception("request_figures_failed")
+
+
+def install_request_hook() -> None:
+    """Attach RequestFigures to the request logger (idempotent). The request log's records are
+    what feed the figures, so the logger itself stays open at INFO; a higher LOG_LEVEL moves to
+    the log's own output handlers instead, which then print what they printed before."""
+    if not any(isinstance(h, RequestFigures) for h in request_logger.handlers):
+        request_logger.addHandler(RequestFigures())
+    level = request_logger.getEffectiveLevel()
+    if level > logging.INFO:
+        for handler in request_logger.handlers:
+            if not isinstance(handler, RequestFigures):
+                handler.setLevel(max(handler.level, level))
+        request_logger.setLevel(logging.INFO)
+
+
+class MetricsMiddleware:
+    """Counts who is asking (the client sketch) and installs the request-log hook. Times
+    nothing: the request log does that."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        install_request_hook()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") not in MONITORING_ROUTES:
+            settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+            trusted = settings.trusted_proxies if isinstance(settings, Settings) else ()
+            CLIENTS.add(client_key(scope, trusted), time.time())
+        await self.app(scope, receive, send)
+
+
+# --- workers -----------------------------------------------------------------------------------
+
+
+def worker_concurrency() -> int:
+    """The target concurrency of this process's worker pools (0 when none runs here)."""
+    try:
+        import worker
+    except ImportError:  # a build without the queue
+        return 0
+    try:
+        return sum(int(s.get("target") or 0) for s in worker.worker_stats())
+    except Exception:  # the worker module changed shape: say 0 rather than fail the figures
+        log.exception("worker_stats_failed")
+        return 0
+
+
+# --- the queue's figures -----------------------------------------------------------------------
+
+
+def _int(figures: dict[str, Any], key: str) -> int:
+    value = figures.get(key)
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def _seconds(ms: Any) -> float:
+    return float(ms) / 1000 if isinstance(ms, int | float) else 0.0
+
+
+class QueueFigures:
+    """The last api.queue_metrics answer, refreshed on demand at most once per max_age."""
+
+    def __init__(self) -> None:
+        self.figures: dict[str, Any] | None = None
+        self._started = -1e18  # monotonic start of the fetch that produced `figures`
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+
+    def _get_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        return self._lock
+
+    async def fetch(self, pool: AsyncConnectionPool, max_age: float) -> dict[str, Any]:
+        """Fresh figures: reused if a fetch started at most max_age seconds before this call
+        (max_age 0: always a call of its own). Raises what db.call raises."""
+        asked = time.monotonic()
+        async with self._get_lock():
+            if self.figures is not None and self._started >= asked - max_age:
+                return self.figures
+            started = time.monotonic()
+            try:
+                result = await db.call(pool, "metrics_queue")
+            except Exception:
+                QUEUE_ERRORS.inc()
+                raise
+            if not isinstance(result, dict):
+                QUEUE_ERRORS.inc()
+                raise TypeError("api.queue_metrics answered no object")
+            self.figures, self._started = result, started
+            self._record(result)
+            return result
+
+    @staticmethod
+    def _record(figures: dict[str, Any]) -> None:
+        waiting, active, delayed = (_int(figures, k) for k in ("waiting", "active", "delayed"))
+        for state, n in (("waiting", waiting), ("active", active), ("delayed", delayed)):
+            QUEUE_JOBS.labels(state).set(n)
+        for status in ("completed", "failed"):
+            QUEUE_FINISHED.labels(status).set(_int(figures, f"{status}LastMinute"))
+            QUEUE_KEPT.labels(status).set(_int(figures, f"total{status.capitalize()}"))
+        QUEUE_LATENCY.labels("0.5").set(_seconds(figures.get("p50Ms")))
+        QUEUE_LATENCY.labels("0.95").set(_seconds(figures.get("p95Ms")))
+        workers = worker_concurrency()
+        now = time.time()
+        RING.add_queue_sample(now, QueueSample(waiting + delayed, active, workers))
+        at = figures.get("at")
+        buckets = figures.get("finished")
+        if isinstance(at, int | float) and isinstance(buckets, list):
+            RING.add_finished_jobs(
+                float(at), (tuple(b) for b in buckets if isinstance(b, list) and len(b) == 3)
+            )
+
+
+QUEUE = QueueFigures()
+
+
+def refresh_process_gauges() -> None:
+    """The gauges that need no SQL: worker concurrency and distinct clients."""
+    WORKER_CONCURRENCY.set(worker_concurrency())
+    ACTIVE_CLIENTS.set(CLIENTS.count(time.time()))
+
+
+# --- the sampler (an app.py background service) ------------------------------------------------
+
+_SAMPLE_OFFSET = 1.0  # seconds into each bucket: one sample per bucket, clear of its edges
+
+
+async def _sample_forever(pool: AsyncConnectionPool) -> None:
+    while True:
+        now = time.time()
+        await asyncio.sleep(bucket_start(now) + BUCKET_SECONDS + _SAMPLE_OFFSET - now)
+        try:
+            await QUEUE.fetch(pool, max_age=0)
+        except Exception as exc:  # keep sampling; class + SQLSTATE only in the log
+            log.warning("queue_sample_failed", extra={"fields": {"error": _hint(exc)}})
+
+
+def _hint(exc: BaseException) -> str | None:
+    return from_exception(exc).log_hint
+
+
+@contextlib.asynccontextmanager
+async def sampling(pool: AsyncConnectionPool, settings: Settings) -> AsyncIterator[None]:
+    """Sample the queue every 5 seconds for the load monitor's history."""
+    task = asyncio.create_task(_sample_forever(pool), name="guestlist-metrics-sampler")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
