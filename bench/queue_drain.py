@@ -141,13 +141,51 @@ def payload(kind: str, event_id: str, n: int) -> dict[str, Any]:
     }
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (the server's backends), from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / _TICKS
+
+
+def crypt_cpu_ms(url: str, cost: int, hashes: int) -> float:
+    """CPU time (ms) of one bcrypt hash at `cost` in a backend: the register job's floor."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(bq("bench_queue_backend_pid")).fetchone()
+        assert row is not None
+        before = cpu_seconds([int(row[0])])
+        for _ in range(hashes):
+            conn.execute(bq("bench_queue_crypt"), {"cost": cost})
+        return (cpu_seconds([int(row[0])]) - before) * 1000 / hashes
+
+
+def backend_pids(url: str, application_name: str) -> list[int]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(bq("bench_queue_backends"), {"app": application_name}).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def enqueue_many(
     url: str, event_id: str, first: int, count: int, connections: int, kind: str = "register"
-) -> float:
-    """Enqueue `count` jobs from `connections` web-role connections; enqueues/s."""
+) -> dict[str, float]:
+    """Enqueue `count` jobs from `connections` web-role connections: enqueues/s, and the CPU
+    per job of their backends (ms)."""
     conns = [psycopg.connect(url, autocommit=True) for _ in range(connections)]
+    pids = []
     for conn in conns:
         conn.execute(q("web_set_role"))
+        row = conn.execute(bq("bench_queue_backend_pid")).fetchone()
+        assert row is not None
+        pids.append(int(row[0]))
+    cpu_before = cpu_seconds(pids)
     barrier = threading.Barrier(connections + 1)
     sql_kind = "login" if kind == "noop" else "register"
 
@@ -168,9 +206,10 @@ def enqueue_many(
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    server_cpu = cpu_seconds(pids) - cpu_before
     for conn in conns:
         conn.close()
-    return count / elapsed
+    return {"per_s": count / elapsed, "server_cpu_ms": server_cpu * 1000 / count}
 
 
 async def drain(url: str, workers_n: int, expected: int, kind: str) -> dict[str, float]:
@@ -184,11 +223,15 @@ async def drain(url: str, workers_n: int, expected: int, kind: str) -> dict[str,
         workers_min=workers_n, workers_max=workers_n, idle_seconds=0.05
     )
     started = time.perf_counter()
+    client_cpu = time.process_time()
     workers = worker.start(pool, settings, waiter, reserve=1)
     try:
-        while await asyncio.to_thread(superuser, url, "bench_queue_finished") < expected:
-            await asyncio.sleep(0.02)
+        while workers.done < expected:  # counted in this process: no polling query
+            await asyncio.sleep(0.01)
         wall = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+        # the workers' backends were opened for this drain: their CPU time is the drain's
+        server_cpu = cpu_seconds(await asyncio.to_thread(backend_pids, url, "guestlist-worker"))
     finally:
         await worker.stop(workers)
         await waiter.stop()
@@ -199,14 +242,19 @@ async def drain(url: str, workers_n: int, expected: int, kind: str) -> dict[str,
     assert stats["finished"] == expected, stats
     if kind == "register":
         assert stats["completed"] == expected, stats  # every one a guest on the list
-    return {"jobs_per_s": expected / stats["seconds"], "wall_jobs_per_s": expected / wall}
+    return {
+        "jobs_per_s": expected / stats["seconds"],
+        "wall_jobs_per_s": expected / wall,
+        "work_cpu_ms": server_cpu * 1000 / expected,
+        "client_cpu_ms": client_cpu * 1000 / expected,
+    }
 
 
 def run_drain(
     url: str, event_id: str, workers_n: int, jobs: int, first: int, kind: str = "register"
 ) -> dict[str, float]:
     reset(url)
-    enqueue_rate = enqueue_many(url, event_id, first, jobs, 4, kind)
+    enqueued = enqueue_many(url, event_id, first, jobs, 4, kind)
     try:
         import uvloop  # the app's loop (uvicorn --loop uvloop)
 
@@ -215,7 +263,11 @@ def run_drain(
         runner = asyncio.Runner()
     with runner:
         result = runner.run(drain(url, workers_n, jobs, kind))
-    return {**result, "enqueue_per_s": enqueue_rate}
+    return {
+        **result,
+        "enqueue_per_s": enqueued["per_s"],
+        "enqueue_cpu_ms": enqueued["server_cpu_ms"],
+    }
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -244,20 +296,28 @@ def main() -> None:
         out(f"\n{facts[0].split(',')[0]}; fsync={facts[4]}, synchronous_commit={facts[3]}; "
             f"load average at start {os.getloadavg()[0]:.2f}\n")  # fmt: skip
 
+        cpus = os.cpu_count() or 1
         out("## bcrypt cost 10: register jobs against the hash ceiling\n")
         out("Raw `crypt()` cost 10 (pgbench, 2 clients) measured right before each drain, so a "
-            "busy host moves both figures together.\n")  # fmt: skip
+            "busy host moves both figures together. The CPU columns (user + system from /proc: "
+            "they hardly move when other processes share the CPUs) compare a job's whole cost "
+            "— enqueue, work and the Python worker — with one hash's.\n")  # fmt: skip
         out("| workers | jobs | crypt() hashes/s | drain jobs/s (db clock) | wall jobs/s "
-            "| ratio to crypt |")  # fmt: skip
-        out("|---|---|---|---|---|---|")
+            "| ratio to crypt | CPU per job | CPU per hash | job/hash |")  # fmt: skip
+        out("|---|---|---|---|---|---|---|---|---|")
         first = 0
         for n in counts:
             crypt = pgbench(url, "crypt", 2, args.seconds)
+            hash_ms = crypt_cpu_ms(url, 10, 20)
             r = run_drain(url, event_id, n, args.jobs, first)
             first += args.jobs
+            job_ms = r["enqueue_cpu_ms"] + r["work_cpu_ms"] + r["client_cpu_ms"]
             out(f"| {n} | {args.jobs} | {crypt['tps']:.1f} | {r['jobs_per_s']:.1f} | "
-                f"{r['wall_jobs_per_s']:.1f} | {r['jobs_per_s'] / crypt['tps']:.2f} |")  # fmt: skip
+                f"{r['wall_jobs_per_s']:.1f} | {r['jobs_per_s'] / crypt['tps']:.2f} | "
+                f"{job_ms:.1f} ms | {hash_ms:.1f} ms | {job_ms / hash_ms:.3f} |")  # fmt: skip
             print(lines[-1], flush=True)
+        out(f"\nOn {cpus} CPUs that is a ceiling of {cpus * 1000 / hash_ms:.0f} hashes/s "
+            f"and {cpus * 1000 / job_ms:.0f} register jobs/s (last row).")  # fmt: skip
 
         with psycopg.connect(base, autocommit=True) as admin:
             admin.execute(bq_ident("bench_queue_weak_hash", dbname=DBNAME))
@@ -267,15 +327,23 @@ def main() -> None:
         out(f"raw `crypt()` cost 4, pgbench 2 clients: **{crypt4['tps']:.0f} hashes/s**\n")
         out("Drained by N in-process workers; a no-op job is a login onto an unknown event "
             "(refused after one lookup: the queue's machinery and nothing else).\n")  # fmt: skip
+        out("CPU per job (user + system, from /proc: unlike wall time it barely moves when "
+            "other processes share the CPUs): the enqueuing backends, the workers' backends, "
+            "the worker process (Python). Capacity = CPUs / total CPU per job.\n")  # fmt: skip
         out("| workers | jobs | kind | enqueue/s (4 conns) | drain jobs/s (db clock) "
-            "| wall jobs/s |")  # fmt: skip
-        out("|---|---|---|---|---|---|")
+            "| wall jobs/s | CPU/job: enqueue + work + Python | capacity on "
+            f"{os.cpu_count()} CPUs |")  # fmt: skip
+        out("|---|---|---|---|---|---|---|---|")
         for kind in ("register", "noop"):
             for n in [c for c in counts if c >= 2]:
                 r = run_drain(url, event_id, n, args.fast_jobs, first, kind)
                 first += args.fast_jobs
+                total = r["enqueue_cpu_ms"] + r["work_cpu_ms"] + r["client_cpu_ms"]
                 out(f"| {n} | {args.fast_jobs} | {kind} | {r['enqueue_per_s']:.0f} | "
-                    f"{r['jobs_per_s']:.0f} | {r['wall_jobs_per_s']:.0f} |")  # fmt: skip
+                    f"{r['jobs_per_s']:.0f} | {r['wall_jobs_per_s']:.0f} | "
+                    f"{r['enqueue_cpu_ms']:.2f} + {r['work_cpu_ms']:.2f} + "
+                    f"{r['client_cpu_ms']:.2f} = {total:.2f} ms | "
+                    f"{(os.cpu_count() or 1) * 1000 / total:.0f} jobs/s |")  # fmt: skip
                 print(lines[-1], flush=True)
 
         out("\nSQL only (pgbench, no Python): the direct call vs the same job through the queue "

@@ -22,9 +22,6 @@ ALTER DATABASE {dbname} SET guestlist.allow_weak_hash_for_bench = on
 -- name: bench_queue_bcrypt_cost
 ALTER DATABASE {dbname} SET guestlist.bcrypt_cost = '4'
 
--- name: bench_queue_finished
-SELECT count(*) FROM app.guest_jobs j WHERE j.finished_at IS NOT NULL
-
 -- name: bench_queue_drain_stats
 -- Jobs by outcome and the drain's span: first claim to last finish (database clock).
 SELECT count(*) FILTER (WHERE j.status = 'completed' AND (j.result ->> 'success')::boolean)
@@ -33,3 +30,15 @@ SELECT count(*) FILTER (WHERE j.status = 'completed' AND (j.result ->> 'success'
        count(*) FILTER (WHERE j.status <> 'completed') AS other,
        extract(epoch FROM max(j.finished_at) - min(j.processed_at))::float8 AS seconds
 FROM app.guest_jobs j
+
+-- name: bench_queue_backend_pid
+SELECT pg_catalog.pg_backend_pid()
+
+-- name: bench_queue_backends
+-- The backends of this database opened by one kind of client (e.g. guestlist-worker).
+SELECT a.pid FROM pg_catalog.pg_stat_activity a
+WHERE a.datname = pg_catalog.current_database() AND a.application_name = %(app)s
+
+-- name: bench_queue_crypt
+-- One bcrypt hash at the given cost (what a register job computes once).
+SELECT public.crypt('Segredo123', public.gen_salt('bf', %(cost)s::integer))

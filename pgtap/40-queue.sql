@@ -2,7 +2,7 @@
 -- limit), work (completion, refusals, retries with backoff, dead letter,
 -- passwords erased), status, depth, the pending counter, cleanup, privileges.
 BEGIN;
-SELECT plan(60);
+SELECT plan(63);
 \ir 00-fixture.psql
 
 -- structure and privileges
@@ -121,6 +121,12 @@ SELECT is((SELECT row(status, attempts, result ->> 'code', worker)::text FROM ap
           'a wrong password: completed once with the refusal, not retried');
 SELECT is((SELECT count(*)::int FROM app.guest_jobs WHERE payload ? 'password'), 0,
           'no finished job keeps a password');
+SELECT matches(:'st'::jsonb #>> '{result,session_token}', '^[0-9a-f]{64}$',
+               'the first poll of a finished job gets its session token');
+SELECT ok(NOT (api.guest_job_status((:'reg'::jsonb ->> 'jobId')::uuid) -> 'result' ? 'session_token'),
+          'the next poll does not');
+SELECT is((SELECT count(*)::int FROM app.guest_jobs WHERE result ? 'session_token'
+           AND id = (:'reg'::jsonb ->> 'jobId')::uuid), 0, 'nor does the row keep it');
 
 -- an unexpected error: delayed 1 s, then 2 s, then failed (dead letter)
 INSERT INTO app.guest_jobs (kind, payload, dedupe_key)

@@ -364,16 +364,19 @@ BEGIN
     ORDER BY j.run_at, j.id
     LIMIT 1
     FOR UPDATE SKIP LOCKED)
+  -- The claim leaves status alone: nobody outside this transaction could see
+  -- 'active' before it commits, and a status change would make this update
+  -- non-HOT (new entries in every index, for a row version dead at commit).
+  -- The advisory lock is what shows the job as active to guest_job_status
+  -- and queue_depth while this transaction runs.
   UPDATE app.guest_jobs j
-  SET status = 'active', attempts = j.attempts + 1, processed_at = clock_timestamp(),
-      worker = left(p_worker, 100)
+  SET attempts = j.attempts + 1, processed_at = clock_timestamp(), worker = left(p_worker, 100)
   FROM next
   WHERE j.id = next.id
   RETURNING j.* INTO v_job;
   IF v_job.id IS NULL THEN
     RETURN NULL;
   END IF;
-  -- visible to guest_job_status and queue_depth while this transaction runs
   PERFORM pg_try_advisory_xact_lock(7040, app._job_lock_key(v_job.id));
 
   BEGIN
@@ -415,7 +418,8 @@ GRANT EXECUTE ON FUNCTION api.work_guest_job(text) TO guestlist_web;
 
 -- A job as the page polls it (the seed's shape): {id, status, result, error,
 -- createdAt, processedAt, finishedAt}. A job a worker holds right now reads
--- as active. Unknown id: PT404 job_not_found.
+-- as active. A result's session token is returned to the first poll only,
+-- then erased from the row. Unknown id: PT404 job_not_found.
 CREATE OR REPLACE FUNCTION api.guest_job_status(p_job_id uuid)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -425,10 +429,22 @@ AS $$
 DECLARE
   v_job app.guest_jobs;
   v_status text;
+  v_token text;
 BEGIN
   SELECT * INTO v_job FROM app.guest_jobs j WHERE j.id = p_job_id;
   IF v_job.id IS NULL THEN
     PERFORM app._raise(404, 'job_not_found', 'Pedido não encontrado.');
+  END IF;
+  IF v_job.result ? 'session_token' THEN
+    -- the session token is handed out once: to the first poll that sees the result
+    SELECT j.result ->> 'session_token' INTO v_token
+    FROM app.guest_jobs j WHERE j.id = p_job_id FOR UPDATE;
+    UPDATE app.guest_jobs j SET result = j.result - 'session_token'
+    WHERE j.id = p_job_id AND v_token IS NOT NULL;
+    v_job.result := (v_job.result - 'session_token')
+                    || CASE WHEN v_token IS NOT NULL
+                            THEN jsonb_build_object('session_token', v_token)
+                            ELSE '{}'::jsonb END;
   END IF;
   v_status := v_job.status;
   IF v_status IN ('waiting', 'delayed')
