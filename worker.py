@@ -11,8 +11,8 @@ claim finds nothing it gives the connection back and sleeps on the process's LIS
 retries that fell due). Database errors (a restart, a pool timeout) are logged and retried with
 backoff; the tasks never die of them.
 
-Concurrency scales between WORKERS_MIN and WORKERS_MAX (default 1 and 2 x CPU cores, never more
-than the pool can give) from `api.queue_depth()` every second: up when more than
+Concurrency scales between WORKERS_MIN and WORKERS_MAX (default CPU cores and 2 x CPU cores,
+never more than the pool can give) from `api.queue_depth()` every second: up when more than
 SCALE_UP_PER_WORKER jobs wait per running task, down by one after SCALE_DOWN_IDLE_SECONDS with
 nothing waiting. Each decision is kept (`scaling_history()`, the last 200) and logged as one
 JSON line. SIGTERM/SIGINT (standalone): finish the job in hand, claim nothing new, exit.
@@ -67,7 +67,9 @@ def _env_number(env: Mapping[str, str], name: str, default: float, minimum: floa
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    workers_min: int = 1
+    # bcrypt runs in the database's backends: one task per core keeps them all busy at once
+    # (an idle task sleeps on LISTEN, so the floor costs nothing when the queue is empty)
+    workers_min: int = os.cpu_count() or 1
     workers_max: int = 2 * (os.cpu_count() or 1)
     idle_seconds: float = 1.0  # an idle task re-claims after this even without a NOTIFY
     scale_interval: float = 1.0
