@@ -8,6 +8,7 @@ come back as `invalid_input` with SQL field names, mapped to JSON keys by errors
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import re
 import uuid
@@ -17,7 +18,7 @@ from typing import Any, Literal
 
 import orjson
 import phonenumbers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
 from config import IPNetwork
@@ -48,6 +49,17 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str | None:
     """A phone as typed (`935 886 310`, `00351…`, `+351 …`) → E.164, or None if not valid."""
     if not raw or len(raw) > _MAX_PHONE_CHARS:
         return None
+    return _normalize_phone(raw, region)
+
+
+# phonenumbers.parse + is_valid_number cost ~25 µs; a guest's phone is sent more than once
+# (verify-phone, then login or register, a retry), as typed: the same string. Bounded (≤ 40
+# characters each, so well under a megabyte) and per process.
+PHONE_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=PHONE_CACHE_SIZE)
+def _normalize_phone(raw: str, region: str) -> str | None:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
@@ -70,19 +82,35 @@ def _is_json_media_type(content_type: str | None) -> bool:
 async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
     """The parsed JSON body. 415 unless application/json; 413 past `limit` bytes, counted while
     reading the stream (Content-Length is not trusted); 400 if not JSON."""
-    if not _is_json_media_type(request.headers.get("content-type")):
+    content_type = declared = None
+    for key, value in request.scope["headers"]:  # one pass instead of two Headers lookups
+        if key == b"content-type" and content_type is None:
+            content_type = value.decode("latin-1")
+        elif key == b"content-length" and declared is None:
+            declared = value.decode("latin-1")
+    if not _is_json_media_type(content_type):
         raise api_error("unsupported_media_type")
-    declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise api_error("payload_too_large")  # early refusal; the stream is still counted below
+    # The ASGI messages themselves, as Request.stream() reads them, without its async
+    # generator (nothing else reads this request's body).
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        if message["type"] != "http.request":
+            continue
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise api_error("payload_too_large")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -193,12 +221,33 @@ def _header_values(scope: Scope, name: bytes) -> list[str]:
     return [v.decode("latin-1") for k, v in scope.get("headers", []) if k == name]
 
 
+_CLIENT_KEY_SCOPE = "guestlist.client_key"
+
+
 def client_key(scope: Scope, trusted: Sequence[IPNetwork]) -> str:
     """The rate-limit key: the peer address; when the peer is a trusted proxy, the right-most
-    X-Forwarded-For hop that is not itself a trusted proxy."""
+    X-Forwarded-For hop that is not itself a trusted proxy. Worked out once per request (the
+    reader and the metrics both ask) and kept in the scope with the proxies it was made for."""
+    cached = scope.get(_CLIENT_KEY_SCOPE)
+    if cached is not None and cached[0] is trusted:
+        return str(cached[1])
+    key = _client_key(scope, trusted)
+    scope[_CLIENT_KEY_SCOPE] = (trusted, key)
+    return key
+
+
+def client_key_found(scope: Scope) -> str | None:
+    """This request's client key if something already worked it out (see client_key)."""
+    cached = scope.get(_CLIENT_KEY_SCOPE)
+    return None if cached is None else str(cached[1])
+
+
+def _client_key(scope: Scope, trusted: Sequence[IPNetwork]) -> str:
     peer = _peer(scope) or "unknown"
+    if not trusted:
+        return peer[:100]
     peer_ip = _parse_ip(peer)
-    if not trusted or peer_ip is None or not _trusted(peer_ip, trusted):
+    if peer_ip is None or not _trusted(peer_ip, trusted):
         return peer[:100]
     hops = [h for v in _header_values(scope, b"x-forwarded-for") for h in v.split(",")]
     for hop in reversed(hops):

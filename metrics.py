@@ -1,13 +1,16 @@
 """Metrics collection, per process: what the request log measures, who is asking, the queue.
 
-* Requests: request_log.RequestLogMiddleware is the one place that times a request; its log
-  record (route template, method, status, duration) feeds `RequestFigures`, a logging handler
-  on the `guestlist.request` logger. Each record goes to the Prometheus request counter and
-  latency histogram (every route) and to the ten-minute ring (metrics_buffers.TimeRing) for
-  the load monitor (ops and monitoring routes left out: see MONITORING_ROUTES).
-* Clients: `MetricsMiddleware` adds each request's client key (inputs.client_key: the peer,
-  or the first untrusted X-Forwarded-For hop) to a five-minute distinct-count sketch, hashed
-  with a per-process random key; no key is stored, logged or shown.
+* Requests: request_log.RequestLogMiddleware is the one place that times a request; the
+  fields of its log line (route template, method, status, duration) reach `observe_request`
+  through a request observer (request_log.REQUEST_OBSERVERS, installed by
+  `install_request_hook`), whatever the log level. Each request goes to the Prometheus request
+  counter and latency histogram (every route) and to the ten-minute ring
+  (metrics_buffers.TimeRing) for the load monitor (ops and monitoring routes left out: see
+  MONITORING_ROUTES). A request record logged through the `guestlist.request` logger itself
+  (the way it used to travel) still counts, through the `RequestFigures` handler.
+* Clients: the same observer adds each request's client key (inputs.client_key: the peer, or
+  the first untrusted X-Forwarded-For hop) to a five-minute distinct-count sketch, hashed with
+  a per-process random key; no key is stored, logged or shown.
 * Queue: `QUEUE.fetch(pool, max_age)` runs api.queue_metrics (query `metrics_queue`), at
   most once per `max_age` seconds, and spreads the answer over the Prometheus gauges and the
   ring. `sampling` (an app.py background service) calls it every 5 seconds so the history has
@@ -23,10 +26,13 @@ is not used; scrape each process, or run one process per container.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import itertools
 import logging
+import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -34,18 +40,21 @@ from prometheus_client import (
     Counter,
     Gauge,
     GCCollector,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 from psycopg_pool import AsyncConnectionPool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 import db
 from config import Settings
 from errors import from_exception
-from inputs import client_key
+from inputs import client_key, client_key_found
 from metrics_buffers import BUCKET_SECONDS, QueueSample, SeenClients, TimeRing, bucket_start
+from request_log import REQUEST_OBSERVERS
 from request_log import logger as request_logger
 
 log = logging.getLogger("guestlist.metrics")
@@ -56,6 +65,7 @@ MONITORING_ROUTES = frozenset(
     {"/healthz", "/readyz", "/metrics", "/api/admin/metrics", "/admin/load-monitor"}
 )
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_NUMBER = (int, float)
 
 # --- Prometheus --------------------------------------------------------------------------------
 
@@ -65,19 +75,71 @@ PlatformCollector(registry=REGISTRY)
 GCCollector(registry=REGISTRY)
 
 _HTTP_LABELS = ("route", "method", "status")
-HTTP_REQUESTS = Counter(
-    "guestlist_http_requests",
-    "HTTP requests answered, by route template, method and status.",
-    _HTTP_LABELS,
-    registry=REGISTRY,
-)
-HTTP_DURATION = Histogram(
-    "guestlist_http_request_duration_seconds",
-    "Time from receiving a request to its last byte, as the request log measures it.",
-    _HTTP_LABELS,
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-    registry=REGISTRY,
-)
+_HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class _RequestSeries:
+    """One (route, method, status): requests, total seconds, per-bucket counts (last: +Inf)."""
+
+    __slots__ = ("buckets", "count", "created", "total")
+
+    def __init__(self, n_buckets: int) -> None:
+        self.count = 0
+        self.total = 0.0
+        self.buckets = [0] * n_buckets
+        self.created = time.time()
+
+
+class HttpFigures:
+    """The request counter and latency histogram of /metrics (`guestlist_http_requests`,
+    `guestlist_http_request_duration_seconds`, by route, method, status), kept as plain numbers
+    per label set and handed to Prometheus by `collect`. prometheus_client's Counter and
+    Histogram take a lock, check their labels and walk the buckets in Python on every request;
+    this is one dict lookup, a bisect and three additions. Same names, help, labels, buckets
+    and `_created` samples as the Counter + Histogram it replaces. Written from the event loop
+    only (request_log's observer); a scrape from elsewhere may see one request half counted."""
+
+    def __init__(self, buckets: tuple[float, ...] = _HTTP_BUCKETS) -> None:
+        self.bounds = (*(float(b) for b in buckets), math.inf)
+        self.series: dict[tuple[str, str, str], _RequestSeries] = {}
+
+    def observe(self, labels: tuple[str, str, str], seconds: float) -> None:
+        series = self.series.get(labels)
+        if series is None:
+            series = self.series[labels] = _RequestSeries(len(self.bounds))
+        series.count += 1
+        series.total += seconds
+        series.buckets[bisect.bisect_left(self.bounds, seconds)] += 1  # first bound ≥ seconds
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "guestlist_http_requests",
+            "HTTP requests answered, by route template, method and status.",
+            labels=_HTTP_LABELS,
+        )
+        durations = HistogramMetricFamily(
+            "guestlist_http_request_duration_seconds",
+            "Time from receiving a request to its last byte, as the request log measures it.",
+            labels=_HTTP_LABELS,
+        )
+        les = [floatToGoString(b) for b in self.bounds]
+        for labels, series in list(self.series.items()):
+            requests.add_metric(labels, series.count, created=series.created)
+            cumulative = list(itertools.accumulate(series.buckets))
+            durations.add_metric(labels, list(zip(les, cumulative, strict=True)), series.total)
+            durations.samples.append(
+                Sample(
+                    "guestlist_http_request_duration_seconds_created",
+                    dict(zip(_HTTP_LABELS, labels, strict=True)),
+                    series.created,
+                )
+            )
+        yield requests
+        yield durations
+
+
+HTTP_FIGURES = HttpFigures()
+REGISTRY.register(HTTP_FIGURES)
 QUEUE_JOBS = Gauge(
     "guestlist_queue_jobs",
     "Pending guest jobs by state (waiting, active, delayed), at the last api.queue_metrics.",
@@ -136,14 +198,12 @@ TOTALS = _Totals()
 
 
 def observe_request(route: Any, method: Any, status: Any, duration_ms: Any, at: float) -> None:
-    """One answered request (from its request-log record)."""
+    """One answered request (from its request-log fields)."""
     route_label = route if isinstance(route, str) and route != "-" else "unmatched"
     method_label = method if method in _METHODS else "other"
     code = status if isinstance(status, int) else 500
-    seconds = max(float(duration_ms), 0.0) / 1000 if isinstance(duration_ms, int | float) else 0.0
-    labels = (route_label, method_label, str(code))
-    HTTP_REQUESTS.labels(*labels).inc()
-    HTTP_DURATION.labels(*labels).observe(seconds)
+    seconds = max(float(duration_ms), 0.0) / 1000 if isinstance(duration_ms, _NUMBER) else 0.0
+    HTTP_FIGURES.observe((route_label, method_label, str(code)), seconds)
     if route_label in MONITORING_ROUTES:
         return
     TOTALS.requests += 1
@@ -151,12 +211,33 @@ def observe_request(route: Any, method: Any, status: Any, duration_ms: Any, at: 
     RING.add_request(at, seconds * 1000, code >= 500)
 
 
+def _observe(scope: Scope, fields: dict[str, Any], at: float) -> None:
+    """The request observer (request_log.REQUEST_OBSERVERS): figures and the client sketch."""
+    observe_request(
+        fields.get("route"),
+        fields.get("method"),
+        fields.get("status"),
+        fields.get("duration_ms"),
+        at,
+    )
+    if scope.get("path") not in MONITORING_ROUTES:
+        key = client_key_found(scope)  # the reader's, when the route read one
+        if key is None:
+            settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+            trusted = settings.trusted_proxies if isinstance(settings, Settings) else ()
+            key = client_key(scope, trusted)
+        CLIENTS.add(key, at)
+
+
 class RequestFigures(logging.Handler):
-    """Feeds observe_request from the request log's one record per request."""
+    """Feeds observe_request from a request record logged through the `guestlist.request`
+    logger (records request_log.log_request already counted carry `observed`)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         fields = getattr(record, "fields", None)
         if record.msg != "request" or not isinstance(fields, dict):
+            return
+        if getattr(record, "observed", False):
             return
         try:
             observe_request(
@@ -171,9 +252,12 @@ class RequestFigures(logging.Handler):
 
 
 def install_request_hook() -> None:
-    """Attach RequestFigures to the request logger (idempotent). The request log's records are
-    what feed the figures, so the logger itself stays open at INFO; a higher LOG_LEVEL moves to
-    the log's own output handlers instead, which then print what they printed before."""
+    """Add the request observer, and RequestFigures to the request logger (idempotent). The
+    logger itself stays open at INFO so that request records logged through it still feed the
+    figures; a higher LOG_LEVEL moves to the log's own output handlers instead, which then
+    print what they printed before (request_log.log_request reads the same levels)."""
+    if _observe not in REQUEST_OBSERVERS:
+        REQUEST_OBSERVERS.append(_observe)
     if not any(isinstance(h, RequestFigures) for h in request_logger.handlers):
         request_logger.addHandler(RequestFigures())
     level = request_logger.getEffectiveLevel()
@@ -182,22 +266,6 @@ def install_request_hook() -> None:
             if not isinstance(handler, RequestFigures):
                 handler.setLevel(max(handler.level, level))
         request_logger.setLevel(logging.INFO)
-
-
-class MetricsMiddleware:
-    """Counts who is asking (the client sketch) and installs the request-log hook. Times
-    nothing: the request log does that."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        install_request_hook()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path") not in MONITORING_ROUTES:
-            settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
-            trusted = settings.trusted_proxies if isinstance(settings, Settings) else ()
-            CLIENTS.add(client_key(scope, trusted), time.time())
-        await self.app(scope, receive, send)
 
 
 # --- workers -----------------------------------------------------------------------------------

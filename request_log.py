@@ -6,22 +6,24 @@ nothing a guest typed reaches the log. Errors add only the exception class and S
 that escapes the app becomes the generic 500.
 
 One write path for every JSON line of the app (`LineWriter`): lines made while the event loop
-runs are joined and written to stdout once per loop iteration (`loop.call_soon`), so a burst of
-requests costs one write and one flush, not one each; outside a running loop a line is written
-at once. The request line itself skips the `logging` machinery (no LogRecord, no handler
-locks): `log_request` hands its fields to the request observers (metrics.py's figures) and
-writes the line through the handler `configure_logging` put on the request logger, at that
-handler's level. Every other line (`guestlist.*` loggers) goes through `logging` as before,
-into the same writer.
+runs are joined and written to stdout together, at most FLUSH_SECONDS after the first of them
+(`loop.call_later`) or sooner when 64 KiB wait, so a burst of requests costs one write and one
+flush, not one each; outside a running loop a line is written at once; whatever waits is
+written when the app stops (and at exit). The request line itself skips the `logging`
+machinery (no LogRecord, no handler locks): `log_request` hands its fields to the request
+observers (metrics.py's figures) and writes the line through the handler `configure_logging`
+put on the request logger, at that handler's level. Every other line (`guestlist.*` loggers)
+goes through `logging` as before, into the same writer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
+import random
 import re
-import secrets
 import sys
 import threading
 import time
@@ -37,13 +39,18 @@ LOG_SCOPE_KEY = "guestlist.log"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 logger = logging.getLogger("guestlist.request")
+_ids = random.Random()
 
 # Called with each request's log fields and its end time (epoch seconds), whatever the log
 # level: metrics.install_request_hook adds the request figures here.
 RequestObserver = Callable[[Scope, dict[str, Any], float], None]
 REQUEST_OBSERVERS: list[RequestObserver] = []
 
-_FLUSH_BYTES = 64 * 1024  # a batch this big is written without waiting for the loop
+# Lines made while the loop runs wait at most this long (seconds) before they are written, or
+# until this many bytes are waiting: at a few hundred requests a second one write carries
+# dozens of lines instead of one.
+FLUSH_SECONDS = 0.05
+_FLUSH_BYTES = 64 * 1024
 
 
 # --- the one write path ---------------------------------------------------------------------
@@ -74,7 +81,7 @@ class LineWriter:
             else:
                 if self._scheduled_on is not loop:
                     self._scheduled_on = loop
-                    loop.call_soon(self.flush)
+                    loop.call_later(FLUSH_SECONDS, self.flush)
                 return
         self._write(data)
 
@@ -98,16 +105,8 @@ class LineWriter:
         except Exception:  # closed or broken stdout: never break a request over its log line
             if not self._failed:
                 self._failed = True
-                with _suppress_all():
+                with contextlib.suppress(Exception):
                     sys.stderr.write("guestlist: writing the log failed; lines were dropped\n")
-
-
-class _suppress_all:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return True
 
 
 _WRITERS: dict[int, LineWriter] = {}
@@ -132,6 +131,8 @@ def flush_logs() -> None:
 
 _ts_second = -1
 _ts_prefix = ""
+# ".000+00:00" … ".999+00:00"; one more ".999" in case a float product rounds up to 1000
+_MS_SUFFIX = tuple(f".{min(ms, 999):03d}+00:00" for ms in range(1001))
 
 
 def _timestamp(now: float) -> str:
@@ -141,8 +142,7 @@ def _timestamp(now: float) -> str:
     if second != _ts_second:
         _ts_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         _ts_second = second
-    ms = min(int((now - second) * 1000), 999)
-    return f"{_ts_prefix}.{ms:03d}+00:00"
+    return _ts_prefix + _MS_SUFFIX[int((now - second) * 1000)]
 
 
 def _line(level: str, event: str, fields: dict[str, Any], now: float) -> bytes:
@@ -226,7 +226,9 @@ def _request_id(scope: Scope) -> str:
             if _REQUEST_ID_RE.match(text):
                 return text
             break
-    return secrets.token_hex(16)  # 32 hex characters, as uuid4().hex was
+    # 32 hex characters, as uuid4().hex was. Unique, not secret: the process's PRNG (seeded
+    # from os.urandom) saves a getrandom system call per request.
+    return f"{_ids.getrandbits(128):032x}"
 
 
 def _route_template(scope: Scope) -> str:
@@ -239,9 +241,17 @@ def _route_template(scope: Scope) -> str:
     return path
 
 
+HeaderHook = Callable[[Scope, list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]]
+
+
 class RequestLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Times and logs every HTTP request, answers X-Request-ID, and turns an escaped exception
+    into the generic 500. `add_headers` (app.py: security_headers.secure) gets every answer's
+    headers in the same send wrapper, so the two jobs cost one middleware layer."""
+
+    def __init__(self, app: ASGIApp, add_headers: HeaderHook | None = None) -> None:
         self.app = app
+        self.add_headers = add_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -253,16 +263,17 @@ class RequestLogMiddleware:
         scope[LOG_SCOPE_KEY] = extra
         status = 500
         response_started = False
+        add_headers = self.add_headers
 
         async def send_logged(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                if add_headers is not None:
+                    headers = add_headers(scope, headers)
+                message["headers"] = headers
             await send(message)
 
         try:

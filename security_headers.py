@@ -3,6 +3,8 @@ too): a CSP allowing only this origin and no inline code; no framing, sniffing o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = "; ".join(
@@ -37,6 +39,19 @@ STATIC_PREFIX = "/static/"
 STATIC_CACHE = b"public, max-age=300"
 
 
+def secure(scope: Scope, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """An answer's headers plus the security headers (replacing any of the same name) and, when
+    the answer set none, Cache-Control. request_log.RequestLogMiddleware calls it from its own
+    send wrapper (app.py: one middleware instead of two); SecurityHeadersMiddleware for others."""
+    out = [(k, v) for k, v in headers if k not in _NAMES]
+    has_cache_control = any(k == b"cache-control" for k, _ in out)
+    out.extend(HEADERS)
+    if not has_cache_control:
+        static = scope.get("path", "").startswith(STATIC_PREFIX)
+        out.append((b"cache-control", STATIC_CACHE if static else b"no-store"))
+    return out
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -46,16 +61,9 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
-        static = scope.get("path", "").startswith(STATIC_PREFIX)
-        cache_control = STATIC_CACHE if static else b"no-store"
-
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k not in _NAMES]
-                headers.extend(HEADERS)
-                if not any(k == b"cache-control" for k, _ in headers):
-                    headers.append((b"cache-control", cache_control))
-                message["headers"] = headers
+                message["headers"] = secure(scope, message.get("headers", []))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
