@@ -40,6 +40,23 @@ BEGIN
 END
 $$;
 
+-- Every invalid login field at once: a jsonb array of {field, code,
+-- message}, fields named by parameter without p_ (the queue checks with it too).
+CREATE OR REPLACE FUNCTION app._login_errors(p_phone text, p_password text, p_event_id uuid)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT coalesce(jsonb_agg(jsonb_build_object('field', f, 'code', c, 'message', m) ORDER BY n), '[]')
+  FROM (VALUES
+    (1, 'phone', 'invalid', 'Número de telemóvel inválido.', app._normalize_phone(p_phone) IS NULL),
+    (2, 'password', 'invalid', 'Indica a tua palavra-passe.',
+     coalesce(p_password, '') = '' OR length(p_password) > 200),
+    (3, 'event_id', 'required', 'Evento em falta.', p_event_id IS NULL)
+  ) AS v (n, f, c, m, bad)
+  WHERE bad
+$$;
+
 -- Authenticate by phone and password, then put the client on the event's
 -- list (or recover their existing place). Refusals are returned, not raised:
 -- invalid_input, rate_limited, event_not_found, promoter_not_found,
@@ -59,7 +76,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_phone text := app._normalize_phone(p_phone);
-  v_errors jsonb := '[]'::jsonb;
+  v_errors jsonb;
   v_retry integer;
   v_event app.events;
   v_attr record;
@@ -73,18 +90,7 @@ BEGIN
                         jsonb_build_object('retry_after', v_retry));
   END IF;
 
-  IF v_phone IS NULL THEN
-    v_errors := v_errors || jsonb_build_object('field', 'phone', 'code', 'invalid',
-                                               'message', 'Número de telemóvel inválido.');
-  END IF;
-  IF p_password IS NULL OR p_password = '' OR length(p_password) > 200 THEN
-    v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'invalid',
-                                               'message', 'Indica a tua palavra-passe.');
-  END IF;
-  IF p_event_id IS NULL THEN
-    v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'required',
-                                               'message', 'Evento em falta.');
-  END IF;
+  v_errors := app._login_errors(p_phone, p_password, p_event_id);
   IF jsonb_array_length(v_errors) > 0 THEN
     RETURN app._refusal('invalid_input', app._message('invalid_input'),
                         jsonb_build_object('errors', v_errors));

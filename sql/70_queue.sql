@@ -173,19 +173,12 @@ BEGIN
   v_team := app._try_uuid(p_payload ->> 'team_id');
 
   IF p_kind = 'login' THEN
-    -- the checks of api.authenticate_and_create_guest_v2, same fields and messages
-    IF v_phone IS NULL THEN
-      v_errors := v_errors || jsonb_build_object('field', 'phone', 'code', 'invalid',
-                                                 'message', 'Número de telemóvel inválido.');
-    END IF;
-    IF coalesce(p_payload ->> 'password', '') = '' OR length(p_payload ->> 'password') > 200 THEN
-      v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'invalid',
-                                                 'message', 'Indica a tua palavra-passe.');
-    END IF;
-    IF p_payload ->> 'event_id' IS NULL THEN
-      v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'required',
-                                                 'message', 'Evento em falta.');
-    END IF;
+    -- the checks of api.authenticate_and_create_guest_v2 (a malformed event_id is
+    -- reported as invalid below, not as missing)
+    v_errors := app._login_errors(
+      p_payload ->> 'phone', p_payload ->> 'password',
+      coalesce(v_event, CASE WHEN p_payload ->> 'event_id' IS NOT NULL
+                             THEN '00000000-0000-0000-0000-000000000000'::uuid END));
   ELSE
     v_birth := app._try_date(p_payload ->> 'birth_date');
     v_errors := app._registration_errors(
