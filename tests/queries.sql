@@ -100,7 +100,8 @@ ORDER BY 1
 SELECT level, sqlstate, message, detail, hint, lineno, statement, query, context
 FROM public.plpgsql_check_function_tb(%(oid)s::pg_catalog.oid::pg_catalog.regprocedure,
                                       relid => coalesce(%(relid)s::pg_catalog.oid, 0)::pg_catalog.regclass,
-                                      fatal_errors => false)
+                                      fatal_errors => false,
+                                      extra_warnings => true)
 
 -- === races (tests/test_races.py) ===
 
