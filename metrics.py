@@ -213,13 +213,8 @@ def observe_request(route: Any, method: Any, status: Any, duration_ms: Any, at: 
 
 def _observe(scope: Scope, fields: dict[str, Any], at: float) -> None:
     """The request observer (request_log.REQUEST_OBSERVERS): figures and the client sketch."""
-    observe_request(
-        fields.get("route"),
-        fields.get("method"),
-        fields.get("status"),
-        fields.get("duration_ms"),
-        at,
-    )
+    get = fields.get
+    observe_request(get("route"), get("method"), get("status"), get("duration_ms"), at)
     if scope.get("path") not in MONITORING_ROUTES:
         key = client_key_found(scope)  # the reader's, when the route read one
         if key is None:

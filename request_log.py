@@ -241,6 +241,8 @@ def _route_template(scope: Scope) -> str:
     return path
 
 
+# (scope, an answer's headers) → a NEW list of the headers to send (RequestLogMiddleware adds
+# X-Request-ID to it)
 HeaderHook = Callable[[Scope, list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]]
 
 
@@ -270,9 +272,10 @@ class RequestLogMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-                if add_headers is not None:
-                    headers = add_headers(scope, headers)
+                headers = message.get("headers", [])
+                # a new list either way: the message's own may be shared (Response.raw_headers)
+                headers = [*headers] if add_headers is None else add_headers(scope, headers)
+                headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
             await send(message)
 

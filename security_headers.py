@@ -43,8 +43,13 @@ def secure(scope: Scope, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[b
     """An answer's headers plus the security headers (replacing any of the same name) and, when
     the answer set none, Cache-Control. request_log.RequestLogMiddleware calls it from its own
     send wrapper (app.py: one middleware instead of two); SecurityHeadersMiddleware for others."""
-    out = [(k, v) for k, v in headers if k not in _NAMES]
-    has_cache_control = any(k == b"cache-control" for k, _ in out)
+    out: list[tuple[bytes, bytes]] = []
+    has_cache_control = False
+    for header in headers:
+        name = header[0]
+        if name not in _NAMES:
+            out.append(header)
+            has_cache_control = has_cache_control or name == b"cache-control"
     out.extend(HEADERS)
     if not has_cache_control:
         static = scope.get("path", "").startswith(STATIC_PREFIX)

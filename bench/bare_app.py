@@ -4,8 +4,9 @@
   (no database, no middleware);
 * `POST /api/guest/verify-phone-v2` calls the same SQL function the app calls (the app's own
   `web_check_phone` statement from queries.sql) through the same kind of pool (psycopg_pool,
-  autocommit, `SET ROLE guestlist_web`, the same rate-limit GUC) and returns its JSON as is:
-  what our route would cost without its validation, error mapping, logging and headers.
+  autocommit, `SET ROLE guestlist_web`, the same rate-limit GUC, the app's own connection
+  check `db.check_connection`) and returns its JSON as is: what our route would cost without
+  its validation, error mapping, logging and headers.
 
     DATABASE_URL=… PORT=… RATE_LIMIT_PER_MINUTE=0 python bench/bare_app.py
 
@@ -32,6 +33,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from db import check_connection  # the app's pool check
 from queries import q  # the app's statements, loaded from the repo root
 
 CONST_BODY = orjson.dumps({"ok": True, "service": "bare"})
@@ -70,7 +72,7 @@ def make_pool(database_url: str, rate_limit: str, min_size: int, max_size: int) 
         max_size=max_size,
         timeout=5.0,
         open=False,
-        check=AsyncConnectionPool.check_connection,
+        check=check_connection,  # the app's, so both pools pay the same per checkout
         configure=configure,
         kwargs={"autocommit": True, "application_name": "guestlist-bench-bare"},
         name="guestlist-bench-bare",

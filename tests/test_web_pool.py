@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 from web_server import wq
@@ -46,6 +47,66 @@ def test_pooled_connections_act_as_the_web_role(db_url: str) -> None:
     assert autocommit is True
     assert refused is not None and (refused.status, refused.code) == (403, "forbidden")
     assert ready["ready"] is True
+
+
+class _FakeConnection:
+    autocommit = True
+
+    def __init__(self) -> None:
+        self.executed: list[str] = []
+
+    async def execute(self, query: str) -> None:
+        self.executed.append(query)
+
+
+def test_the_pool_checks_new_and_idle_connections_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """db.check_connection: a round trip for a connection not handed out in the last
+    CHECK_AFTER_IDLE_SECONDS, none for one in steady use."""
+    now = [1000.0]
+    monkeypatch.setattr(db.time, "monotonic", lambda: now[0])
+    conn = _FakeConnection()
+
+    async def checks_after(seconds: float) -> int:
+        now[0] += seconds
+        before = len(conn.executed)
+        await db.check_connection(conn)  # type: ignore[arg-type]
+        return len(conn.executed) - before
+
+    async def run() -> list[int]:
+        return [
+            await checks_after(0),  # new: checked
+            await checks_after(0.2),  # in use: not checked
+            await checks_after(db.CHECK_AFTER_IDLE_SECONDS - 0.01),
+            await checks_after(db.CHECK_AFTER_IDLE_SECONDS),  # idle long enough: checked
+        ]
+
+    assert asyncio.run(run()) == [1, 0, 0, 1]
+
+
+def test_a_connection_lost_while_idle_is_replaced_before_use(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server drops the pool's only connection while it sits idle: the next request gets a
+    new one, not an error."""
+    monkeypatch.setattr(db, "CHECK_AFTER_IDLE_SECONDS", 0.05)
+
+    async def run() -> tuple[int, int]:
+        pool = db.make_pool(settings_for(db_url, POOL_MIN="1", POOL_MAX="1"))
+        await pool.open(wait=True)
+        try:
+            async with pool.connection() as conn:
+                first = (await (await conn.execute(wq("web_test_backend_pid"))).fetchone())[0]
+            async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as admin:
+                await admin.execute(wq("web_test_terminate_backend"), {"pid": first})
+            await asyncio.sleep(0.1)
+            async with pool.connection() as conn:
+                second = (await (await conn.execute(wq("web_test_backend_pid"))).fetchone())[0]
+            return first, second
+        finally:
+            await pool.close()
+
+    first, second = asyncio.run(run())
+    assert second != first
 
 
 @pytest.mark.parametrize("scheduled", [True, False])

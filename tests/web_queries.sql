@@ -31,3 +31,11 @@ SELECT current_user::text AS role,
 -- name: web_test_admin_call
 -- Something only guestlist_admin may run: the web role must be refused.
 SELECT admin.load_demo()
+
+-- name: web_test_backend_pid
+-- The server process behind a pooled connection.
+SELECT pg_catalog.pg_backend_pid()
+
+-- name: web_test_terminate_backend
+-- Kills one server process, as a restart or a DBA would (superuser).
+SELECT pg_catalog.pg_terminate_backend(%(pid)s::integer)
