@@ -125,7 +125,9 @@ def qr_code_shown(page: Page) -> str:
     expect(page.locator("#step-qr")).to_be_visible()
     image = page.locator("#qr-image")
     expect(image).to_have_attribute("src", re.compile(r"^/api/guest/qr/[0-9a-f]{32}\.svg$"))
-    page.wait_for_function("document.getElementById('qr-image').complete")
+    # a function, not a bare expression: Playwright evaluates expressions with new Function,
+    # which the page's CSP (script-src 'self', no unsafe-eval) rightly refuses
+    page.wait_for_function("() => document.getElementById('qr-image').complete")
     assert page.evaluate("document.getElementById('qr-image').naturalWidth") > 0
     src = image.get_attribute("src") or ""
     assert page.locator("#qr-download").get_attribute("href") == src
