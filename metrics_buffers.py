@@ -64,7 +64,8 @@ class LatencyHistogram:
     bins: dict[int, int] = field(default_factory=dict)
 
     def add(self, ms: float) -> None:
-        ms = max(ms, 0.0)
+        if ms < 0.0:
+            ms = 0.0
         self.count += 1
         self.total_ms += ms
         # _bin, inlined: this runs once per request
@@ -122,6 +123,7 @@ class TimeRing:
 
     def __init__(self) -> None:
         self._slots: list[Bucket | None] = [None] * _SLOTS
+        self._last: Bucket | None = None  # the bucket add_request last wrote to
         self._lock = threading.Lock()
 
     def _bucket(self, start: int) -> Bucket:
@@ -139,7 +141,13 @@ class TimeRing:
     def add_request(self, now: float, duration_ms: float, server_error: bool) -> None:
         start = int(now // BUCKET_SECONDS) * BUCKET_SECONDS  # bucket_start, inlined
         with self._lock:
-            bucket = self._bucket(start)
+            bucket = self._last  # the bucket being filled, most of the time
+            if (
+                bucket is None
+                or bucket.start != start
+                or self._slots[(start // BUCKET_SECONDS) % _SLOTS] is not bucket
+            ):
+                bucket = self._last = self._bucket(start)
             bucket.requests += 1
             bucket.errors += int(server_error)
             bucket.latency.add(duration_ms)

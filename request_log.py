@@ -58,12 +58,16 @@ _FLUSH_BYTES = 64 * 1024
 
 class LineWriter:
     """Lines (bytes, newline included) to a text stream, written in batches (see the module
-    docstring). Thread-safe; a failed write drops its batch and says so once on stderr."""
+    docstring). Thread-safe; a failed write drops its batch and says so once on stderr.
+
+    Lines are copied into one bytearray as they come: keeping each line's own bytes object
+    until the flush cost more than making the line (100 000 request lines in a loop: 3.8 µs a
+    line kept as objects, 1.6 µs copied). Written to the stream's bytes layer when it has one
+    (stdout): JSON lines are UTF-8 whatever the terminal's encoding."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self._lines: list[bytes] = []
-        self._size = 0
+        self._buffer = bytearray()
         self._scheduled_on: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self._failed = False
@@ -74,9 +78,8 @@ class LineWriter:
         except RuntimeError:
             loop = None
         with self._lock:
-            self._lines.append(line)
-            self._size += len(line)
-            if loop is None or self._size >= _FLUSH_BYTES:
+            self._buffer += line
+            if loop is None or len(self._buffer) >= _FLUSH_BYTES:
                 data = self._take()
             else:
                 if self._scheduled_on is not loop:
@@ -93,15 +96,20 @@ class LineWriter:
             self._write(data)
 
     def _take(self) -> bytes:
-        data = b"".join(self._lines)
-        self._lines.clear()
-        self._size = 0
+        data = bytes(self._buffer)
+        self._buffer.clear()
         return data
 
     def _write(self, data: bytes) -> None:
         try:
-            self.stream.write(data.decode())
-            self.stream.flush()
+            binary = getattr(self.stream, "buffer", None)
+            if binary is not None:  # stdout: straight to its bytes layer, after its text
+                self.stream.flush()
+                binary.write(data)
+                binary.flush()
+            else:
+                self.stream.write(data.decode())
+                self.stream.flush()
         except Exception:  # closed or broken stdout: never break a request over its log line
             if not self._failed:
                 self._failed = True
@@ -146,9 +154,8 @@ def _timestamp(now: float) -> str:
 
 
 def _line(level: str, event: str, fields: dict[str, Any], now: float) -> bytes:
-    head = {"ts": _timestamp(now), "level": level, "event": event}
-    head.update(fields)
-    return orjson.dumps(head) + b"\n"
+    line = {"ts": _timestamp(now), "level": level, "event": event, **fields}
+    return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
 
 
 class JsonLineHandler(logging.Handler):
