@@ -146,6 +146,7 @@ DECLARE
   v_errors jsonb;
   v_phone text;
   v_event uuid;
+  v_event_given uuid;
   v_promoter uuid;
   v_team uuid;
   v_birth date;
@@ -171,22 +172,19 @@ BEGIN
   v_event := app._try_uuid(p_payload ->> 'event_id');
   v_promoter := app._try_uuid(p_payload ->> 'promoter_id');
   v_team := app._try_uuid(p_payload ->> 'team_id');
+  -- what the field checks see as the event: a malformed event_id is reported as
+  -- invalid below, not as missing
+  v_event_given := coalesce(v_event, CASE WHEN p_payload ->> 'event_id' IS NOT NULL
+                                          THEN '00000000-0000-0000-0000-000000000000'::uuid END);
 
   IF p_kind = 'login' THEN
-    -- the checks of api.authenticate_and_create_guest_v2 (a malformed event_id is
-    -- reported as invalid below, not as missing)
-    v_errors := app._login_errors(
-      p_payload ->> 'phone', p_payload ->> 'password',
-      coalesce(v_event, CASE WHEN p_payload ->> 'event_id' IS NOT NULL
-                             THEN '00000000-0000-0000-0000-000000000000'::uuid END));
+    -- the checks of api.authenticate_and_create_guest_v2
+    v_errors := app._login_errors(p_payload ->> 'phone', p_payload ->> 'password', v_event_given);
   ELSE
     v_birth := app._try_date(p_payload ->> 'birth_date');
     v_errors := app._registration_errors(
       p_payload ->> 'phone', p_payload ->> 'first_name', p_payload ->> 'last_name',
-      p_payload ->> 'email', p_payload ->> 'password',
-      -- an event_id present but malformed is reported as invalid below, not as missing
-      coalesce(v_event, CASE WHEN p_payload ->> 'event_id' IS NOT NULL
-                             THEN '00000000-0000-0000-0000-000000000000'::uuid END),
+      p_payload ->> 'email', p_payload ->> 'password', v_event_given,
       v_birth, p_payload ->> 'gender', p_payload ->> 'city');
     IF p_payload ->> 'birth_date' IS NOT NULL AND v_birth IS NULL THEN
       v_errors := v_errors || jsonb_build_object('field', 'birth_date', 'code', 'invalid',
