@@ -110,8 +110,10 @@ SELECT api.enqueue_guest_job(
 SELECT api.guest_job_status(p_job_id => %(job_id)s::uuid)
 
 -- name: queue_work
--- A worker: claim one job and do it in this one transaction; NULL when nothing is claimable.
-SELECT api.work_guest_job(p_worker => %(worker)s::text)
+-- A worker: claim jobs and do them in this one transaction, one after another while they are
+-- quick (at most max_jobs, no claim after budget_ms); NULL when nothing is claimable.
+SELECT api.work_guest_jobs(p_worker => %(worker)s::text, p_max_jobs => %(max_jobs)s::integer,
+                           p_budget_ms => %(budget_ms)s::integer)
 
 -- name: queue_depth
 -- The autoscaler, once a second: {waiting, active, delayed}.

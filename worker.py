@@ -1,15 +1,18 @@
-"""Queue workers: asyncio tasks looping `SELECT api.work_guest_job(...)`.
+"""Queue workers: asyncio tasks looping `SELECT api.work_guest_jobs(...)`.
 
 Inside the app process (app.py's lifespan, through queue_service.py) or alone::
 
     DATABASE_URL=postgresql://… python worker.py
 
-Each task does one job per call (the claim, the seed function, the status change and the NOTIFY
-are one transaction in SQL). A busy task keeps its connection while jobs keep coming; when the
-claim finds nothing it gives the connection back and sleeps on the process's LISTEN connection
-(notify.JobWaiter: woken by a `guestlist_jobs_new` NOTIFY, or after IDLE_SECONDS to pick up
-retries that fell due). Database errors (a restart, a pool timeout) are logged and retried with
-backoff; the tasks never die of them.
+Each call is one transaction in SQL: claim a job, the seed function, the status change and the
+NOTIFY, and again for the next job while jobs are quick (`api.work_guest_jobs`: at most
+WORKER_BATCH_MAX jobs, no new claim after WORKER_BATCH_MS; a bcrypt cost-10 job, ~50 ms, ends its
+batch, so one commit and one round trip are shared only by jobs that cost less than them).
+A busy task keeps its connection while jobs keep coming; when the claim finds nothing it gives
+the connection back and sleeps on the process's LISTEN connection (notify.JobWaiter: woken by a
+`guestlist_jobs_new` NOTIFY, or after IDLE_SECONDS to pick up retries that fell due). Database
+errors (a restart, a pool timeout) are logged and retried with backoff; the tasks never die of
+them.
 
 Concurrency scales between WORKERS_MIN and WORKERS_MAX (default CPU cores and 2 x CPU cores,
 never more than the pool can give) from `api.queue_depth()` every second: up when more than
@@ -52,7 +55,9 @@ class WorkerConfigError(ValueError):
     """A WORKERS_* variable holds a value the worker pool cannot use."""
 
 
-def _env_number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+def _env_number(
+    env: Mapping[str, str], name: str, default: float, minimum: float, maximum: float = math.inf
+) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -60,8 +65,9 @@ def _env_number(env: Mapping[str, str], name: str, default: float, minimum: floa
         value = float(raw)
     except ValueError as exc:
         raise WorkerConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if not math.isfinite(value) or value < minimum:
-        raise WorkerConfigError(f"{name} must be >= {minimum}, got {raw!r}")
+    if not math.isfinite(value) or not minimum <= value <= maximum:
+        bounds = f">= {minimum}" if maximum == math.inf else f"between {minimum} and {maximum}"
+        raise WorkerConfigError(f"{name} must be {bounds}, got {raw!r}")
     return value
 
 
@@ -76,6 +82,8 @@ class WorkerSettings:
     scale_up_per_worker: int = 2  # waiting jobs per running task beyond which to add tasks
     scale_down_idle_seconds: float = 5.0
     stop_timeout: float = 30.0  # how long stop() lets jobs in hand finish
+    batch_max: int = 50  # jobs per transaction at most
+    batch_ms: int = 10  # no new claim in a transaction after this (0: one job per transaction)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -95,6 +103,9 @@ class WorkerSettings:
             scale_down_idle_seconds=_env_number(
                 env, "SCALE_DOWN_IDLE_SECONDS", base.scale_down_idle_seconds, 0
             ),
+            # the bounds api.work_guest_jobs accepts
+            batch_max=int(_env_number(env, "WORKER_BATCH_MAX", base.batch_max, 1, 1000)),
+            batch_ms=int(_env_number(env, "WORKER_BATCH_MS", base.batch_ms, 0, 1000)),
         )
 
 
@@ -190,11 +201,16 @@ class WorkerPool:
     ) -> asyncio.Future[None] | None:
         """Work jobs on this connection while there are some; return the 'new job' future taken
         before the claim that found nothing (None when told to stop)."""
+        params = {
+            "worker": worker,
+            "max_jobs": self.settings.batch_max,
+            "budget_ms": self.settings.batch_ms,
+        }
         while self._wanted(idx):
             signal_ = self.waiter.new_job()
             self.busy += 1
             try:
-                cur = await conn.execute(q("queue_work"), {"worker": worker})
+                cur = await conn.execute(q("queue_work"), params)
                 row = await cur.fetchone()
             except BaseException:
                 self.waiter.forget(signal_)
@@ -204,7 +220,7 @@ class WorkerPool:
             if row is None or row[0] is None:
                 return signal_
             self.waiter.forget(signal_)
-            self.done += 1
+            self.done += int(row[0].get("done", 1))
         return None
 
     async def _work(self, idx: int) -> None:

@@ -5,9 +5,11 @@
    before it: `pgbench -f bench/pgbench/crypt.sql` (one cost-10 hash per transaction) at 2
    clients → hashes/s (a register job does exactly one such hash).
 2. the queue's own cost, with bcrypt cost 4 (guestlist.allow_weak_hash_for_bench): enqueue
-   `--fast-jobs` (5000) jobs from 4 connections → enqueues/s; drain them with N workers →
-   jobs/s, for register jobs and for no-op jobs (a login onto an unknown event: refused after
-   one lookup, so only the queue's machinery works); and, without Python, pgbench of each
+   `--fast-jobs` (5000) jobs from 4 connections → enqueues/s; drain them with N workers
+   (`--fast-workers`), one job per transaction (batch 0 ms) and in the workers' batches
+   (`--batch-ms`, the default WORKER_BATCH_MS) → jobs/s, for register jobs and for no-op jobs
+   (a login onto an unknown event: refused after one lookup, so only the queue's machinery
+   works); and, without Python, pgbench of each
    direct call vs the same job through the queue (enqueue + work_guest_job), with durable and
    with asynchronous commits → the queue's SQL cost per job.
 3. the enqueue's depth check with 5000 pending jobs: the 16 counter rows it reads vs a count
@@ -15,6 +17,8 @@
 
     .venv/bin/python bench/queue_drain.py [--jobs 500] [--fast-jobs 5000]
                                           [--workers 1,2,4,8] [--seconds 5]
+                                          [--fast-workers 1,2,4] [--batch-ms 0,10]
+                                          [--skip-cost10]
 
 Uses DATABASE_URL's server, else the project-local cluster (scripts/local-db.sh); makes the
 database guestlist_bench_queue and drops it at the end. Prints a markdown report; the bench
@@ -212,7 +216,9 @@ def enqueue_many(
     return {"per_s": count / elapsed, "server_cpu_ms": server_cpu * 1000 / count}
 
 
-async def drain(url: str, workers_n: int, expected: int, kind: str) -> dict[str, float]:
+async def drain(
+    url: str, workers_n: int, expected: int, kind: str, batch_ms: int
+) -> dict[str, float]:
     """Start N workers, wait until `expected` jobs finished; jobs/s from the database's clock
     (first claim → last finish) and from ours (workers started → all finished)."""
     pool = worker.make_worker_pool(url, workers_n + 1)
@@ -220,7 +226,7 @@ async def drain(url: str, workers_n: int, expected: int, kind: str) -> dict[str,
     waiter = JobWaiter(url)
     await waiter.start()
     settings = worker.WorkerSettings(
-        workers_min=workers_n, workers_max=workers_n, idle_seconds=0.05
+        workers_min=workers_n, workers_max=workers_n, idle_seconds=0.05, batch_ms=batch_ms
     )
     started = time.perf_counter()
     client_cpu = time.process_time()
@@ -251,7 +257,13 @@ async def drain(url: str, workers_n: int, expected: int, kind: str) -> dict[str,
 
 
 def run_drain(
-    url: str, event_id: str, workers_n: int, jobs: int, first: int, kind: str = "register"
+    url: str,
+    event_id: str,
+    workers_n: int,
+    jobs: int,
+    first: int,
+    kind: str = "register",
+    batch_ms: int = worker.WorkerSettings.batch_ms,
 ) -> dict[str, float]:
     reset(url)
     enqueued = enqueue_many(url, event_id, first, jobs, 4, kind)
@@ -262,7 +274,7 @@ def run_drain(
     except ImportError:
         runner = asyncio.Runner()
     with runner:
-        result = runner.run(drain(url, workers_n, jobs, kind))
+        result = runner.run(drain(url, workers_n, jobs, kind, batch_ms))
     return {
         **result,
         "enqueue_per_s": enqueued["per_s"],
@@ -279,8 +291,15 @@ def main() -> None:
     parser.add_argument("--fast-jobs", type=int, default=5000)
     parser.add_argument("--workers", default="1,2,4,8")
     parser.add_argument("--seconds", type=int, default=5, help="per pgbench run")
+    parser.add_argument("--fast-workers", default="1,2,4", help="workers for the cost-4 drains")
+    parser.add_argument(
+        "--batch-ms", default=f"0,{worker.WorkerSettings.batch_ms}", help="WORKER_BATCH_MS values"
+    )
+    parser.add_argument("--skip-cost10", action="store_true", help="only the queue's own cost")
     args = parser.parse_args()
-    counts = [int(n) for n in args.workers.split(",")]
+    counts = [] if args.skip_cost10 else [int(n) for n in args.workers.split(",")]
+    fast_counts = [int(n) for n in args.fast_workers.split(",")]
+    batches = [int(n) for n in args.batch_ms.split(",")]
 
     base = server_url()
     url = fresh_database(base)
@@ -316,8 +335,9 @@ def main() -> None:
                 f"{r['wall_jobs_per_s']:.1f} | {r['jobs_per_s'] / crypt['tps']:.2f} | "
                 f"{job_ms:.1f} ms | {hash_ms:.1f} ms | {job_ms / hash_ms:.3f} |")  # fmt: skip
             print(lines[-1], flush=True)
-        out(f"\nOn {cpus} CPUs that is a ceiling of {cpus * 1000 / hash_ms:.0f} hashes/s "
-            f"and {cpus * 1000 / job_ms:.0f} register jobs/s (last row).")  # fmt: skip
+        if counts:
+            out(f"\nOn {cpus} CPUs that is a ceiling of {cpus * 1000 / hash_ms:.0f} hashes/s "
+                f"and {cpus * 1000 / job_ms:.0f} register jobs/s (last row).")  # fmt: skip
 
         with psycopg.connect(base, autocommit=True) as admin:
             admin.execute(bq_ident("bench_queue_weak_hash", dbname=DBNAME))
@@ -326,25 +346,30 @@ def main() -> None:
         out("\n## bcrypt cost 4: the queue's own cost\n")
         out(f"raw `crypt()` cost 4, pgbench 2 clients: **{crypt4['tps']:.0f} hashes/s**\n")
         out("Drained by N in-process workers; a no-op job is a login onto an unknown event "
-            "(refused after one lookup: the queue's machinery and nothing else).\n")  # fmt: skip
+            "(refused after one lookup: the queue's machinery and nothing else). Batch: "
+            "WORKER_BATCH_MS, 0 = one job per transaction; otherwise a worker's transaction "
+            f"claims jobs until {worker.WorkerSettings.batch_max} are done or that many ms "
+            "have passed (api.work_guest_jobs).\n")  # fmt: skip
         out("CPU per job (user + system, from /proc: unlike wall time it barely moves when "
             "other processes share the CPUs): the enqueuing backends, the workers' backends, "
             "the worker process (Python). Capacity = CPUs / total CPU per job.\n")  # fmt: skip
-        out("| workers | jobs | kind | enqueue/s (4 conns) | drain jobs/s (db clock) "
+        out("| workers | batch | jobs | kind | enqueue/s (4 conns) | drain jobs/s (db clock) "
             "| wall jobs/s | CPU/job: enqueue + work + Python | capacity on "
             f"{os.cpu_count()} CPUs |")  # fmt: skip
-        out("|---|---|---|---|---|---|---|---|")
+        out("|---|---|---|---|---|---|---|---|---|")
         for kind in ("register", "noop"):
-            for n in [c for c in counts if c >= 2]:
-                r = run_drain(url, event_id, n, args.fast_jobs, first, kind)
-                first += args.fast_jobs
-                total = r["enqueue_cpu_ms"] + r["work_cpu_ms"] + r["client_cpu_ms"]
-                out(f"| {n} | {args.fast_jobs} | {kind} | {r['enqueue_per_s']:.0f} | "
-                    f"{r['jobs_per_s']:.0f} | {r['wall_jobs_per_s']:.0f} | "
-                    f"{r['enqueue_cpu_ms']:.2f} + {r['work_cpu_ms']:.2f} + "
-                    f"{r['client_cpu_ms']:.2f} = {total:.2f} ms | "
-                    f"{(os.cpu_count() or 1) * 1000 / total:.0f} jobs/s |")  # fmt: skip
-                print(lines[-1], flush=True)
+            for n in fast_counts:
+                for batch_ms in batches:
+                    r = run_drain(url, event_id, n, args.fast_jobs, first, kind, batch_ms)
+                    first += args.fast_jobs
+                    total = r["enqueue_cpu_ms"] + r["work_cpu_ms"] + r["client_cpu_ms"]
+                    out(f"| {n} | {batch_ms} ms | {args.fast_jobs} | {kind} | "
+                        f"{r['enqueue_per_s']:.0f} | "
+                        f"{r['jobs_per_s']:.0f} | {r['wall_jobs_per_s']:.0f} | "
+                        f"{r['enqueue_cpu_ms']:.2f} + {r['work_cpu_ms']:.2f} + "
+                        f"{r['client_cpu_ms']:.2f} = {total:.2f} ms | "
+                        f"{(os.cpu_count() or 1) * 1000 / total:.0f} jobs/s |")  # fmt: skip
+                    print(lines[-1], flush=True)
 
         out("\nSQL only (pgbench, no Python): the direct call vs the same job through the queue "
             "(enqueue, then work_guest_job: two calls, two commits).\n")  # fmt: skip

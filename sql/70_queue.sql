@@ -329,17 +329,16 @@ END
 $$;
 
 -- Claim the oldest claimable job (SKIP LOCKED: workers never wait on each
--- other) and do it, all in the caller's one transaction: a worker that dies
+-- other) and do it, all in the caller's transaction: a worker that dies
 -- mid-job leaves it waiting. The function's answer completes the job, a
--- refusal (success false) too. An unexpected error is logged server-side and
--- retried after 1 s, 2 s, 4 s… (delayed) until max_attempts, then the job is
--- failed (dead letter). A finished job loses its password and NOTIFYs
--- guestlist_jobs with its id. Returns {jobId, status}, or NULL when no job
--- is claimable.
-CREATE OR REPLACE FUNCTION api.work_guest_job(p_worker text)
+-- refusal (success false) too. An unexpected error, or a cancel (statement
+-- timeout, pg_cancel_backend), is logged server-side and retried after 1 s,
+-- 2 s, 4 s… (delayed) until max_attempts, then the job is failed (dead
+-- letter). A finished job loses its password and NOTIFYs guestlist_jobs with
+-- its id. Returns {jobId, status}, or NULL when no job is claimable.
+CREATE OR REPLACE FUNCTION app._work_one_guest_job(p_worker text)
 RETURNS jsonb
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -375,7 +374,7 @@ BEGIN
     IF v_result IS NULL THEN
       RAISE EXCEPTION 'guest job function returned NULL';
     END IF;
-  EXCEPTION WHEN OTHERS THEN
+  EXCEPTION WHEN OTHERS OR query_canceled THEN
     -- the one place errors are caught: to record the attempt. The real error
     -- goes to the server log only; the job row gets a generic message.
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
@@ -405,7 +404,60 @@ BEGIN
   RETURN jsonb_build_object('jobId', v_job.id, 'status', v_status);
 END
 $$;
+
+-- One job in one transaction (app._work_one_guest_job): {jobId, status}, or
+-- NULL when no job is claimable.
+CREATE OR REPLACE FUNCTION api.work_guest_job(p_worker text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN app._work_one_guest_job(p_worker);
+END
+$$;
 GRANT EXECUTE ON FUNCTION api.work_guest_job(text) TO guestlist_web;
+
+-- Jobs one after another in the caller's one transaction (one commit, one
+-- round trip for all), each as app._work_one_guest_job does it (its own
+-- subtransaction: one job's error never undoes another's work). Claims the
+-- next job only while fewer than p_max_jobs are done and less than
+-- p_budget_ms has passed since the first claim, so a slow job (bcrypt cost
+-- 10: ~50 ms) ends the batch after itself: its row locks and its guest's
+-- NOTIFY wait for no other job, while cheap jobs share a commit. Returns
+-- {done, completed, delayed, failed}, or NULL when no job was claimable.
+CREATE OR REPLACE FUNCTION api.work_guest_jobs(p_worker text, p_max_jobs integer DEFAULT 50,
+                                               p_budget_ms integer DEFAULT 10)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_started timestamptz := clock_timestamp();
+  v_one jsonb;
+  v_counts jsonb := jsonb_build_object('done', 0, 'completed', 0, 'delayed', 0, 'failed', 0);
+BEGIN
+  IF p_max_jobs IS NULL OR p_max_jobs NOT BETWEEN 1 AND 1000 THEN
+    PERFORM app._invalid_field('max_jobs', 'Entre 1 e 1000.');
+  END IF;
+  IF p_budget_ms IS NULL OR p_budget_ms NOT BETWEEN 0 AND 1000 THEN
+    PERFORM app._invalid_field('budget_ms', 'Entre 0 e 1000.');
+  END IF;
+  LOOP
+    v_one := app._work_one_guest_job(p_worker);
+    EXIT WHEN v_one IS NULL;
+    v_counts := v_counts || jsonb_build_object(
+      'done', (v_counts ->> 'done')::integer + 1,
+      v_one ->> 'status', (v_counts ->> (v_one ->> 'status'))::integer + 1);
+    EXIT WHEN (v_counts ->> 'done')::integer >= p_max_jobs
+           OR clock_timestamp() - v_started >= make_interval(secs => p_budget_ms / 1000.0);
+  END LOOP;
+  RETURN CASE WHEN (v_counts ->> 'done')::integer > 0 THEN v_counts END;
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.work_guest_jobs(text, integer, integer) TO guestlist_web;
 
 -- A job as the page polls it (the seed's shape): {id, status, result, error,
 -- createdAt, processedAt, finishedAt}. A job a worker holds right now reads

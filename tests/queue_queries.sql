@@ -86,3 +86,11 @@ SELECT app._pending_jobs() AS counter,
 -- name: queue_test_job_due
 -- Whether a delayed job's run_at has passed (by the server's clock).
 SELECT j.run_at <= pg_catalog.clock_timestamp() FROM app.guest_jobs j WHERE j.id = %(job_id)s::uuid
+
+-- name: queue_test_work_one
+-- One job in one transaction, as a worker with WORKER_BATCH_MS=0 does it.
+SELECT api.work_guest_job(p_worker => %(worker)s::text)
+
+-- name: queue_test_job_transactions
+-- How many transactions finished the jobs (jobs a worker did in one transaction share its xmin).
+SELECT count(DISTINCT j.xmin::text) FROM app.guest_jobs j WHERE j.finished_at IS NOT NULL

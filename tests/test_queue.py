@@ -76,7 +76,7 @@ def enqueue(conn: psycopg.Connection, kind: str, payload: dict[str, Any]) -> dic
 
 
 def work(conn: psycopg.Connection, name: str = "test") -> dict[str, Any] | None:
-    row = conn.execute(q("queue_work"), {"worker": name}).fetchone()
+    row = conn.execute(qq("queue_test_work_one"), {"worker": name}).fetchone()
     return cast("dict[str, Any] | None", row[0] if row else None)
 
 
@@ -128,14 +128,16 @@ async def wait_finished(db_url: str, expected: int, timeout: float = 180.0) -> N
 
 @contextlib.asynccontextmanager
 async def running_workers(
-    db_url: str, n: int, idle_seconds: float = 0.2
+    db_url: str, n: int, idle_seconds: float = 0.2, **settings_: Any
 ) -> AsyncIterator[tuple[worker.WorkerPool, JobWaiter]]:
     """n in-process workers (fixed: min = max = n) on a worker pool, with their listener."""
     pool = worker.make_worker_pool(db_url, n + 1)
     await pool.open(wait=True)
     waiter = JobWaiter(db_url)
     await waiter.start()
-    settings = worker.WorkerSettings(workers_min=n, workers_max=n, idle_seconds=idle_seconds)
+    settings = worker.WorkerSettings(
+        workers_min=n, workers_max=n, idle_seconds=idle_seconds, **settings_
+    )
     workers = worker.start(pool, settings, waiter, reserve=1)
     try:
         yield workers, waiter
@@ -511,6 +513,45 @@ def test_autoscaler_decisions_and_history() -> None:
     assert (event["from"], event["to"], event["reason"]) == (8, 7, "idle"), "from is the old value"
 
 
+@pytest.mark.parametrize("batch_ms", [0, 1000])
+def test_batched_workers_do_each_job_once_in_fewer_transactions(
+    db_url: str,
+    web_conn_factory: Callable[..., psycopg.Connection],
+    batch_ms: int,
+) -> None:
+    """Quick jobs (logins onto an event that does not exist: refused after one lookup) share a
+    worker's transaction up to WORKER_BATCH_MAX; with WORKER_BATCH_MS=0 each has its own."""
+    web = web_conn_factory()
+    nowhere = "6b0f2f56-7bd3-4c7a-9a3c-2f0c0a4f6d11"
+    ids = [
+        enqueue(web, "login", {"phone": phone(n), "password": PASSWORD, "event_id": nowhere})[
+            "jobId"
+        ]
+        for n in range(300)
+    ]
+
+    async def drain() -> dict[str, Any]:
+        async with running_workers(db_url, 2, batch_ms=batch_ms, batch_max=20) as (workers, _):
+            await wait_finished(db_url, 300)
+            return workers.stats()
+
+    stats = asyncio.run(drain())
+    assert stats["done"] == 300, stats
+    jobs = rows(db_url, "queue_test_jobs")
+    assert sorted(j["id"] for j in jobs) == sorted(ids)
+    assert {j["status"] for j in jobs} == {"completed"}
+    assert {j["attempts"] for j in jobs} == {1}, "no job was claimed twice"
+    assert {j["result"]["code"] for j in jobs} == {"event_not_found"}
+    transactions = scalar(db_url, "queue_test_job_transactions")
+    if batch_ms == 0:
+        assert transactions == 300
+    else:
+        # at most 20 jobs per transaction; far fewer transactions than jobs
+        assert 300 / 20 <= transactions < 300 / 2, transactions
+    counter = rows(db_url, "queue_test_pending_counter")[0]
+    assert counter == {"counter": 0, "counted": 0}
+
+
 def test_worker_settings_from_env() -> None:
     s = worker.WorkerSettings.from_env({"WORKERS_MIN": "2", "WORKERS_MAX": "6"})
     assert (s.workers_min, s.workers_max) == (2, 6)
@@ -519,6 +560,12 @@ def test_worker_settings_from_env() -> None:
         worker.WorkerSettings.from_env({"WORKERS_MIN": "5", "WORKERS_MAX": "2"})
     with pytest.raises(worker.WorkerConfigError):
         worker.WorkerSettings.from_env({"WORKERS_MAX": "many"})
+    s = worker.WorkerSettings.from_env({"WORKER_BATCH_MAX": "7", "WORKER_BATCH_MS": "0"})
+    assert (s.batch_max, s.batch_ms) == (7, 0)
+    for name, value in (("WORKER_BATCH_MAX", "0"), ("WORKER_BATCH_MAX", "1001"),
+                        ("WORKER_BATCH_MS", "-1"), ("WORKER_BATCH_MS", "5000")):  # fmt: skip
+        with pytest.raises(worker.WorkerConfigError, match=name):
+            worker.WorkerSettings.from_env({name: value})
 
 
 # --- over HTTP: the v2 routes and the long-poll ---------------------------------------------------
