@@ -220,6 +220,14 @@ def k6_start_offset(out: Path, name: str, meta: dict[str, Any]) -> float:
         return 0.0
 
 
+def ideal_burst_s(n: int, bcrypt_per_s: float, ncpu: int) -> float:
+    """Seconds the last of n jobs sent at once needs when the CPUs do nothing but hash: n /
+    the bcrypt limit, counted in whole hashes per CPU (each CPU hashes one job at a time at
+    ncpu / limit seconds a hash), so 1 job costs one hash time, not a share of one."""
+    per_cpu = max(1, ncpu)
+    return math.ceil(n / per_cpu) * per_cpu / bcrypt_per_s
+
+
 def doors_completion_rate(meta: dict[str, Any], out: Path) -> tuple[float | None, str]:
     """Jobs finished per minute in the settled part of the hold (queue timeline)."""
     rows = read_csv_rows(out / meta.get("queue_csv", "-"))
@@ -808,6 +816,89 @@ class Report:
             f"{fmt(rate)}/s vs bcrypt {fmt(self.bcrypt)}/s = {ratio(rate, self.bcrypt)}x",
         )
 
+    def time_to_qr(self) -> None:
+        self.w("## Time to QR: N registrations at the same moment (issue #4)", "")
+        name = "time-to-qr"
+        meta = self.meta.get(name)
+        self.use_limits(meta)
+        if not meta:
+            self.w("Not run.", "")
+            return
+        if self.failed_to_run(name):
+            return
+        s = self.summary(name)
+        levels = meta.get("levels") or []
+        rounds = meta.get("rounds") or []
+        slots = meta.get("slots_s") or []
+        ncpu = int(meta.get("ncpu") or 1)
+        rows, lags, overran = [], [], 0
+        for i, n in enumerate(levels):
+            ttq = f"time_to_qr{{n:{n}}}"
+            p95, top = metric(s, ttq, "p(95)"), metric(s, ttq, "max")
+            ideal = 1000 * ideal_burst_s(n, self.bcrypt, ncpu) if self.bcrypt else None
+            overran += metric(s, f"slot_overruns{{n:{n}}}", "count", 0) or 0
+            lags.append(metric(s, f"burst_start_lag{{n:{n}}}", "max"))
+            rows.append(
+                [
+                    n,
+                    rounds[i] if i < len(rounds) else None,
+                    metric(s, f"registrations{{n:{n}}}", "count", 0),
+                    metric(s, f"journeys_failed{{n:{n}}}", "count", 0),
+                    metric(s, ttq, "med"),
+                    p95,
+                    top,
+                    self.bcrypt,
+                    ideal,
+                    ratio(p95, ideal),
+                    ratio(top, ideal),
+                    metric(s, f"http_req_duration{{n:{n},name:register-v2}}", "p(95)"),
+                ]
+            )
+        self.w(
+            *table(
+                [
+                    "concurrency",
+                    "bursts",
+                    "registrations",
+                    "failed",
+                    "p50 ms",
+                    "p95 ms",
+                    "max ms",
+                    "bcrypt-10 hashes/s",
+                    "ideal ms (last of N)",
+                    "p95 ÷ ideal",
+                    "max ÷ ideal",
+                    "register-v2 p95 ms",
+                ],
+                rows,
+            ),
+            "",
+        )
+        worst_lag = max((x for x in lags if x is not None), default=None)
+        self.w(
+            "Each burst: N VUs send `register-v2` (new phones) at the same instant, long-poll "
+            "`status?wait=25` until the job ends, then fetch the QR SVG, as the guest page "
+            "does. Time to QR: just before the POST → end of the SVG response (successful "
+            "journeys; failures are counted, not timed). Bursts of a level start "
+            + ", ".join(f"{x} s (N = {n})" for n, x in zip(levels, slots, strict=False))
+            + " apart (3 x ideal + 1 s, at least 2 s, plus "
+            f"{fmt(meta.get('pause_s'))} s for the queue to empty); a warm-up "
+            "journey first, not counted. Ideal: the time the last of N needs when the "
+            f"{ncpu} CPUs only hash, ⌈N ÷ {ncpu}⌉ x {ncpu} ÷ the bcrypt limit (= N ÷ the limit "
+            f"when N is a multiple of {ncpu}; one job needs a whole hash). Latest start "
+            f"{fmt(worst_lag)} ms after its burst's instant; {fmt(overran)} journeys still ran "
+            "when the next burst began (slot overruns).",
+            "",
+        )
+        steps = [
+            (step, metric(s, f"journey_failures{{step:{step}}}", "count", 0))
+            for step in ("register", "status", "job_failed", "refused", "qr")
+        ]
+        if any(n for _, n in steps):
+            self.w(*table(["failed at step", "journeys"], [[k, v] for k, v in steps if v]), "")
+        self.jobs_table(meta)
+        self.plots(name, meta)
+
     def doors_open(self) -> None:
         self.w("## Doors open: 500 people, a real opening", "")
         name = "doors-open"
@@ -1119,6 +1210,7 @@ class Report:
         body_start = len(self.lines)
         self.doors_open()
         self.saturation()
+        self.time_to_qr()
         self.seed("seed")
         self.seed("seed-carry")
         self.verify_phone()

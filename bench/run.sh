@@ -3,9 +3,10 @@
 # registrations a minute, 99.9% success) on this machine? See bench/README.md.
 #
 #   bench/run.sh [--quick | --smoke] [--out DIR] [--seed-peak N] [--pool-max N] [--keep-db]
-#                [scenario ...]      scenarios: limits verify-phone saturation doors-open seed
+#                [scenario ...]
+#   scenarios: limits verify-phone saturation time-to-qr doors-open seed
 #
-# Full run (default): ~75 minutes. --quick: ~15 minutes. --smoke: under a minute (the test
+# Full run (default): ~80 minutes. --quick: ~17 minutes. --smoke: under a minute (the test
 # suite's tests/test_bench_smoke.py). Uses DATABASE_URL's server, else the project-local
 # cluster (scripts/local-db.sh); makes and drops its own databases; serves on 127.0.0.1 only.
 set -euo pipefail

