@@ -52,6 +52,8 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
             q("web_set_rate_limit"),
             {"rate_limit_per_minute": str(settings.rate_limit_per_minute)},
         )
+        # the app's pool also carries its in-process workers
+        await conn.execute(q("queue_worker_setup"))
         await conn.execute(q("web_set_role"))
 
     return AsyncConnectionPool(

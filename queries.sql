@@ -120,8 +120,9 @@ SELECT api.work_guest_jobs(p_worker => %(worker)s::text, p_max_jobs => %(max_job
 SELECT api.queue_depth()
 
 -- name: queue_worker_setup
--- Standalone worker connections: a backend whose worker process died notices within a second
--- (even while it waits on a lock) and rolls its job back to waiting.
+-- Worker connections (standalone, and the app's pool that carries the in-process workers): a
+-- backend whose client process died notices within a second (even while it waits on a lock)
+-- and rolls its job back to waiting.
 SELECT pg_catalog.set_config('client_connection_check_interval', '1s', false)
 
 -- name: queue_listen_done

@@ -24,9 +24,10 @@ SELECT admin.create_event(
     p_guest_list_closes_at => now() - interval '1 minute')
 
 -- name: web_test_whoami
--- What a pooled app connection acts as, and the GUC the app set on it.
+-- What a pooled app connection acts as, and the GUCs the app set on it.
 SELECT current_user::text AS role,
-       current_setting('guestlist.rate_limit_per_minute', true) AS rate_limit
+       current_setting('guestlist.rate_limit_per_minute', true) AS rate_limit,
+       current_setting('client_connection_check_interval') AS check_interval
 
 -- name: web_test_admin_call
 -- Something only guestlist_admin may run: the web role must be refused.
