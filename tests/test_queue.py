@@ -147,6 +147,24 @@ async def running_workers(
         await pool.close()
 
 
+def drain_each_once(db_url: str, ids: list[str], n: int, **settings: Any) -> list[dict[str, Any]]:
+    """Run n workers until the jobs `ids` (all the table holds) are finished; check that each
+    was completed, on its first claim, and counted once by the workers; return the rows."""
+
+    async def drain() -> dict[str, Any]:
+        async with running_workers(db_url, n, **settings) as (workers, _):
+            await wait_finished(db_url, len(ids))
+            return workers.stats()
+
+    stats = asyncio.run(drain())
+    assert stats["done"] == len(ids), stats
+    jobs = rows(db_url, "queue_test_jobs")
+    assert sorted(j["id"] for j in jobs) == sorted(ids)
+    assert {j["status"] for j in jobs} == {"completed"}
+    assert {j["attempts"] for j in jobs} == {1}, "no job was claimed twice"
+    return jobs
+
+
 @contextlib.contextmanager
 def worker_process(db_url: str, log_path: Path, **env: str) -> Iterator[subprocess.Popen[bytes]]:
     """`python worker.py` with one worker; killed at the end if still running."""
@@ -191,18 +209,7 @@ def test_200_jobs_8_workers_each_done_exactly_once(
     ids = [enqueue(web, "register", register_payload(demo, n))["jobId"] for n in range(200)]
     assert len(set(ids)) == 200
 
-    async def drain() -> dict[str, Any]:
-        async with running_workers(db_url, 8) as (workers, _):
-            await wait_finished(db_url, 200)
-            return workers.stats()
-
-    stats = asyncio.run(drain())
-    assert stats["done"] == 200, stats
-
-    jobs = rows(db_url, "queue_test_jobs")
-    assert sorted(j["id"] for j in jobs) == sorted(ids)
-    assert {j["status"] for j in jobs} == {"completed"}
-    assert {j["attempts"] for j in jobs} == {1}, "no job was claimed twice"
+    jobs = drain_each_once(db_url, ids, 8)
     assert all(j["result"]["success"] is True for j in jobs)
     assert len({j["worker"] for j in jobs}) > 1, "the work was shared"
 
@@ -530,17 +537,7 @@ def test_batched_workers_do_each_job_once_in_fewer_transactions(
         for n in range(300)
     ]
 
-    async def drain() -> dict[str, Any]:
-        async with running_workers(db_url, 2, batch_ms=batch_ms, batch_max=20) as (workers, _):
-            await wait_finished(db_url, 300)
-            return workers.stats()
-
-    stats = asyncio.run(drain())
-    assert stats["done"] == 300, stats
-    jobs = rows(db_url, "queue_test_jobs")
-    assert sorted(j["id"] for j in jobs) == sorted(ids)
-    assert {j["status"] for j in jobs} == {"completed"}
-    assert {j["attempts"] for j in jobs} == {1}, "no job was claimed twice"
+    jobs = drain_each_once(db_url, ids, 2, batch_ms=batch_ms, batch_max=20)
     assert {j["result"]["code"] for j in jobs} == {"event_not_found"}
     transactions = scalar(db_url, "queue_test_job_transactions")
     if batch_ms == 0:
