@@ -16,6 +16,7 @@ import functools
 import gzip
 import json
 import math
+import os
 import re
 import statistics
 import sys
@@ -206,6 +207,27 @@ def saturation_steps(out: Path, meta: dict[str, Any]) -> dict[str, Any]:
             sustained = step
         steps.append(step)
     return {"steps": steps, "sustained": sustained}
+
+
+def reachable_rate(meta: dict[str, Any], sat: dict[str, Any], bcrypt: float | None) -> Any:
+    """What the machine can complete per second when the app and k6 share its CPUs with the
+    database: CPUs ÷ (a hash's CPU + the app's and k6's CPU per journey, from /proc over the
+    run). An estimate beside the bcrypt limit, which counts the hash alone."""
+    journeys = sum(s["submits"] for s in sat["steps"])
+    ncpu = meta.get("ncpu") or os.cpu_count() or 1
+    k6_cpu = sum(r.get("k6_cpu_s") or 0 for r in meta.get("runs") or [])
+    app_cpu = meta.get("app_cpu_s")
+    if not (journeys and bcrypt and app_cpu and k6_cpu):
+        return None
+    hash_ms = 1000 * ncpu / bcrypt
+    app_ms, k6_ms = 1000 * app_cpu / journeys, 1000 * k6_cpu / journeys
+    return {
+        "ncpu": ncpu,
+        "hash_ms": hash_ms,
+        "app_ms": app_ms,
+        "k6_ms": k6_ms,
+        "rate": 1000 * ncpu / (hash_ms + app_ms + k6_ms),
+    }
 
 
 def k6_start_offset(out: Path, name: str, meta: dict[str, Any]) -> float:
@@ -540,11 +562,27 @@ class Report:
         self.w(f"# guestlist bench — {r.get('started', '?')[:10]} ({r.get('mode', '?')} run)", "")
         self.w(
             "The promise: 500+ people at once, p95 < 100 ms, 500+ registrations a minute, "
-            "99.9% success. Every figure below was measured in this one run, on this "
-            "machine, with the load generator (k6) on the same machine as the server and "
-            "the database; each is stated beside the limit measured in the same run.",
+            "99.9% success. Every figure below was measured on this machine, with the load "
+            "generator (k6) on the same machine as the server and the database; each is "
+            "stated beside the limit measured in the same run as itself.",
             "",
         )
+        earlier = {
+            name: m
+            for name, m in self.meta.items()
+            if name != "limits" and m.get("started", "") < r.get("started", "")
+        }
+        if earlier:
+            parts = []
+            for name, m in sorted(earlier.items()):
+                run = f", code {m.get('git')}, `bench/run.sh {' '.join(m.get('argv') or [])}`"
+                parts.append(f"{name} (started {m.get('started')}{run if 'git' in m else ''})")
+            self.w(
+                "> **Scenarios from more than one run.** The table below describes the latest "
+                "run; these sections come from an earlier run of the same day (each section "
+                f"names its start and its own run's limits): {'; '.join(parts)}.",
+                "",
+            )
         if r.get("mode") != "full":
             self.w(
                 f"> **{r.get('mode')} run**: shortened stages; the figures show the shape, "
@@ -804,6 +842,19 @@ class Report:
             )
         else:
             self.w("**No step was sustained.**", "")
+        reach = reachable_rate(meta, sat, self.bcrypt)
+        if reach and s:
+            self.w(
+                f"Outside the hash, each journey of this run cost {fmt(reach['app_ms'])} ms of "
+                f"the app's CPU (HTTP and workers) and {fmt(reach['k6_ms'])} ms of k6's (/proc, "
+                f"whole run ÷ journeys started), on the same {reach['ncpu']} CPUs as the "
+                f"database. With a hash at {fmt(reach['hash_ms'])} ms of CPU (CPUs ÷ the bcrypt "
+                f"limit) the machine can complete at most about {fmt(reach['rate'])}/s = "
+                f"{ratio(reach['rate'], self.bcrypt)} x the bcrypt limit while k6 runs on it; "
+                f"the sustained rate is {ratio(s['completions_per_s'], reach['rate'])} x that "
+                "estimate.",
+                "",
+            )
         plot = plot_saturation(self.out, sat, self.bcrypt)
         if plot:
             self.w(f"![saturation curve]({plot})", "")

@@ -75,6 +75,8 @@ PAGE_JSON = "/api/guest/page/miguel/festa-verao"
 PASSWORD = "Segredo123"
 SCENARIOS = ("limits", "verify-phone", "saturation", "time-to-qr", "doors-open", "seed")
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99),count"
+# saturation's arrival rates, as shares of the bcrypt limit
+SATURATION_SHARES = (0.3, 0.5, 0.65, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1, 1.25, 1.5, 2.0, 2.5)
 # The seed's stages (seconds) up to the end of its 500-user hold: the "peak" ends there.
 SEED_PEAK_END_S = 60 + 120 + 300 + 300
 SEED_TOTAL_S = SEED_PEAK_END_S + 120 + 60
@@ -533,6 +535,7 @@ class Bench:
         self.sustained_rate: float | None = None
         self.servers: list[Server] = []
         self.admin_token = secrets.token_urlsafe(24)
+        self.run_facts: dict[str, Any] = {}
 
     # -- databases --------------------------------------------------------------------------
 
@@ -781,6 +784,7 @@ class Bench:
             "mode": self.mode.name,
             "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "loadavg_before": loadavg(),
+            **self.run_facts,  # which run: a folder can hold scenarios of several runs
         }
         busy0, total0 = machine_busy()
         t0 = time.monotonic()
@@ -1082,11 +1086,12 @@ class Bench:
         b = self.limits.get("bcrypt_per_s")
         if not b:
             raise BenchError("saturation needs the bcrypt limit (run limits first)")
-        start, step = max(1, round(0.3 * b)), max(1, round(0.15 * b))
-        rates, r = [], start
-        while r <= 2.5 * b and len(rates) < 30:
-            rates.append(r)
-            r += step
+        # fine steps around the limit, where the sustained rate is decided; coarse beyond
+        rates: list[int] = []
+        for share in SATURATION_SHARES:
+            rate = max(1, round(share * b))
+            if not rates or rate > rates[-1]:
+                rates.append(rate)
         return rates
 
     def run_saturation(self) -> None:
@@ -1240,6 +1245,11 @@ class Bench:
             "node": tool_version(["node", "--version"]),
             "python": platform.python_version(),
             "pool_max": self.pool_max,
+        }
+        self.run_facts = {
+            "run_started": run_meta["started"],
+            "git": run_meta["git"],
+            "argv": run_meta["argv"],
         }
         ok = True
         try:
