@@ -142,10 +142,12 @@ def schedule_cleanup(database_url: str, dbname: str) -> tuple[bool, str]:
         with psycopg.connect(cron_url, autocommit=True) as cron:
             cron.execute(q("cron_create_extension"))
             job = cron.execute(q("cron_schedule_cleanup"), {"dbname": dbname}).fetchone()
+            cron.execute(q("cron_schedule_prune_history"))
         jobid = job[0] if job else "?"
         return True, (
             f"pg_cron: job guestlist-cleanup-{dbname} (id {jobid}) runs api.cleanup() "
-            f"every minute, scheduled from database {cron_db}"
+            f"every minute, scheduled from database {cron_db}; "
+            "guestlist-prune-cron-history drops its run history after 7 days"
         )
     except psycopg.Error as err:
         reason = (err.diag.message_primary or str(err)).strip().splitlines()[0]

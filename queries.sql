@@ -24,6 +24,18 @@ SELECT cron.schedule_in_database(
     %(dbname)s
 ) AS jobid
 
+-- name: cron_schedule_prune_history
+-- Run from the pg_cron database; one job per cluster (same name: replaced). pg_cron keeps every
+-- run's row in cron.job_run_details forever and the cleanup adds one a minute per database:
+-- each night, the rows of guestlist's jobs older than 7 days go (other jobs' history is left).
+SELECT cron.schedule(
+    'guestlist-prune-cron-history',
+    '17 3 * * *',
+    $$DELETE FROM cron.job_run_details d USING cron.job j
+      WHERE d.jobid = j.jobid AND left(j.jobname, 10) = 'guestlist-'
+        AND d.end_time < now() - interval '7 days'$$
+) AS jobid
+
 -- name: set_cleanup_scheduled
 -- Tells api.readiness() whether pg_cron runs the cleanup (else the app does, on a timer).
 SELECT app._set_setting('cleanup_scheduled', %(value)s)

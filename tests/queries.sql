@@ -49,6 +49,30 @@ FROM cron.job
 WHERE database = %(dbname)s
 ORDER BY jobid
 
+-- name: cron_prune_job
+SELECT schedule, command FROM cron.job WHERE jobname = 'guestlist-prune-cron-history'
+
+-- name: cron_test_other_job
+-- A job of another application on the same cluster.
+SELECT cron.schedule('other-app-test', '0 0 1 1 *', 'SELECT 1')
+
+-- name: cron_test_unschedule_other_job
+SELECT cron.unschedule('other-app-test')
+
+-- name: cron_test_add_run
+-- A run of job %(jobid)s that ended %(age)s ago.
+INSERT INTO cron.job_run_details (jobid, job_pid, database, username, command, status,
+                                  return_message, start_time, end_time)
+VALUES (%(jobid)s, 0, 'test', 'postgres', 'SELECT 1', 'succeeded', 'SELECT 1',
+        now() - %(age)s::interval, now() - %(age)s::interval)
+RETURNING runid
+
+-- name: cron_test_runs_left
+SELECT runid FROM cron.job_run_details WHERE runid = ANY(%(runids)s) ORDER BY runid
+
+-- name: cron_jobs_ids_for_database
+SELECT jobid FROM cron.job WHERE database = %(dbname)s ORDER BY jobid
+
 -- name: cron_unschedule_database
 -- Forget the jobs of a database the tests are about to drop.
 SELECT cron.unschedule(jobid) FROM cron.job WHERE database = %(dbname)s

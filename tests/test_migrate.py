@@ -115,6 +115,45 @@ def test_cleanup_job_scheduled_in_cron_database(
         assert cleaned is not None and isinstance(cleaned[0], dict)
 
 
+def test_cron_history_of_guestlist_jobs_is_pruned_after_7_days(
+    pg_server: PgServer, fresh_db: str, db_url: str
+) -> None:
+    migrate.migrate(db_url, log=lambda _line: None)
+    ours = cron_jobs(pg_server, fresh_db)
+    assert ours
+    with pg_server.connect(autocommit=True) as c:
+        row = c.execute(tq("cron_database_name")).fetchone()
+    assert row is not None
+    with pg_server.connect(row[0], autocommit=True) as cron:
+        prune = cron.execute(tq("cron_prune_job")).fetchall()
+        assert len(prune) == 1 and prune[0][0] == "17 3 * * *", prune
+        jobid = cron.execute(tq("cron_jobs_ids_for_database"), {"dbname": fresh_db}).fetchone()
+        other = cron.execute(tq("cron_test_other_job")).fetchone()
+        assert jobid is not None and other is not None
+
+        def add_run(job: int, age: str) -> int:
+            added = cron.execute(tq("cron_test_add_run"), {"jobid": job, "age": age}).fetchone()
+            assert added is not None
+            return int(added[0])
+
+        try:
+            runs = {
+                (job, age): add_run(job, age)
+                for job in (jobid[0], other[0])
+                for age in ("8 days", "1 day")
+            }
+            cron.execute(prune[0][1])  # what pg_cron runs each night
+            left = cron.execute(tq("cron_test_runs_left"), {"runids": list(runs.values())})
+            kept = {r[0] for r in left.fetchall()}
+        finally:
+            cron.execute(tq("cron_test_unschedule_other_job"))
+    assert kept == {
+        runs[(jobid[0], "1 day")],
+        runs[(other[0], "8 days")],
+        runs[(other[0], "1 day")],
+    }, "only guestlist's runs older than 7 days go"
+
+
 def test_without_cron_rights_migrate_says_so_and_continues(
     pg_server: PgServer, fresh_db: str
 ) -> None:
