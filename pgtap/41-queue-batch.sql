@@ -2,7 +2,7 @@
 -- transaction, each in its own subtransaction, bounded by a count and a time
 -- budget; and a cancelled job (statement timeout) counted as an attempt.
 BEGIN;
-SELECT plan(20);
+SELECT plan(22);
 \ir 00-fixture.psql
 
 SELECT function_returns('api', 'work_guest_jobs', ARRAY['text', 'integer', 'integer'], 'jsonb');
@@ -12,6 +12,12 @@ SELECT function_privs_are('api', 'work_guest_jobs', ARRAY['text', 'integer', 'in
                           'guestlist_web', ARRAY['EXECUTE'], 'the web role may work batches');
 SELECT function_privs_are('api', 'work_guest_jobs', ARRAY['text', 'integer', 'integer'],
                           'public', ARRAY[]::text[], 'PUBLIC may not');
+SELECT function_privs_are('app', '_work_one_guest_job', ARRAY['text'], 'guestlist_web',
+                          ARRAY[]::text[], 'the web role may not call the private one-job step');
+SET LOCAL ROLE guestlist_web;
+SELECT throws_ok($$SELECT app._work_one_guest_job('b')$$, '42501', NULL,
+                 'the web role is refused app._work_one_guest_job');
+RESET ROLE;
 
 -- bad bounds: invalid_input, nothing claimed
 SET LOCAL ROLE guestlist_web;
