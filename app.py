@@ -147,9 +147,10 @@ class ExactPaths(BaseRoute):
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
-        Route(r.path, make_endpoint(r, settings), methods=[r.method]) for r in ALL_ROUTES
+        Route(r.path, make_endpoint(r, settings), methods=[r.method])
+        for r in (*ROUTES, *routes_admin.ROUTES)
     ]
-    routes.append(routes_queue.status_route(settings))  # queue helper: long-poll, own endpoint
+    routes += routes_queue.routes(settings)  # v2 submit (?wait) and status: own endpoints
     routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
     return [ExactPaths(routes), *routes]
 

@@ -3,10 +3,15 @@
 `JobWaiter` keeps a dedicated psycopg AsyncConnection doing `LISTEN guestlist_jobs` (payload: the
 id of a job that just completed or failed) and `LISTEN guestlist_jobs_new` (a job was queued).
 It dispatches each notification to asyncio futures: the status long-poll waits on a job id, idle
-workers wait on "new job". After a connection loss it reconnects with backoff and then wakes every
-waiter, since a notification may have been missed meanwhile; waiters re-read the database.
+workers wait on "new job" (one notification wakes one worker, asleep ones first: one job needs
+one claim, and the others' would find nothing). After a connection loss it reconnects with
+backoff and then wakes every waiter, since a notification may have been missed meanwhile;
+waiters re-read the database.
 
 Lost wakeups are avoided by subscribing *before* reading: take the future, query, then wait on it.
+A caller that cannot subscribe before (it learns the job id from the enqueue itself) is covered by
+the last RECENT_DONE finished ids: a job that ended before `job_done` was entered resolves it at
+once.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Iterator
 
 import psycopg
@@ -29,6 +35,9 @@ CHANNEL_NEW = "guestlist_jobs_new"
 _BACKOFF_FIRST = 0.1
 _BACKOFF_MAX = 2.0  # waiters hang on until the listener is back: retry often
 _HEARTBEAT_SECONDS = 10.0  # a query on the listener when the channel has been quiet this long
+# Finished job ids remembered: many seconds of the busiest queue (~40 jobs/s here), a few
+# hundred KB. A job that finished further back is read from the database like any other.
+RECENT_DONE = 4096
 
 
 class JobWaiter:
@@ -38,7 +47,10 @@ class JobWaiter:
         self._conninfo = conninfo
         self._application_name = application_name
         self._jobs: dict[str, set[asyncio.Future[None]]] = {}
-        self._new: set[asyncio.Future[None]] = set()
+        # 'new job' futures, oldest first → asleep (True) or taken just before a claim (False)
+        self._new: dict[asyncio.Future[None], bool] = {}
+        self._recent: set[str] = set()  # ids of the last RECENT_DONE finished jobs…
+        self._recent_order: deque[str] = deque()  # …oldest first
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._stopping = False
@@ -77,8 +89,11 @@ class JobWaiter:
     @contextlib.contextmanager
     def job_done(self, job_id: str) -> Iterator[asyncio.Future[None]]:
         """A future resolved when `job_id` (canonical uuid text) completes or fails, or when the
-        listener reconnects. Enter it before reading the job's status."""
+        listener reconnects; resolved at once when it finished among the last RECENT_DONE jobs.
+        Enter it before reading the job's status."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if job_id in self._recent:
+            fut.set_result(None)
         waiters = self._jobs.setdefault(job_id, set())
         waiters.add(fut)
         try:
@@ -89,31 +104,64 @@ class JobWaiter:
                 del self._jobs[job_id]
 
     def new_job(self) -> asyncio.Future[None]:
-        """A future resolved at the next 'new job' notification (or reconnect). Take it before
-        claiming; pass it to `forget` when it is not awaited."""
+        """A future resolved by a 'new job' notification or a reconnect. Take it before
+        claiming; call `asleep` when the claim found nothing and you wait on it; give it back
+        with `took` when claiming again at once, else with `forget`. Each notification wakes
+        one future: the longest asleep, else the oldest taken before a claim (that worker
+        claims again when its call ends)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._new.add(fut)
+        self._new[fut] = False
         return fut
 
+    def asleep(self, fut: asyncio.Future[None]) -> None:
+        if fut in self._new:
+            self._new[fut] = True
+
+    def took(self, fut: asyncio.Future[None]) -> None:
+        """Done with `fut`, and about to claim: a wake-up it got is acted on."""
+        self._new.pop(fut, None)
+
     def forget(self, fut: asyncio.Future[None]) -> None:
-        self._new.discard(fut)
+        """Done with `fut`, and not claiming now: a wake-up it got goes to another waiter."""
+        self._new.pop(fut, None)
+        if fut.done():
+            self._wake_new(1)
 
     # --- the listening loop -----------------------------------------------------------------
 
     def _dispatch(self, channel: str, payload: str) -> None:
         self.received += 1
         if channel == CHANNEL_DONE:
+            self._remember(payload)
             for fut in self._jobs.get(payload, ()):
                 if not fut.done():
                     fut.set_result(None)
         elif channel == CHANNEL_NEW:
-            self._wake_new()
+            self._wake_new(1)
 
-    def _wake_new(self) -> None:
-        waiting, self._new = self._new, set()
-        for fut in waiting:
-            if not fut.done():
-                fut.set_result(None)
+    def _remember(self, job_id: str) -> None:
+        if job_id in self._recent:
+            return
+        self._recent.add(job_id)
+        self._recent_order.append(job_id)
+        if len(self._recent_order) > RECENT_DONE:
+            self._recent.discard(self._recent_order.popleft())
+
+    def _wake_new(self, count: int | None = None) -> None:
+        """Wake `count` 'new job' waiters (None: all), asleep ones first, oldest first."""
+        if count is None:
+            waiting, self._new = self._new, {}
+            for fut in waiting:
+                if not fut.done():
+                    fut.set_result(None)
+            return
+        for _ in range(count):
+            live = [f for f in self._new if not f.done()]
+            if not live:
+                return
+            fut = next((f for f in live if self._new[f]), live[0])  # asleep first
+            del self._new[fut]
+            fut.set_result(None)
 
     def _wake_everyone(self) -> None:
         self._wake_new()

@@ -2,14 +2,19 @@
 
 * `POST /api/guest/login-v2`, `POST /api/guest/register-v2` — the synchronous routes' body
   validation (handlers.LOGIN_BODY / REGISTER_BODY), then ONE call, api.enqueue_guest_job:
-  `{success: true, jobId, message, estimatedTime, estimatedSeconds, duplicate}`. These are plain
-  route rows (`ROUTES`) served by app.py like every other row.
+  `{success: true, jobId, message, estimatedTime, estimatedSeconds, duplicate}`. With `?wait=N`
+  (seconds, at most 25) the answer is held until the job ends or the time is up, and carries
+  the job's status too (the keys of GET status below): a page gets its guest pass in one round
+  trip instead of two. The job is accepted either way; a client that got no finished status
+  long-polls GET status with the jobId.
 * `GET /api/guest/status/{job_id}[?wait=N]` — `{id, status, result, error, createdAt,
-  processedAt, finishedAt}`. With `wait` (seconds, at most 25) the answer is held until the job
-  ends or the time is up, woken by the process's one LISTEN connection (notify.JobWaiter). A
-  completed job's guest pass is shown as the synchronous route shows it (same keys, same
-  HttpOnly session cookie, token never in the body); a refusal as the synchronous route's error
-  body. Served by `status_route()` (a long-poll is not one SQL call: it reads, waits, reads).
+  processedAt, finishedAt}`. With `wait` the answer is held until the job ends or the time is
+  up, woken by the process's one LISTEN connection (notify.JobWaiter). A completed job's guest
+  pass is shown as the synchronous route shows it (same keys, same HttpOnly session cookie,
+  token never in the body); a refusal as the synchronous route's error body.
+
+Both are served by plain ASGI endpoints of their own (`routes()`): a held answer is not one SQL
+call (enqueue or read, wait, read). The rows in ROUTES and STATUS document them (openapi.py).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import asyncio
 import contextlib
 import math
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -27,6 +33,7 @@ from psycopg.types.json import Jsonb
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 import db
 import handlers as h
@@ -66,22 +73,24 @@ class QueuedBody(h.JsonBody):
         return {"kind": self.kind, "payload": Jsonb(payload), "client_key": client_key}
 
 
-def queued(request: Request, settings: Settings, params: h.Params, result: Any) -> Response:
+def queued_body(params: h.Params, result: Any) -> dict[str, Any]:
     """{success, jobId, message, estimatedTime, estimatedSeconds, duplicate} (the seed's keys)."""
     if not isinstance(result, dict) or not result.get("jobId"):
         raise api_error("internal")
     seconds = result.get("estimatedSeconds")
     seconds = seconds if isinstance(seconds, int) and seconds > 0 else 1
-    return json_response(
-        {
-            "success": True,
-            "jobId": result["jobId"],
-            "message": _MESSAGES[params["kind"]],
-            "estimatedTime": f"{seconds}-{seconds + 2} segundos",
-            "estimatedSeconds": seconds,
-            "duplicate": bool(result.get("duplicate")),
-        }
-    )
+    return {
+        "success": True,
+        "jobId": result["jobId"],
+        "message": _MESSAGES[params["kind"]],
+        "estimatedTime": f"{seconds}-{seconds + 2} segundos",
+        "estimatedSeconds": seconds,
+        "duplicate": bool(result.get("duplicate")),
+    }
+
+
+def queued(request: Request, settings: Settings, params: h.Params, result: Any) -> Response:
+    return json_response(queued_body(params, result))
 
 
 _BODY = ("invalid_input", "payload_too_large", "unsupported_media_type")
@@ -94,7 +103,8 @@ ROUTES: tuple[ApiRoute, ...] = (
         "queue_enqueue",
         QueuedBody(h.LOGIN_BODY, kind="login"),
         queued,
-        "Queue a login; poll /api/guest/status/{job_id} for the guest pass.",
+        "Queue a login; ?wait=N (≤ 25 s) holds the answer until the job ends, else poll "
+        "/api/guest/status/{job_id} for the guest pass.",
         refusals=(*_BODY, *_QUEUE),
     ),
     ApiRoute(
@@ -103,7 +113,8 @@ ROUTES: tuple[ApiRoute, ...] = (
         "queue_enqueue",
         QueuedBody(h.REGISTER_BODY, kind="register"),
         queued,
-        "Queue a registration; poll /api/guest/status/{job_id} for the guest pass.",
+        "Queue a registration; ?wait=N (≤ 25 s) holds the answer until the job ends, else poll "
+        "/api/guest/status/{job_id} for the guest pass.",
         refusals=(*_BODY, *_QUEUE),
     ),
 )
@@ -112,12 +123,8 @@ ROUTES: tuple[ApiRoute, ...] = (
 # --- status (long-poll) -------------------------------------------------------------------------
 
 
-async def read_status(request: Request, settings: Settings) -> h.Params:
-    """The job id (malformed → 404, no SQL) and `wait` seconds (0 … 25)."""
-    try:
-        job_id = str(uuid.UUID(request.path_params["job_id"]))
-    except ValueError:
-        raise api_error("job_not_found") from None
+def read_wait(request: Request) -> float:
+    """`?wait=N`: seconds to hold the answer, 0 … 25 (more is cut to 25); else 400."""
     raw = request.query_params.get("wait", "0").strip() or "0"
     try:
         wait = float(raw)
@@ -125,30 +132,43 @@ async def read_status(request: Request, settings: Settings) -> h.Params:
         wait = -1.0
     if not math.isfinite(wait) or wait < 0:
         raise invalid_input([field_error("wait", "invalid", "Tempo de espera inválido")])
-    return {"job_id": job_id, "wait": min(wait, MAX_WAIT_SECONDS)}
+    return min(wait, MAX_WAIT_SECONDS)
+
+
+async def read_status(request: Request, settings: Settings) -> h.Params:
+    """The job id (malformed → 404, no SQL) and `wait` seconds (0 … 25)."""
+    try:
+        job_id = str(uuid.UUID(request.path_params["job_id"]))
+    except ValueError:
+        raise api_error("job_not_found") from None
+    return {"job_id": job_id, "wait": read_wait(request)}
 
 
 def _finished(status: Any) -> bool:
     return isinstance(status, dict) and status.get("status") in FINISHED
 
 
-async def poll_status(request: Request, job_id: str, wait: float) -> Any:
+async def poll_status(request: Request, job_id: str, wait: float, just_queued: bool = False) -> Any:
     """api.guest_job_status, held until the job ends or `wait` seconds pass. Subscribes before
-    each read, so a NOTIFY between the read and the wait is not lost."""
+    each read, so a NOTIFY between the read and the wait is not lost. `just_queued`: the job
+    was queued a moment ago, so the first read is skipped and the first wait comes first (the
+    waiter's memory of recently finished jobs covers one that ended before the subscription)."""
     pool = request.state.pool
     waiter: JobWaiter | None = getattr(request.state, "job_waiter", None)
     if waiter is None or wait <= 0:
         return await db.call(pool, "queue_job_status", {"job_id": job_id})
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
+    read = not just_queued
     while True:
         with waiter.job_done(job_id) as done:
-            status = await db.call(pool, "queue_job_status", {"job_id": job_id})
-            remaining = deadline - loop.time()
-            if _finished(status) or remaining <= 0:
-                return status
+            if read:
+                status = await db.call(pool, "queue_job_status", {"job_id": job_id})
+                if _finished(status) or deadline - loop.time() <= 0:
+                    return status
+            read = True
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done, remaining)
+                await asyncio.wait_for(done, max(0.0, deadline - loop.time()))
         # woken (the job ended, or the listener reconnected) or out of time: read again
 
 
@@ -167,12 +187,20 @@ def _guest_result(
     return orjson.loads(response.body), cookies
 
 
-def job_status(request: Request, settings: Settings, params: h.Params, status: Any) -> Response:
+def job_status(
+    request: Request,
+    settings: Settings,
+    params: h.Params,
+    status: Any,
+    base: dict[str, Any] | None = None,
+) -> Response:
+    """The job's status as the page reads it (after `base`'s keys, if given)."""
     if not isinstance(status, dict):
         raise api_error("internal")
     result, cookies = _guest_result(request, settings, status.get("result"))
     response = json_response(
         {
+            **(base or {}),
             "id": status.get("id"),
             "status": status.get("status"),
             "result": result,
@@ -198,19 +226,61 @@ STATUS: ApiRoute = ApiRoute(
 )
 
 
-def status_route(settings: Settings) -> Route:
-    """The Starlette route of STATUS: read, poll (with the long-poll wait), respond; errors
-    through the one error mapper, like app.make_endpoint."""
+Answer = Callable[[Request, Settings], Awaitable[Response]]
 
-    async def endpoint(request: Request) -> Response:
+
+class Endpoint:
+    """A plain ASGI endpoint (as app.ApiEndpoint, for the same reason: no Starlette wrappers
+    around it); every failure goes through the one error mapper."""
+
+    def __init__(self, answer: Answer, settings: Settings, name: str) -> None:
+        self.answer = answer
+        self.settings = settings
+        self.__name__ = name  # Starlette's route name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
         try:
-            params = await read_status(request, settings)
-            status = await poll_status(request, params["job_id"], params["wait"])
-            return job_status(request, settings, params, status)
+            response = await self.answer(request, self.settings)
         except Exception as exc:  # the one error mapper decides
             err = from_exception(exc)
-            note(request.scope, code=err.code, error=err.log_hint)
-            return h.errors_as_json(err)
+            note(scope, code=err.code, error=err.log_hint)
+            response = h.errors_as_json(err)
+        await response(scope, receive, send)
 
-    endpoint.__name__ = "get_job_status"
-    return Route(STATUS_PATH, endpoint, methods=["GET"])
+
+def submit(route: ApiRoute) -> Answer:
+    """login-v2 / register-v2: read `wait` and the body, ONE call (the enqueue); with a wait,
+    hold the answer until the job ends (the queued keys plus the job's status)."""
+    assert route.query is not None
+
+    async def answer(request: Request, settings: Settings) -> Response:
+        wait = read_wait(request)  # a bad wait queues nothing
+        params = await route.read(request, settings)
+        body = queued_body(params, await db.call(request.state.pool, route.query, params))
+        if wait <= 0:
+            return json_response(body)
+        try:
+            status = await poll_status(request, body["jobId"], wait, just_queued=True)
+            return job_status(request, settings, params, status, base=body)
+        except Exception as exc:  # the job is queued whatever happens now: say so
+            note(request.scope, error=from_exception(exc).log_hint)
+            return json_response(body)
+
+    return answer
+
+
+async def status(request: Request, settings: Settings) -> Response:
+    params = await read_status(request, settings)
+    found = await poll_status(request, params["job_id"], params["wait"])
+    return job_status(request, settings, params, found)
+
+
+def routes(settings: Settings) -> list[Route]:
+    """The Starlette routes of ROUTES (submit, with the optional wait) and STATUS."""
+    out = [
+        Route(r.path, Endpoint(submit(r), settings, f"post_{r.path}"), methods=[r.method])
+        for r in ROUTES
+    ]
+    out.append(Route(STATUS_PATH, Endpoint(status, settings, "get_job_status"), methods=["GET"]))
+    return out

@@ -139,6 +139,7 @@ class WorkerPool:
         self.done = 0  # jobs finished by this pool (completed or failed or delayed)
         self.errors = 0  # calls that raised (database down, pool timeout…)
         self.busy = 0  # tasks inside a call right now
+        self.empty = 0  # claims that found no job
         self.last_depth: dict[str, int] | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._scaler: asyncio.Task[None] | None = None
@@ -200,7 +201,7 @@ class WorkerPool:
         self, conn: AsyncConnection, idx: int, worker: str
     ) -> asyncio.Future[None] | None:
         """Work jobs on this connection while there are some; return the 'new job' future taken
-        before the claim that found nothing (None when told to stop)."""
+        before the last claim when the queue looked empty (None when told to stop)."""
         params = {
             "worker": worker,
             "max_jobs": self.settings.batch_max,
@@ -217,10 +218,14 @@ class WorkerPool:
                 raise
             finally:
                 self.busy -= 1
-            if row is None or row[0] is None:
+            counts = row[0] if row else None
+            if not isinstance(counts, dict):
+                self.empty += 1
                 return signal_
-            self.waiter.forget(signal_)
-            self.done += int(row[0].get("done", 1))
+            self.done += int(counts.get("done", 1))
+            if not counts.get("more", True):
+                return signal_  # nothing left to claim: sleep, unless a job came meanwhile
+            self.waiter.took(signal_)
         return None
 
     async def _work(self, idx: int) -> None:
@@ -245,10 +250,14 @@ class WorkerPool:
                 continue
             if idle_signal is not None:
                 # nothing claimable: sleep on LISTEN, holding no connection
+                self.waiter.asleep(idle_signal)
                 try:
                     await self._pause(self.settings.idle_seconds, idle_signal)
                 finally:
-                    self.waiter.forget(idle_signal)
+                    if self._wanted(idx):
+                        self.waiter.took(idle_signal)  # claims again right away
+                    else:
+                        self.waiter.forget(idle_signal)
 
     # --- the autoscaler ---------------------------------------------------------------------
 
@@ -323,6 +332,7 @@ class WorkerPool:
             "busy": self.busy,
             "done": self.done,
             "errors": self.errors,
+            "empty_claims": self.empty,
             "depth": self.last_depth,
         }
 

@@ -1,8 +1,9 @@
 -- Workers' batches (api.work_guest_jobs): jobs one after another in one
 -- transaction, each in its own subtransaction, bounded by a count and a time
--- budget; and a cancelled job (statement timeout) counted as an attempt.
+-- budget, saying whether claimable jobs are left (more); and a cancelled job
+-- (statement timeout) counted as an attempt.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 \ir 00-fixture.psql
 
 SELECT function_returns('api', 'work_guest_jobs', ARRAY['text', 'integer', 'integer'], 'jsonb');
@@ -45,8 +46,9 @@ SELECT api.enqueue_guest_job('login', jsonb_build_object(
 FROM generate_series(1, 2) i;
 SELECT api.work_guest_jobs('b', 50, 1000) AS batch \gset
 RESET ROLE;
-SELECT is(:'batch'::jsonb, '{"done": 6, "completed": 5, "delayed": 1, "failed": 0}'::jsonb,
-          'one call does all six claimable jobs');
+SELECT is(:'batch'::jsonb,
+          '{"done": 6, "completed": 5, "delayed": 1, "failed": 0, "more": false}'::jsonb,
+          'one call does all six claimable jobs; none left (the retry is not due yet)');
 SELECT is((SELECT count(*)::int FROM app.guest_jobs
            WHERE status = 'completed' AND result ->> 'code' = 'event_not_found'
              AND NOT payload ? 'password' AND worker = 'b'), 5,
@@ -61,17 +63,20 @@ SET LOCAL ROLE guestlist_web;
 SELECT api.enqueue_guest_job('login', jsonb_build_object(
   'phone', '+35193588632' || i, 'password', 'Segredo123', 'event_id', gen_random_uuid()))
 FROM generate_series(1, 4) i;
-SELECT is((api.work_guest_jobs('b', 2, 1000) ->> 'done')::int, 2, 'max_jobs 2: two jobs');
+SELECT api.work_guest_jobs('b', 2, 1000) AS two \gset
+SELECT is((:'two'::jsonb ->> 'done')::int, 2, 'max_jobs 2: two jobs');
+SELECT is((:'two'::jsonb ->> 'more')::boolean, true, '… and more are claimable');
 SELECT is((api.work_guest_jobs('b', 50, 0) ->> 'done')::int, 1,
           'a budget of 0 ms: one job per call');
-SELECT is((api.work_guest_jobs('b', 50, 1000) ->> 'done')::int, 1, 'the last one');
+SELECT is(api.work_guest_jobs('b', 50, 1000) - 'completed' - 'delayed' - 'failed',
+          '{"done": 1, "more": false}'::jsonb, 'the last one, and none left');
 -- a bcrypt cost-10 job takes far more than 1 ms: it ends its batch
 SELECT api.enqueue_guest_job('register', jsonb_build_object(
   'phone', '+35193588633' || i, 'first_name', 'Ana', 'last_name', 'Silva',
   'email', 'ana' || i || '@example.pt', 'password', 'Segredo123', 'event_id', :'ev'))
 FROM generate_series(1, 2) i;
 SELECT is(api.work_guest_jobs('b', 50, 1) - 'done',
-          '{"completed": 1, "delayed": 0, "failed": 0}'::jsonb,
+          '{"completed": 1, "delayed": 0, "failed": 0, "more": true}'::jsonb,
           'a slow job ends its batch: the next waits for the next transaction');
 RESET ROLE;
 

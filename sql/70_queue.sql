@@ -426,7 +426,9 @@ GRANT EXECUTE ON FUNCTION api.work_guest_job(text) TO guestlist_web;
 -- p_budget_ms has passed since the first claim, so a slow job (bcrypt cost
 -- 10: ~50 ms) ends the batch after itself: its row locks and its guest's
 -- NOTIFY wait for no other job, while cheap jobs share a commit. Returns
--- {done, completed, delayed, failed}, or NULL when no job was claimable.
+-- {done, completed, delayed, failed, more}, or NULL when no job was claimable;
+-- more: a job looked claimable at the end (one another worker is claiming
+-- right now counts), so a worker told false sleeps instead of asking again.
 CREATE OR REPLACE FUNCTION api.work_guest_jobs(p_worker text, p_max_jobs integer DEFAULT 50,
                                                p_budget_ms integer DEFAULT 10)
 RETURNS jsonb
@@ -454,7 +456,12 @@ BEGIN
     EXIT WHEN (v_counts ->> 'done')::integer >= p_max_jobs
            OR clock_timestamp() - v_started >= make_interval(secs => p_budget_ms / 1000.0);
   END LOOP;
-  RETURN CASE WHEN (v_counts ->> 'done')::integer > 0 THEN v_counts END;
+  IF (v_counts ->> 'done')::integer = 0 THEN
+    RETURN NULL;
+  END IF;
+  RETURN v_counts || jsonb_build_object('more', EXISTS (
+    SELECT 1 FROM app.guest_jobs j
+    WHERE j.status IN ('waiting', 'delayed') AND j.run_at <= clock_timestamp()));
 END
 $$;
 GRANT EXECUTE ON FUNCTION api.work_guest_jobs(text, integer, integer) TO guestlist_web;

@@ -37,42 +37,53 @@
     verifyPhone: (phone) => request('POST', '/api/guest/verify-phone', { phone }),
     login: (body) => request('POST', '/api/guest/login', body),
     register: (body) => request('POST', '/api/guest/register', body),
-    // queued variants (issue 4): answered at once with a job id, then long-polled
-    loginQueued: (body) => request('POST', '/api/guest/login-v2', body),
-    registerQueued: (body) => request('POST', '/api/guest/register-v2', body),
+    // queued variants (issue 4): the answer is held until the job ends (at most `wait`
+    // seconds) and then carries the job's status; past that, the job id is long-polled
+    loginQueued: (body, wait) => request('POST', `/api/guest/login-v2?wait=${wait}`, body),
+    registerQueued: (body, wait) =>
+      request('POST', `/api/guest/register-v2?wait=${wait}`, body),
     jobStatus: (jobId, wait) =>
       request('GET', `/api/guest/status/${encodeURIComponent(jobId)}?wait=${wait}`),
     qrImageUrl: (qrCode) => `/api/guest/qr/${encodeURIComponent(qrCode)}.svg`,
   };
 
-  // The queued route first, long-polling the job until it ends; resolves like the synchronous
-  // call ({ok, status, data}: the guest pass, or the refusal's error body). A full queue (503)
-  // falls back to the synchronous route.
+  // The queued route first, its answer held until the job ends; while it has not, the job is
+  // long-polled. Resolves like the synchronous call ({ok, status, data}: the guest pass, or the
+  // refusal's error body). A full queue (503) falls back to the synchronous route.
+  const WAIT_SECONDS = 25;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // A finished job as the synchronous call's answer; null while it is not finished.
+  function jobOutcome(job) {
+    if (job.status === 'completed' && job.result) {
+      return { ok: job.result.success === true, status: 200, data: job.result };
+    }
+    if (job.status === 'failed') {
+      return { ok: false, status: 500, data: { code: 'job_failed', error: job.error } };
+    }
+    $('processing-text').textContent = job.status === 'active'
+      ? 'Estamos a confirmar a tua entrada na lista.'
+      : 'O teu pedido está na fila. Não feches esta página.';
+    return null;
+  }
 
   async function viaQueue(queued, direct, body) {
     $('processing-text').textContent = 'Estamos a confirmar a tua entrada na lista.';
-    const sent = await queued(body);
+    const sent = await queued(body, WAIT_SECONDS);
     if (sent.status === 503) return direct(body);
     if (!sent.ok) return sent;
+    const early = jobOutcome(sent.data);
+    if (early) return early;
     const deadline = Date.now() + 120000;
     while (Date.now() < deadline) {
-      const polled = await api.jobStatus(sent.data.jobId, 25);
+      const polled = await api.jobStatus(sent.data.jobId, WAIT_SECONDS);
       if (!polled.ok) {
         if (polled.status !== 0 && polled.status < 500) return polled;
         await sleep(1000); // network or server trouble: the job goes on, ask again
         continue;
       }
-      const job = polled.data;
-      if (job.status === 'completed' && job.result) {
-        return { ok: job.result.success === true, status: 200, data: job.result };
-      }
-      if (job.status === 'failed') {
-        return { ok: false, status: 500, data: { code: 'job_failed', error: job.error } };
-      }
-      $('processing-text').textContent = job.status === 'active'
-        ? 'Estamos a confirmar a tua entrada na lista.'
-        : 'O teu pedido está na fila. Não feches esta página.';
+      const outcome = jobOutcome(polled.data);
+      if (outcome) return outcome;
     }
     return { ok: false, status: 504, data: { code: 'timeout' } };
   }

@@ -32,7 +32,7 @@ from web_server import LiveServer, live_server, login_body, new_guest, register_
 
 import worker
 from errors import from_exception
-from notify import JobWaiter
+from notify import CHANNEL_DONE, CHANNEL_NEW, RECENT_DONE, JobWaiter
 from queries import load_queries, q
 
 QQ = load_queries(Path(__file__).with_name("queue_queries.sql"))
@@ -322,22 +322,49 @@ def test_workers_survive_a_postgres_restart(
 def test_idle_workers_wake_on_notify(
     db_url: str, demo: dict[str, str], web_conn_factory: Callable[..., psycopg.Connection]
 ) -> None:
-    """Idle workers sleep on LISTEN with a 60 s timeout: a new job wakes them at once."""
+    """Idle workers sleep on LISTEN with a 60 s timeout: a new job wakes one of them at once,
+    which claims it and goes back to sleep without asking again (the batch said none is left).
+    Four workers, three jobs one after another: three claims, none of them empty."""
     web = web_conn_factory()
 
+    async def run() -> dict[str, Any]:
+        async with running_workers(db_url, 4, idle_seconds=60) as (workers, _):
+            await asyncio.sleep(0.3)  # all four idle, asleep on the listener
+            before = workers.stats()
+            for i in range(3):
+                await asyncio.to_thread(
+                    enqueue,
+                    web,
+                    "login",
+                    {"phone": phone(5 + i), "password": "x", "event_id": demo["eventId"]},
+                )
+                await wait_finished(db_url, i + 1, timeout=20)
+            await asyncio.sleep(0.3)  # a stray claim would have happened by now
+            after = workers.stats()
+            return {k: after[k] - before[k] for k in ("done", "empty_claims", "errors")}
+
+    assert asyncio.run(run()) == {"done": 3, "empty_claims": 0, "errors": 0}
+    finished = rows(db_url, "queue_test_jobs")
+    assert [j["result"]["code"] for j in finished] == ["invalid_credentials"] * 3
+
+
+def test_one_wake_per_notification_asleep_workers_first() -> None:
     async def run() -> None:
-        async with running_workers(db_url, 2, idle_seconds=60):
-            await asyncio.sleep(0.3)  # both idle, asleep on the listener
-            await asyncio.to_thread(
-                enqueue,
-                web,
-                "login",
-                {"phone": phone(5), "password": "x", "event_id": demo["eventId"]},
-            )
-            await wait_finished(db_url, 1, timeout=20)
+        waiter = JobWaiter("postgresql:///unused")
+        claiming = waiter.new_job()  # a worker inside a claim
+        sleepers = [waiter.new_job(), waiter.new_job()]
+        for fut in sleepers:
+            waiter.asleep(fut)
+        waiter._dispatch(CHANNEL_NEW, "")
+        assert [f.done() for f in (claiming, *sleepers)] == [False, True, False]
+        waiter.took(sleepers[0])
+        waiter._dispatch(CHANNEL_NEW, "")
+        assert sleepers[1].done() and not claiming.done()
+        # a woken worker that will not claim (it stops) hands its wake-up on
+        waiter.forget(sleepers[1])
+        assert claiming.done()
 
     asyncio.run(run())
-    assert rows(db_url, "queue_test_jobs")[0]["result"]["code"] == "invalid_credentials"
 
 
 # --- enqueue --------------------------------------------------------------------------------------
@@ -708,6 +735,93 @@ def test_long_poll_times_out_with_the_current_status(web: LiveServer) -> None:
     _work_one(web)
 
 
+QUEUED_KEYS = {"success", "jobId", "message", "estimatedTime", "estimatedSeconds", "duplicate"}
+STATUS_KEYS = {"id", "status", "result", "error", "createdAt", "processedAt", "finishedAt"}
+
+
+def test_submit_with_wait_answers_when_the_job_ends(web: LiveServer) -> None:
+    """register-v2?wait=N: held until a worker ends the job, then the queued keys, the job's
+    status with the guest pass, and the session cookie, in one answer."""
+    guest = new_guest()
+    web.remember(guest)
+    answer: dict[str, Any] = {}
+
+    def submit() -> None:
+        with web.client() as c:
+            answer["response"] = c.post(
+                "/api/guest/register-v2?wait=20", json=register_body(web, guest)
+            )
+
+    thread = threading.Thread(target=submit)
+    thread.start()
+    worked = wait_until(lambda: _work_one(web), timeout=10, what="the held submit's job")
+    thread.join(timeout=30)
+    response = answer["response"]
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == QUEUED_KEYS | STATUS_KEYS
+    assert body["jobId"] == body["id"] == worked["jobId"] and body["duplicate"] is False
+    assert body["status"] == "completed" and body["result"]["success"] is True
+    assert "session_token" not in response.text
+    assert response.headers["set-cookie"].startswith("gl_session=")
+    web.secrets.update({body["result"]["qr_code"], response.cookies["gl_session"]})
+    # the token went to this answer only: a later poll of the job has no cookie
+    with web.client() as c:
+        again = c.get(f"/api/guest/status/{body['jobId']}")
+        assert again.json()["result"]["qr_code"] == body["result"]["qr_code"]
+        assert "gl_session" not in again.cookies
+
+
+def test_submit_with_wait_times_out_with_the_job_still_queued(web: LiveServer) -> None:
+    guest = new_guest()
+    web.remember(guest)
+    with web.client() as c:
+        r = c.post("/api/guest/login-v2?wait=0.3", json=login_body(web, guest))
+        assert r.status_code == 200
+        body = r.json()
+        assert set(body) == QUEUED_KEYS | STATUS_KEYS
+        assert body["status"] == "waiting" and body["result"] is None
+        assert body["id"] == body["jobId"] and "gl_session" not in r.cookies
+        twin = c.post("/api/guest/login-v2?wait=0", json=login_body(web, guest)).json()
+        assert set(twin) == QUEUED_KEYS  # no wait: answered at once, as without ?wait
+        assert twin["jobId"] == body["jobId"] and twin["duplicate"] is True
+    assert _work_one(web) == {"jobId": body["jobId"], "status": "completed"}
+
+
+def test_submit_with_a_bad_wait_queues_nothing(web: LiveServer) -> None:
+    guest = new_guest()
+    web.remember(guest)
+    with web.client() as c:
+        for wait in ("soon", "-1", "nan", "inf"):
+            r = c.post(f"/api/guest/register-v2?wait={wait}", json=register_body(web, guest))
+            assert r.status_code == 400, wait
+            assert [e["field"] for e in r.json()["errors"]] == ["wait"]
+        first = c.post("/api/guest/register-v2", json=register_body(web, guest)).json()
+        assert first["duplicate"] is False  # none of the refused submits left a job
+    assert _work_one(web) == {"jobId": first["jobId"], "status": "completed"}
+
+
+def test_job_waiter_remembers_recently_finished_jobs() -> None:
+    """A subscription made after the job's NOTIFY (the held submit learns the job id from the
+    enqueue) resolves at once; the memory keeps the last RECENT_DONE ids only."""
+
+    async def run() -> None:
+        waiter = JobWaiter("postgresql:///unused")
+        waiter._dispatch(CHANNEL_DONE, "job-a")
+        with waiter.job_done("job-a") as done:
+            assert done.done()
+        with waiter.job_done("job-b") as pending:
+            assert not pending.done()
+            waiter._dispatch(CHANNEL_DONE, "job-b")
+            assert pending.done()
+        for i in range(RECENT_DONE):
+            waiter._dispatch(CHANNEL_DONE, f"later-{i}")
+        with waiter.job_done("job-a") as forgotten, waiter.job_done("later-0") as kept:
+            assert not forgotten.done() and kept.done()
+
+    asyncio.run(run())
+
+
 # --- the page: queued path, 503 fallback ------------------------------------------------------
 
 
@@ -729,11 +843,16 @@ def test_page_goes_through_the_queue_and_falls_back_on_503(
         server.remember(guest)
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:
-            # register: register-v2, then the long-poll, then the QR code
+            # register, the submit's answer NOT held (as from a server without ?wait): the
+            # page long-polls the job, then shows the QR code
             context = browser.new_context(locale="pt-PT")
             page = context.new_page()
             urls: list[str] = []
             page.on("request", lambda request: urls.append(request.url))
+            page.route(
+                "**/api/guest/register-v2?wait=25",
+                lambda route: route.continue_(url=route.request.url.replace("wait=25", "wait=0")),
+            )
             page.goto(server.base_url + PAGE)
             page.fill("#phone", guest["phone"])
             page.click("#form-phone button[type=submit]")
@@ -746,12 +865,31 @@ def test_page_goes_through_the_queue_and_falls_back_on_503(
             expect(page.locator("#step-qr")).to_be_visible()
             expect(page.locator("#qr-greeting")).to_contain_text("Inês")
             paths = [u.removeprefix(server.base_url) for u in urls]
-            assert "/api/guest/register-v2" in paths
-            assert any(u.startswith("/api/guest/status/") and "wait=" in u for u in paths)
+            assert "/api/guest/register-v2?wait=25" in paths
+            assert any(u.startswith("/api/guest/status/") and "wait=25" in u for u in paths)
             assert "/api/guest/register" not in paths
+            qr_code = page.locator("#qr-image").get_attribute("src")
             context.close()
 
-            # login on another device while the queue answers 503: the synchronous route
+            # login on another device: the held answer carries the guest pass, no long-poll
+            context = browser.new_context(locale="pt-PT")
+            page = context.new_page()
+            urls.clear()
+            page.on("request", lambda request: urls.append(request.url))
+            page.goto(server.base_url + PAGE)
+            page.fill("#phone", guest["phone"])
+            page.click("#form-phone button[type=submit]")
+            page.fill("#login-password", guest["password"])
+            page.click("#form-login button[type=submit]")
+            expect(page.locator("#step-qr")).to_be_visible()
+            assert page.locator("#qr-image").get_attribute("src") == qr_code
+            paths = [u.removeprefix(server.base_url) for u in urls]
+            assert "/api/guest/login-v2?wait=25" in paths
+            assert not any(u.startswith("/api/guest/status/") for u in paths)
+            assert "/api/guest/login" not in paths
+            context.close()
+
+            # login on a third device while the queue answers 503: the synchronous route
             context = browser.new_context(locale="pt-PT")
             page = context.new_page()
             urls.clear()
@@ -766,7 +904,7 @@ def test_page_goes_through_the_queue_and_falls_back_on_503(
                     '"retry_after": 5}',
                 )
 
-            page.route("**/api/guest/login-v2", queue_full)
+            page.route("**/api/guest/login-v2?*", queue_full)
             page.goto(server.base_url + PAGE)
             page.fill("#phone", guest["phone"])
             page.click("#form-phone button[type=submit]")
@@ -774,7 +912,7 @@ def test_page_goes_through_the_queue_and_falls_back_on_503(
             page.click("#form-login button[type=submit]")
             expect(page.locator("#step-qr")).to_be_visible()
             paths = [u.removeprefix(server.base_url) for u in urls]
-            assert paths.index("/api/guest/login-v2") < paths.index("/api/guest/login")
+            assert paths.index("/api/guest/login-v2?wait=25") < paths.index("/api/guest/login")
             assert not any(u.startswith("/api/guest/status/") for u in paths)
             context.close()
         finally:
