@@ -92,3 +92,25 @@ export function waitForJob(jobId, waitSeconds, polls, tags) {
   }
   return { status: 'gave_up', body: last ? safeJson(last) : undefined, response: last };
 }
+
+// A queued login/register as the page sends it: POST /api/guest/<route>?wait=N holds the answer
+// until the job ends (it then carries the job's status, keys of GET status); a job still pending
+// after N s is long-polled by waitForJob. Request name `<route>-wait`: a held answer waits for
+// the job by design, like the status long-poll. Returns waitForJob's {status, body, response}
+// plus {submit, jobId}; status 'refused' when the submit was not accepted (see submit.status).
+export function submitAndWait(route, body, waitSeconds, polls, tags) {
+  const submit = http.post(`${BASE_URL}/api/guest/${route}?wait=${waitSeconds}`, JSON.stringify(body), {
+    headers: JSON_HEADERS,
+    tags: Object.assign({ name: `${route}-wait` }, tags || {}),
+    timeout: `${waitSeconds + 30}s`,
+  });
+  const answer = safeJson(submit);
+  const jobId = answer && answer.jobId;
+  if (submit.status !== 200 || typeof jobId !== 'string') {
+    return { submit, jobId: undefined, status: 'refused', body: answer, response: submit };
+  }
+  if (answer.status === 'completed' || answer.status === 'failed') {
+    return { submit, jobId, status: answer.status, body: answer, response: submit };
+  }
+  return Object.assign({ submit, jobId }, waitForJob(jobId, waitSeconds, polls, tags));
+}

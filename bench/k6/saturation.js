@@ -6,16 +6,15 @@
 // holds HOLD s; a journey counts for step i (tag step=i) only when it starts in the last
 // (1 - SETTLE) of step i's hold, so each step is judged on its settled part. Journeys started
 // elsewhere carry step=transition.
-// A journey: POST /api/guest/register-v2 (new phone) → long-poll the status until completed.
+// A journey, as the page makes it: POST /api/guest/register-v2?wait=25 (new phone), its answer
+// held until the job ends (long-poll the status if it has not).
 // time_to_qr records submit → end for every journey that got a job (outcome ok|failed|gave_up),
 // so a slow tail cannot hide by not finishing.
 import { check } from 'k6';
 import exec from 'k6/execution';
-import http from 'k6/http';
 import { Counter, Trend } from 'k6/metrics';
 import {
-  BASE_URL, JSON_HEADERS, PASSWORD, demoIds, env, iterationKey, newPhone, num, safeJson, secs,
-  waitForJob,
+  PASSWORD, demoIds, env, iterationKey, newPhone, num, secs, submitAndWait,
 } from './lib.js';
 
 const RATES = env('RATES').split(',').map(Number);
@@ -85,17 +84,12 @@ export default function () {
   };
   submits.add(1, tags);
   const t0 = Date.now();
-  const submit = http.post(`${BASE_URL}/api/guest/register-v2`, JSON.stringify(body), {
-    headers: JSON_HEADERS,
-    tags: { name: 'register-v2', step },
-  });
-  const jobId = safeJson(submit, 'jobId');
-  if (!check(submit, { 'submit accepted': (r) => r.status >= 200 && r.status < 300 && !!jobId })) {
-    if (submit.status === 503 || submit.status === 429) refused.add(1, tags);
+  const job = submitAndWait('register-v2', body, 25, 4, { step });
+  if (!check(job, { 'submit accepted': (j) => !!j.jobId })) {
+    if (job.submit.status === 503 || job.submit.status === 429) refused.add(1, tags);
     failedJourneys.add(1, tags);
     return;
   }
-  const job = waitForJob(jobId, 25, 4, { step });
   const ok = job.status === 'completed' && job.body && job.body.result &&
     job.body.result.success === true && typeof job.body.result.qr_code === 'string';
   timeToQr.add(Date.now() - t0, { step, outcome: ok ? 'ok' : job.status });
