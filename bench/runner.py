@@ -76,7 +76,9 @@ PASSWORD = "Segredo123"
 SCENARIOS = ("limits", "verify-phone", "saturation", "time-to-qr", "doors-open", "seed")
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99),count"
 # saturation's arrival rates, as shares of the bcrypt limit
-SATURATION_SHARES = (0.3, 0.5, 0.65, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1, 1.25, 1.5, 2.0, 2.5)
+SATURATION_SHARES = (
+    0.3, 0.5, 0.65, 0.75, 0.8, 0.85, 0.875, 0.9, 0.925, 0.95, 1.0, 1.1, 1.25, 1.5, 2.0, 2.5
+)  # fmt: skip
 # The seed's stages (seconds) up to the end of its 500-user hold: the "peak" ends there.
 SEED_PEAK_END_S = 60 + 120 + 300 + 300
 SEED_TOTAL_S = SEED_PEAK_END_S + 120 + 60
@@ -121,7 +123,7 @@ class Mode:
     doors_think: tuple[float, float]
     sat_hold: int
     sat_ramp: int
-    sat_rates: tuple[int, ...] | None  # fixed (smoke) or derived from the bcrypt limit
+    sat_rates: tuple[float, ...] | None  # fixed (smoke) or derived from the bcrypt limit
     sat_settle: float  # share of each hold not judged (the queue settles into the new rate)
     ttq_levels: tuple[int, ...]  # time-to-qr: registrations sent at the same moment
     ttq_rounds: tuple[int, ...]  # … bursts of each level
@@ -1077,19 +1079,21 @@ class Bench:
         }
         self.record_runs(meta, [run])
         meta["limits"] = self.limits
+        meta["derived"] = report.derived(name, meta, self.out)
         self.stop_servers()
         self.done_with(dbname)
 
-    def saturation_rates(self) -> list[int]:
+    def saturation_rates(self) -> list[float]:
+        """Arrivals/s per step: the shares of the bcrypt limit, to a tenth (k6 takes tenths)."""
         if self.mode.sat_rates:
             return list(self.mode.sat_rates)
         b = self.limits.get("bcrypt_per_s")
         if not b:
             raise BenchError("saturation needs the bcrypt limit (run limits first)")
         # fine steps around the limit, where the sustained rate is decided; coarse beyond
-        rates: list[int] = []
+        rates: list[float] = []
         for share in SATURATION_SHARES:
-            rate = max(1, round(share * b))
+            rate = max(1.0, round(share * b, 1))
             if not rates or rate > rates[-1]:
                 rates.append(rate)
         return rates

@@ -1,8 +1,10 @@
 // Saturation: registrations arriving at a rising rate (ramping-arrival-rate, in steps) until
 // the p95 time from submit to QR code passes MAX_TTQ_MS (2 s): k6 then aborts the run.
 //
-// RATES is the list of arrival rates (registrations/s), one per step; the runner derives it
-// from the bcrypt limit it measured in the same run. Each step ramps for STEP_RAMP s, then
+// RATES is the list of arrival rates (registrations/s, tenths allowed), one per step; the runner
+// derives it from the bcrypt limit it measured in the same run. k6 counts arrivals per 10 s
+// (timeUnit), so a rate of 35.6/s is 356 per 10 s: a step at 0.9 x the limit is 0.9 x, not
+// the whole number nearest to it. Each step ramps for STEP_RAMP s, then
 // holds HOLD s; a journey counts for step i (tag step=i) only when it starts in the last
 // (1 - SETTLE) of step i's hold, so each step is judged on its settled part. Journeys started
 // elsewhere carry step=transition.
@@ -34,9 +36,10 @@ const failedJourneys = new Counter('journeys_failed');
 
 const stages = [];
 const thresholds = { journeys_failed: ['count>=0'], submits_refused: ['count>=0'] };
+const PER_10S = (rate) => Math.round(rate * 10);
 RATES.forEach((rate, i) => {
-  stages.push({ duration: secs(STEP_RAMP), target: rate });
-  stages.push({ duration: secs(HOLD), target: rate });
+  stages.push({ duration: secs(STEP_RAMP), target: PER_10S(rate) });
+  stages.push({ duration: secs(HOLD), target: PER_10S(rate) });
   thresholds[`time_to_qr{step:${i}}`] = [
     { threshold: `p(95)<${MAX_TTQ_MS}`, abortOnFail: ABORT, delayAbortEval: secs(STEP_RAMP) },
   ];
@@ -49,8 +52,8 @@ export const options = {
   scenarios: {
     saturation: {
       executor: 'ramping-arrival-rate',
-      startRate: Math.max(1, Math.round(RATES[0] / 2)),
-      timeUnit: '1s',
+      startRate: Math.max(1, PER_10S(RATES[0] / 2)),
+      timeUnit: '10s',
       // VUs made mid-run start late (k6 initialises them while the rate waits): make enough
       // up front for the top rate with ~3 s journeys.
       preAllocatedVUs: Math.min(MAX_VUS, Math.max(10, Math.ceil(Math.max(...RATES) * 3))),
