@@ -833,7 +833,7 @@ PAGE = "/promotor/miguel/festa-verao"
 def test_page_goes_through_the_queue_and_falls_back_on_503(
     pg_server: PgServer, template_db: str, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import Route, expect, sync_playwright
+    from playwright.sync_api import Page, Route, expect, sync_playwright
 
     guest = new_guest(firstName="Inês")
     with (
@@ -842,6 +842,15 @@ def test_page_goes_through_the_queue_and_falls_back_on_503(
     ):
         server.remember(guest)
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+
+        def log_in(page: Page) -> None:
+            page.goto(server.base_url + PAGE)
+            page.fill("#phone", guest["phone"])
+            page.click("#form-phone button[type=submit]")
+            page.fill("#login-password", guest["password"])
+            page.click("#form-login button[type=submit]")
+            expect(page.locator("#step-qr")).to_be_visible()
+
         try:
             # register, the submit's answer NOT held (as from a server without ?wait): the
             # page long-polls the job, then shows the QR code
@@ -876,12 +885,7 @@ def test_page_goes_through_the_queue_and_falls_back_on_503(
             page = context.new_page()
             urls.clear()
             page.on("request", lambda request: urls.append(request.url))
-            page.goto(server.base_url + PAGE)
-            page.fill("#phone", guest["phone"])
-            page.click("#form-phone button[type=submit]")
-            page.fill("#login-password", guest["password"])
-            page.click("#form-login button[type=submit]")
-            expect(page.locator("#step-qr")).to_be_visible()
+            log_in(page)
             assert page.locator("#qr-image").get_attribute("src") == qr_code
             paths = [u.removeprefix(server.base_url) for u in urls]
             assert "/api/guest/login-v2?wait=25" in paths
@@ -905,12 +909,7 @@ def test_page_goes_through_the_queue_and_falls_back_on_503(
                 )
 
             page.route("**/api/guest/login-v2?*", queue_full)
-            page.goto(server.base_url + PAGE)
-            page.fill("#phone", guest["phone"])
-            page.click("#form-phone button[type=submit]")
-            page.fill("#login-password", guest["password"])
-            page.click("#form-login button[type=submit]")
-            expect(page.locator("#step-qr")).to_be_visible()
+            log_in(page)
             paths = [u.removeprefix(server.base_url) for u in urls]
             assert paths.index("/api/guest/login-v2?wait=25") < paths.index("/api/guest/login")
             assert not any(u.startswith("/api/guest/status/") for u in paths)
