@@ -201,7 +201,7 @@ class WorkerPool:
         self, conn: AsyncConnection, idx: int, worker: str
     ) -> asyncio.Future[None] | None:
         """Work jobs on this connection while there are some; return the 'new job' future taken
-        before the last claim when the queue looked empty (None when told to stop)."""
+        before the last claim, to sleep on (None when told to stop before claiming)."""
         params = {
             "worker": worker,
             "max_jobs": self.settings.batch_max,
@@ -223,9 +223,11 @@ class WorkerPool:
                 self.empty += 1
                 return signal_
             self.done += int(counts.get("done", 1))
-            if not counts.get("more", True):
-                return signal_  # nothing left to claim: sleep, unless a job came meanwhile
-            self.waiter.took(signal_)
+            if counts.get("more", True) and self._wanted(idx):
+                self.waiter.took(signal_)  # claims again at once: a wake-up it got is used
+                continue
+            # nothing left to claim (or told to stop): sleep, unless a job came meanwhile
+            return signal_
         return None
 
     async def _work(self, idx: int) -> None:
