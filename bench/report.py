@@ -214,7 +214,7 @@ def saturation_steps(out: Path, meta: dict[str, Any]) -> dict[str, Any]:
     return {"steps": steps, "sustained": sustained}
 
 
-def reachable_rate(meta: dict[str, Any], journeys: float | None, bcrypt: float | None) -> Any:
+def journey_cpu(meta: dict[str, Any], journeys: float | None, bcrypt: float | None) -> Any:
     """A journey's CPU, in ms, from /proc over the run (`journeys`: every journey started,
     steps and ramps alike): the hash (CPUs ÷ the bcrypt limit), the app, k6, the whole machine
     and the rest (the database beside the hash). What the machine can complete is CPUs ÷ the
@@ -870,7 +870,7 @@ class Report:
         else:
             self.w("**No step was sustained.**", "")
         journeys = metric(load(self.out / "summary-saturation.json"), "submits", "count")
-        reach = reachable_rate(meta, journeys, self.bcrypt)
+        reach = journey_cpu(meta, journeys, self.bcrypt)
         if reach and reach["machine_ms"]:
             no_k6 = reach["machine_ms"] - reach["k6_ms"]
             self.w(
@@ -1016,8 +1016,7 @@ class Report:
             "status?wait=25 if not) → QR SVG; then the next person.",
             "",
         )
-        kept = (meta.get("derived") or {}).get("completion_rate")
-        per_min, how = kept or doors_completion_rate(meta, self.out)
+        per_min, how = (meta.get("derived") or derived(name, meta, self.out))["completion_rate"]
         rows = [
             ["journeys started", started],
             ["journeys completed", done],
@@ -1106,8 +1105,8 @@ class Report:
             return
         s = self.summary(name)
         jobs = jobs_summary(meta)
-        kept = meta.get("derived") or {}
-        rec = kept.get("recovery") or seed_recovery(meta, self.out, name)
+        kept = meta.get("derived") or derived(name, meta, self.out)
+        rec = kept["recovery"]
         self.w(
             f"Stages x {meta.get('time_scale')} in time, peak {meta.get('peak')} VUs "
             f"({meta.get('peak_source')}); the seed's checks and thresholds unchanged; "
@@ -1117,11 +1116,7 @@ class Report:
         )
         accepted = metric(s, "submit_accepted", "count", 0) or 0
         duration = meta.get("total_s") or 1
-        raw_path = self.out / "raw" / f"{name}.csv.gz"
-        demand = kept.get("demand_peak")
-        if demand is None and raw_path.exists():
-            t0 = meta.get("t0_epoch")
-            demand = peak_rate(raw_series(raw_path, t0 * 1000 if t0 else None)["submits"])
+        demand = kept["demand_peak"]
         rows = [
             ["iterations", metric(s, "iterations", "count")],
             ["HTTP requests", metric(s, "http_reqs", "count")],
