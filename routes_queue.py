@@ -257,9 +257,10 @@ def submit(route: ApiRoute) -> Answer:
     async def answer(request: Request, settings: Settings) -> Response:
         wait = read_wait(request)  # a bad wait queues nothing
         params = await route.read(request, settings)
-        body = queued_body(params, await db.call(request.state.pool, route.query, params))
+        result = await db.call(request.state.pool, route.query, params)
         if wait <= 0:
-            return json_response(body)
+            return route.respond(request, settings, params, result)
+        body = queued_body(params, result)
         try:
             status = await poll_status(request, body["jobId"], wait, just_queued=True)
             return job_status(request, settings, params, status, base=body)
