@@ -31,11 +31,16 @@ def empty_db(pg_server: PgServer, template_db: str) -> Iterator[str]:
         drop_database(pg_server, dbname)
 
 
-def cron_jobs(server: PgServer, dbname: str) -> list[tuple[object, ...]]:
+def cron_database(server: PgServer) -> str:
+    """The database pg_cron keeps its tables in (cron.database_name)."""
     with server.connect(autocommit=True) as c:
         row = c.execute(tq("cron_database_name")).fetchone()
     assert row is not None and row[0], "the test cluster preloads pg_cron"
-    with server.connect(row[0], autocommit=True) as cron:
+    return str(row[0])
+
+
+def cron_jobs(server: PgServer, dbname: str) -> list[tuple[object, ...]]:
+    with server.connect(cron_database(server), autocommit=True) as cron:
         return cron.execute(tq("cron_jobs_for_database"), {"dbname": dbname}).fetchall()
 
 
@@ -121,10 +126,7 @@ def test_cron_history_of_guestlist_jobs_is_pruned_after_7_days(
     migrate.migrate(db_url, log=lambda _line: None)
     ours = cron_jobs(pg_server, fresh_db)
     assert ours
-    with pg_server.connect(autocommit=True) as c:
-        row = c.execute(tq("cron_database_name")).fetchone()
-    assert row is not None
-    with pg_server.connect(row[0], autocommit=True) as cron:
+    with pg_server.connect(cron_database(pg_server), autocommit=True) as cron:
         prune = cron.execute(tq("cron_prune_job")).fetchall()
         assert len(prune) == 1 and prune[0][0] == "17 3 * * *", prune
         jobid = cron.execute(tq("cron_jobs_ids_for_database"), {"dbname": fresh_db}).fetchone()

@@ -609,6 +609,11 @@ def web(
             assert secret not in log, "a guest's data reached the log"
 
 
+# what login-v2/register-v2 answer, and what GET status (and a held submit) adds
+QUEUED_KEYS = {"success", "jobId", "message", "estimatedTime", "estimatedSeconds", "duplicate"}
+STATUS_KEYS = {"id", "status", "result", "error", "createdAt", "processedAt", "finishedAt"}
+
+
 def _work_one(server: LiveServer) -> dict[str, Any] | None:
     with psycopg.connect(server.db_url, autocommit=True) as conn:
         conn.execute(q("web_set_role"))
@@ -622,9 +627,7 @@ def test_v2_routes_queue_and_status_shows_the_guest_pass(web: LiveServer) -> Non
         r = c.post("/api/guest/register-v2", json=register_body(web, guest))
         assert r.status_code == 200, r.text
         queued = r.json()
-        assert set(queued) == {
-            "success", "jobId", "message", "estimatedTime", "estimatedSeconds", "duplicate"
-        }  # fmt: skip
+        assert set(queued) == QUEUED_KEYS
         assert queued["success"] is True and queued["duplicate"] is False
         job_id = queued["jobId"]
         again = c.post("/api/guest/register-v2", json=register_body(web, guest)).json()
@@ -638,9 +641,7 @@ def test_v2_routes_queue_and_status_shows_the_guest_pass(web: LiveServer) -> Non
         assert _work_one(web) == {"jobId": job_id, "status": "completed"}
         done = c.get(f"/api/guest/status/{job_id}")
         body = done.json()
-        assert set(body) == {
-            "id", "status", "result", "error", "createdAt", "processedAt", "finishedAt"
-        }  # fmt: skip
+        assert set(body) == STATUS_KEYS
         assert body["status"] == "completed" and body["id"] == job_id
         assert body["result"]["success"] is True
         assert set(body["result"]) == {
@@ -733,10 +734,6 @@ def test_long_poll_times_out_with_the_current_status(web: LiveServer) -> None:
         r = c.get(f"/api/guest/status/{job_id}?wait=0.5")
         assert r.status_code == 200 and r.json()["status"] == "waiting"
     _work_one(web)
-
-
-QUEUED_KEYS = {"success", "jobId", "message", "estimatedTime", "estimatedSeconds", "duplicate"}
-STATUS_KEYS = {"id", "status", "result", "error", "createdAt", "processedAt", "finishedAt"}
 
 
 def test_submit_with_wait_answers_when_the_job_ends(web: LiveServer) -> None:
