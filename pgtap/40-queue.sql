@@ -2,7 +2,7 @@
 -- limit), work (completion, refusals, retries with backoff, dead letter,
 -- passwords erased), status, depth, the pending counter, cleanup, privileges.
 BEGIN;
-SELECT plan(63);
+SELECT plan(68);
 \ir 00-fixture.psql
 
 -- structure and privileges
@@ -74,6 +74,12 @@ SELECT throws_ok($$SELECT api.enqueue_guest_job('login', '{"phone": "+3519358863
                  'PT400', NULL, 'a login without password or event is refused');
 SELECT throws_ok($$SELECT api.enqueue_guest_job('checkin', '{}')$$, 'PT400', NULL,
                  'an unknown kind is refused');
+-- the payload's birth date: a date, or NULL (then reported as invalid)
+SELECT is(app._try_date('1995-04-01'), date '1995-04-01', 'a birth date is read as a date');
+SELECT is(app._try_date('2023-02-30'), NULL, 'a day past the month''s end is not a date');
+SELECT is(app._try_date('1995-13-01'), NULL, 'nor is a 13th month');
+SELECT is(app._try_date('01/04/1995'), NULL, 'nor another format');
+SELECT is(app._try_date(NULL), NULL, 'no birth date: NULL');
 SELECT throws_ok(format($$SELECT api.enqueue_guest_job('login', '{"phone": "+351935886311",
                  "password": "x", "event_id": "%s", "team_id": "not-a-uuid"}')$$, :'ev'),
                  'PT400', NULL, 'a malformed id is refused');

@@ -2,22 +2,29 @@
 SET LOCAL ROLE guestlist_owner;
 
 -- A setting read from a GUC (guestlist.*), with a default when unset or empty.
+-- (This file's helpers are PL/pgSQL, not SQL, because they run on every
+-- request: a SQL function with SET search_path is never inlined, and is
+-- parsed and planned again at every call; PL/pgSQL keeps its plans.)
 CREATE OR REPLACE FUNCTION app._setting(p_name text, p_default text)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT coalesce(nullif(current_setting(p_name, true), ''), p_default)
+BEGIN
+  RETURN coalesce(nullif(current_setting(p_name, true), ''), p_default);
+END
 $$;
 
 -- A refusal as the seed's functions return it: success false, a stable code,
 -- a Portuguese message, and any extra keys (errors, retry_after).
 CREATE OR REPLACE FUNCTION app._refusal(p_code text, p_message text, p_extra jsonb DEFAULT '{}')
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT jsonb_build_object('success', false, 'code', p_code, 'error', p_message) || p_extra
+BEGIN
+  RETURN jsonb_build_object('success', false, 'code', p_code, 'error', p_message) || p_extra;
+END
 $$;
 
 -- Raise a refusal: SQLSTATE PTxyz (xyz = the HTTP status), a Portuguese
@@ -40,21 +47,25 @@ $$;
 -- a leading 00 becomes +; the app normalizes with libphonenumber before this.
 CREATE OR REPLACE FUNCTION app._normalize_phone(p_phone text)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT CASE WHEN v ~ '^\+[1-9][0-9]{6,14}$' THEN v END
-  FROM (SELECT regexp_replace(regexp_replace(btrim(p_phone), '[\s().-]', '', 'g'),
-                              '^00', '+') AS v) s
+DECLARE
+  v text := regexp_replace(regexp_replace(btrim(p_phone), '[\s().-]', '', 'g'), '^00', '+');
+BEGIN
+  RETURN CASE WHEN v ~ '^\+[1-9][0-9]{6,14}$' THEN v END;
+END
 $$;
 
 -- The key under which a phone is cached and rate-limited: sha256 of E.164.
 CREATE OR REPLACE FUNCTION app._phone_hash(p_phone text)
 RETURNS bytea
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT sha256(convert_to(p_phone, 'UTF8'))
+BEGIN
+  RETURN sha256(convert_to(p_phone, 'UTF8'));
+END
 $$;
 
 -- Count one hit for (bucket, client) in the current minute; returns 0 when
@@ -103,44 +114,51 @@ $$;
 -- a lower one (guestlist.allow_weak_hash_for_bench = on) to measure the queue.
 CREATE OR REPLACE FUNCTION app._bcrypt_cost()
 RETURNS integer
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT CASE WHEN app._setting('guestlist.allow_weak_hash_for_bench', 'off') = 'on'
+BEGIN
+  RETURN CASE WHEN app._setting('guestlist.allow_weak_hash_for_bench', 'off') = 'on'
               THEN least(greatest(app._setting('guestlist.bcrypt_cost', '10')::integer, 4), 31)
-              ELSE greatest(app._setting('guestlist.bcrypt_cost', '10')::integer, 10) END
+              ELSE greatest(app._setting('guestlist.bcrypt_cost', '10')::integer, 10) END;
+END
 $$;
 
 -- The public face of an event, as every api answer shows it.
 CREATE OR REPLACE FUNCTION app._event_json(p_event app.events)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT jsonb_build_object('id', p_event.id, 'title', p_event.title,
-                            'startsAt', p_event.starts_at, 'location', p_event.location)
+BEGIN
+  RETURN jsonb_build_object('id', p_event.id, 'title', p_event.title,
+                            'startsAt', p_event.starts_at, 'location', p_event.location);
+END
 $$;
 
 -- Why a new guest cannot join this event now (a refusal code), or NULL.
 CREATE OR REPLACE FUNCTION app._event_refusal(p_event app.events)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT CASE
+BEGIN
+  RETURN CASE
     WHEN p_event.id IS NULL OR NOT p_event.is_active THEN 'event_not_found'
     WHEN p_event.guest_list_closes_at <= now() THEN 'guest_list_closed'
     WHEN p_event.guest_count >= p_event.guest_capacity THEN 'guest_list_full'
-  END
+  END;
+END
 $$;
 
 -- The Portuguese message for each refusal code.
 CREATE OR REPLACE FUNCTION app._message(p_code text)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT CASE p_code
+BEGIN
+  RETURN CASE p_code
     WHEN 'invalid_input' THEN 'Dados inválidos. Corrige os campos assinalados.'
     WHEN 'invalid_credentials' THEN 'Telemóvel ou palavra-passe incorretos.'
     WHEN 'account_locked' THEN 'Demasiadas tentativas falhadas. Tenta novamente mais tarde.'
@@ -151,5 +169,6 @@ AS $$
     WHEN 'guest_list_full' THEN 'A lista de convidados deste evento está completa.'
     WHEN 'phone_exists' THEN 'Este telemóvel já está registado. Entra com a tua palavra-passe.'
     ELSE 'Pedido recusado.'
-  END
+  END;
+END
 $$;

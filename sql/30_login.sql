@@ -6,10 +6,12 @@ SET LOCAL ROLE guestlist_owner;
 -- compared against it, so they cost the same work as a wrong password.
 CREATE OR REPLACE FUNCTION app._dummy_password_hash()
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT '$2a$10$.NN.10MPuoIdeIpQ3roEYudSgIWlCgLEOh2pIMJILkJtK6cw9.fwK'::text
+BEGIN
+  RETURN '$2a$10$.NN.10MPuoIdeIpQ3roEYudSgIWlCgLEOh2pIMJILkJtK6cw9.fwK';
+END
 $$;
 
 -- Count a login attempt for this phone in its 15-minute window, before any
@@ -44,17 +46,26 @@ $$;
 -- message}, fields named by parameter without p_ (the queue checks with it too).
 CREATE OR REPLACE FUNCTION app._login_errors(p_phone text, p_password text, p_event_id uuid)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT coalesce(jsonb_agg(jsonb_build_object('field', f, 'code', c, 'message', m) ORDER BY n), '[]')
-  FROM (VALUES
-    (1, 'phone', 'invalid', 'Número de telemóvel inválido.', app._normalize_phone(p_phone) IS NULL),
-    (2, 'password', 'invalid', 'Indica a tua palavra-passe.',
-     coalesce(p_password, '') = '' OR length(p_password) > 200),
-    (3, 'event_id', 'required', 'Evento em falta.', p_event_id IS NULL)
-  ) AS v (n, f, c, m, bad)
-  WHERE bad
+DECLARE
+  v_errors jsonb := '[]'::jsonb;
+BEGIN
+  IF app._normalize_phone(p_phone) IS NULL THEN
+    v_errors := v_errors || jsonb_build_object('field', 'phone', 'code', 'invalid',
+      'message', 'Número de telemóvel inválido.');
+  END IF;
+  IF coalesce(p_password, '') = '' OR length(p_password) > 200 THEN
+    v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'invalid',
+      'message', 'Indica a tua palavra-passe.');
+  END IF;
+  IF p_event_id IS NULL THEN
+    v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'required',
+      'message', 'Evento em falta.');
+  END IF;
+  RETURN v_errors;
+END
 $$;
 
 -- Authenticate by phone and password, then put the client on the event's

@@ -8,33 +8,53 @@ CREATE OR REPLACE FUNCTION app._registration_errors(
   p_phone text, p_first_name text, p_last_name text, p_email text, p_password text,
   p_event_id uuid, p_birth_date date, p_gender text, p_city text)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT coalesce(jsonb_agg(jsonb_build_object('field', f, 'code', c, 'message', m) ORDER BY n), '[]')
-  FROM (VALUES
-    (1, 'phone', 'invalid', 'Número de telemóvel inválido.',
-     app._normalize_phone(p_phone) IS NULL),
-    (2, 'first_name', 'length', 'O nome deve ter entre 1 e 80 caracteres.',
-     coalesce(length(btrim(p_first_name)), 0) NOT BETWEEN 1 AND 80),
-    (3, 'last_name', 'length', 'O apelido deve ter entre 1 e 80 caracteres.',
-     coalesce(length(btrim(p_last_name)), 0) NOT BETWEEN 1 AND 80),
-    (4, 'email', 'invalid', 'Email inválido.',
-     p_email IS NULL OR length(btrim(p_email)) > 254
-       OR btrim(p_email) !~ '^[^[:space:]@]+@[^[:space:]@]+\.[^[:space:]@]+$'),
-    (5, 'password', 'weak',
-     'A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números.',
-     p_password IS NULL OR length(p_password) NOT BETWEEN 8 AND 200
-       OR p_password !~ '[a-z]' OR p_password !~ '[A-Z]' OR p_password !~ '[0-9]'),
-    (6, 'event_id', 'required', 'Evento em falta.', p_event_id IS NULL),
-    (7, 'birth_date', 'invalid', 'A data de nascimento deve ser no passado.',
-     p_birth_date IS NOT NULL AND (p_birth_date >= current_date OR p_birth_date <= date '1900-01-01')),
-    (8, 'gender', 'invalid', 'Género inválido.',
-     p_gender IS NOT NULL AND p_gender NOT IN ('M', 'F', 'O')),
-    (9, 'city', 'length', 'A cidade deve ter no máximo 80 caracteres.',
-     p_city IS NOT NULL AND length(btrim(p_city)) > 80)
-  ) AS v (n, f, c, m, bad)
-  WHERE bad
+DECLARE
+  v_errors jsonb := '[]'::jsonb;
+BEGIN
+  IF app._normalize_phone(p_phone) IS NULL THEN
+    v_errors := v_errors || jsonb_build_object('field', 'phone', 'code', 'invalid',
+      'message', 'Número de telemóvel inválido.');
+  END IF;
+  IF coalesce(length(btrim(p_first_name)), 0) NOT BETWEEN 1 AND 80 THEN
+    v_errors := v_errors || jsonb_build_object('field', 'first_name', 'code', 'length',
+      'message', 'O nome deve ter entre 1 e 80 caracteres.');
+  END IF;
+  IF coalesce(length(btrim(p_last_name)), 0) NOT BETWEEN 1 AND 80 THEN
+    v_errors := v_errors || jsonb_build_object('field', 'last_name', 'code', 'length',
+      'message', 'O apelido deve ter entre 1 e 80 caracteres.');
+  END IF;
+  IF p_email IS NULL OR length(btrim(p_email)) > 254
+     OR btrim(p_email) !~ '^[^[:space:]@]+@[^[:space:]@]+\.[^[:space:]@]+$' THEN
+    v_errors := v_errors || jsonb_build_object('field', 'email', 'code', 'invalid',
+      'message', 'Email inválido.');
+  END IF;
+  IF p_password IS NULL OR length(p_password) NOT BETWEEN 8 AND 200
+     OR p_password !~ '[a-z]' OR p_password !~ '[A-Z]' OR p_password !~ '[0-9]' THEN
+    v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'weak',
+      'message', 'A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números.');
+  END IF;
+  IF p_event_id IS NULL THEN
+    v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'required',
+      'message', 'Evento em falta.');
+  END IF;
+  IF p_birth_date IS NOT NULL
+     AND (p_birth_date >= current_date OR p_birth_date <= date '1900-01-01') THEN
+    v_errors := v_errors || jsonb_build_object('field', 'birth_date', 'code', 'invalid',
+      'message', 'A data de nascimento deve ser no passado.');
+  END IF;
+  IF p_gender IS NOT NULL AND p_gender NOT IN ('M', 'F', 'O') THEN
+    v_errors := v_errors || jsonb_build_object('field', 'gender', 'code', 'invalid',
+      'message', 'Género inválido.');
+  END IF;
+  IF p_city IS NOT NULL AND length(btrim(p_city)) > 80 THEN
+    v_errors := v_errors || jsonb_build_object('field', 'city', 'code', 'length',
+      'message', 'A cidade deve ter no máximo 80 caracteres.');
+  END IF;
+  RETURN v_errors;
+END
 $$;
 
 -- Create the account (bcrypt cost 10, never the password itself) and put

@@ -5,20 +5,24 @@ SET LOCAL ROLE guestlist_owner;
 -- Raise PT400 invalid_input naming one bad field.
 CREATE OR REPLACE FUNCTION app._invalid_field(p_field text, p_message text)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT app._raise(400, 'invalid_input', p_message, jsonb_build_object('errors',
-    jsonb_build_array(jsonb_build_object('field', p_field, 'code', 'invalid', 'message', p_message))))
+BEGIN
+  PERFORM app._raise(400, 'invalid_input', p_message, jsonb_build_object('errors',
+    jsonb_build_array(jsonb_build_object('field', p_field, 'code', 'invalid', 'message', p_message))));
+END
 $$;
 
 -- Whether a slug is lowercase words joined by hyphens, at most 80 characters.
 CREATE OR REPLACE FUNCTION app._valid_slug(p_slug text)
 RETURNS boolean
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT coalesce(p_slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$' AND length(p_slug) <= 80, false)
+BEGIN
+  RETURN coalesce(p_slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$' AND length(p_slug) <= 80, false);
+END
 $$;
 
 -- A new organization; returns its id.

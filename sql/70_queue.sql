@@ -116,19 +116,22 @@ BEGIN
 END
 $$;
 
--- Text (YYYY-MM-DD) → date, or NULL when it is not one.
+-- Text (YYYY-MM-DD) → date, or NULL when it is not one. (The exception block
+-- is a subtransaction: entered only when there is a date to try.)
 CREATE OR REPLACE FUNCTION app._try_date(p_text text)
 RETURNS date
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF p_text !~ '^\d{4}-\d{2}-\d{2}$' THEN
+  IF p_text IS NULL OR p_text !~ '^\d{4}-\d{2}-\d{2}$' THEN
     RETURN NULL;
   END IF;
-  RETURN p_text::date;
-EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
-  RETURN NULL;
+  BEGIN
+    RETURN p_text::date;
+  EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+    RETURN NULL;
+  END;
 END
 $$;
 

@@ -51,9 +51,11 @@ GRANT EXECUTE ON FUNCTION api.readiness() TO guestlist_web;
 -- Record a project setting (migrate.py, as the migrating superuser).
 CREATE OR REPLACE FUNCTION app._set_setting(p_key text, p_value text)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-  INSERT INTO app.settings (key, value) VALUES (p_key, p_value)
-  ON CONFLICT (key) DO UPDATE SET value = excluded.value
+BEGIN
+  INSERT INTO app.settings AS s (key, value) VALUES (p_key, p_value)
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+END
 $$;
