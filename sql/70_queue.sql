@@ -346,30 +346,28 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_job app.guest_jobs;
+  v_claimed_at timestamptz;
+  v_attempt integer;
   v_result jsonb;
   v_state text;
   v_message text;
   v_status text;
 BEGIN
-  WITH next AS (
-    SELECT j.id FROM app.guest_jobs j
-    WHERE j.status IN ('waiting', 'delayed') AND j.run_at <= now()
-    ORDER BY j.run_at, j.id
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED)
-  -- The claim leaves status alone: nobody outside this transaction could see
-  -- 'active' before it commits, and a status change would make this update
-  -- non-HOT (new entries in every index, for a row version dead at commit).
-  -- The advisory lock is what shows the job as active to guest_job_status
-  -- and queue_depth while this transaction runs.
-  UPDATE app.guest_jobs j
-  SET attempts = j.attempts + 1, processed_at = clock_timestamp(), worker = left(p_worker, 100)
-  FROM next
-  WHERE j.id = next.id
-  RETURNING j.* INTO v_job;
+  -- The claim is a row lock, not an update: nobody outside this transaction
+  -- could see a change before it commits, so the job's row is written once,
+  -- at the end, with the attempt, the claim's time and the outcome. The
+  -- advisory lock is what shows the job as active to guest_job_status and
+  -- queue_depth while this transaction runs.
+  SELECT j.* INTO v_job FROM app.guest_jobs j
+  WHERE j.status IN ('waiting', 'delayed') AND j.run_at <= now()
+  ORDER BY j.run_at, j.id
+  LIMIT 1
+  FOR UPDATE SKIP LOCKED;
   IF v_job.id IS NULL THEN
     RETURN NULL;
   END IF;
+  v_claimed_at := clock_timestamp();
+  v_attempt := v_job.attempts + 1;
   PERFORM pg_try_advisory_xact_lock(7040, app._job_lock_key(v_job.id));
 
   BEGIN
@@ -382,22 +380,25 @@ BEGIN
     -- goes to the server log only; the job row gets a generic message.
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
     RAISE LOG 'guestlist: job % (%) attempt %/% failed: SQLSTATE % %',
-      v_job.id, v_job.kind, v_job.attempts, v_job.max_attempts, v_state, v_message;
+      v_job.id, v_job.kind, v_attempt, v_job.max_attempts, v_state, v_message;
     v_result := NULL;
   END;
 
   v_status := CASE WHEN v_result IS NOT NULL THEN 'completed'
-                   WHEN v_job.attempts >= v_job.max_attempts THEN 'failed'
+                   WHEN v_attempt >= v_job.max_attempts THEN 'failed'
                    ELSE 'delayed' END;
   UPDATE app.guest_jobs j
-  SET status = v_status,
+  SET attempts = v_attempt,
+      processed_at = v_claimed_at,
+      worker = left(p_worker, 100),
+      status = v_status,
       result = v_result,
       error = CASE v_status
         WHEN 'failed' THEN 'Não foi possível processar o pedido. Tenta novamente.'
         WHEN 'delayed' THEN 'Erro temporário. O pedido vai ser repetido.' END,
       payload = CASE WHEN v_status = 'delayed' THEN j.payload ELSE j.payload - 'password' END,
       run_at = CASE WHEN v_status = 'delayed'
-                    THEN clock_timestamp() + make_interval(secs => 2 ^ (v_job.attempts - 1))
+                    THEN clock_timestamp() + make_interval(secs => 2 ^ (v_attempt - 1))
                     ELSE j.run_at END,
       finished_at = CASE WHEN v_status = 'delayed' THEN NULL ELSE clock_timestamp() END
   WHERE j.id = v_job.id;
