@@ -154,7 +154,9 @@ def drain_each_once(db_url: str, ids: list[str], n: int, **settings: Any) -> lis
     async def drain() -> dict[str, Any]:
         async with running_workers(db_url, n, **settings) as (workers, _):
             await wait_finished(db_url, len(ids))
-            return workers.stats()
+        # read after the workers stopped: a call whose commit the database already shows may
+        # not have been counted yet when wait_finished saw it
+        return workers.stats()
 
     stats = asyncio.run(drain())
     assert stats["done"] == len(ids), stats
