@@ -55,7 +55,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  INSERT INTO app.settings AS s (key, value) VALUES (p_key, p_value)
+  INSERT INTO app.settings (key, value) VALUES (p_key, p_value)
   ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 END
 $$;
