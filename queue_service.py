@@ -1,6 +1,7 @@
 """The queue inside the app process (an app.py background service): the JobWaiter the status
 long-poll waits on and, unless RUN_WORKERS=0, a worker pool on the app's connection pool
-(keeping half the pool for requests). Yields `{"job_waiter": JobWaiter}` as lifespan state."""
+(keeping half the pool for requests, and fewer tasks while requests wait for it: worker.py).
+Yields `{"job_waiter": JobWaiter}` as lifespan state."""
 
 from __future__ import annotations
 
@@ -32,7 +33,11 @@ async def running(pool: AsyncConnectionPool, settings: Settings) -> AsyncIterato
     try:
         if run_workers():
             workers = worker.start(
-                pool, worker.WorkerSettings.from_env(), waiter, reserve=pool.max_size // 2
+                pool,
+                worker.WorkerSettings.from_env(),
+                waiter,
+                reserve=pool.max_size // 2,
+                shares_web_pool=True,
             )
         yield {"job_waiter": waiter}
     finally:

@@ -17,8 +17,13 @@ them.
 Concurrency scales between WORKERS_MIN and WORKERS_MAX (default CPU cores and 2 x CPU cores,
 never more than the pool can give) from `api.queue_depth()` every second: up when more than
 SCALE_UP_PER_WORKER jobs wait per running task, down by one after SCALE_DOWN_IDLE_SECONDS with
-nothing waiting. Each decision is kept (`scaling_history()`, the last 200) and logged as one
-JSON line. SIGTERM/SIGINT (standalone): finish the job in hand, claim nothing new, exit.
+nothing waiting. Workers inside the app share its connection pool and yield to the web: while
+requests wait for a connection (the pool's `requests_waiting`), and WEB_CALM_SECONDS after, at
+most WORKERS_WEB_BUSY tasks run (default CPU cores - 1, at least 1), so a core is left to the
+requests instead of every core hashing (at 500 users on 2 cores the web answered in ~1.5 s with
+every core hashing, ~0.15 s with one). Each decision is kept (`scaling_history()`, the last
+200) and logged as one JSON line. SIGTERM/SIGINT (standalone): finish the job in hand, claim
+nothing new, exit.
 """
 
 from __future__ import annotations
@@ -81,6 +86,9 @@ class WorkerSettings:
     scale_interval: float = 1.0
     scale_up_per_worker: int = 2  # waiting jobs per running task beyond which to add tasks
     scale_down_idle_seconds: float = 5.0
+    # tasks while requests wait for a connection of the pool the workers share with the web
+    web_busy_workers: int = max(1, (os.cpu_count() or 1) - 1)
+    web_calm_seconds: float = 5.0  # how long the pool has had no waiter before that cap lifts
     stop_timeout: float = 30.0  # how long stop() lets jobs in hand finish
     batch_max: int = 50  # jobs per transaction at most
     batch_ms: int = 10  # no new claim in a transaction after this (0: one job per transaction)
@@ -103,6 +111,8 @@ class WorkerSettings:
             scale_down_idle_seconds=_env_number(
                 env, "SCALE_DOWN_IDLE_SECONDS", base.scale_down_idle_seconds, 0
             ),
+            web_busy_workers=int(_env_number(env, "WORKERS_WEB_BUSY", base.web_busy_workers, 1)),
+            web_calm_seconds=_env_number(env, "WEB_CALM_SECONDS", base.web_calm_seconds, 0),
             # the bounds api.work_guest_jobs accepts
             batch_max=int(_env_number(env, "WORKER_BATCH_MAX", base.batch_max, 1, 1000)),
             batch_ms=int(_env_number(env, "WORKER_BATCH_MS", base.batch_ms, 0, 1000)),
@@ -124,8 +134,11 @@ class WorkerPool:
         *,
         reserve: int = 0,
         name: str | None = None,
+        shares_web_pool: bool = False,
     ) -> None:
         self.pool = pool
+        # the pool also serves the app's requests: yield to them when they wait for it
+        self.shares_web_pool = shares_web_pool
         self.settings = settings
         # the process's listener, or one of our own (started and stopped with the workers)
         self._own_waiter = waiter is None
@@ -141,6 +154,7 @@ class WorkerPool:
         self.busy = 0  # tasks inside a call right now
         self.empty = 0  # claims that found no job
         self.last_depth: dict[str, int] | None = None
+        self.web_waiting = 0  # requests waiting for a connection at the last look
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._scaler: asyncio.Task[None] | None = None
         self._stop: asyncio.Future[None] | None = None
@@ -276,9 +290,19 @@ class WorkerPool:
         self.history.append(event)
         _log("workers_scaled", pool=self.name, **event)
 
-    def decide(self, depth: dict[str, int], idle_for: float) -> tuple[int, str] | None:
-        """(new target, reason) or None: up to cover the waiting jobs, down by one when idle."""
+    def decide(
+        self, depth: dict[str, int], idle_for: float, web_busy: bool = False
+    ) -> tuple[int, str] | None:
+        """(new target, reason) or None: down to the web-busy cap while the web waits (back to
+        the floor or more once it is calm), else up to cover the waiting jobs, down by one when
+        idle."""
         waiting = int(depth.get("waiting", 0))
+        if web_busy:
+            cap = min(self.settings.web_busy_workers, self.high)
+            return (cap, "web_busy") if self.target > cap else None
+        if self.target < self.low:  # the web calmed down: back to the floor at least
+            wanted = math.ceil(waiting / self.settings.scale_up_per_worker)
+            return min(self.high, max(self.low, wanted)), "web_calm"
         if waiting > self.settings.scale_up_per_worker * self.target and self.target < self.high:
             wanted = math.ceil(waiting / self.settings.scale_up_per_worker)
             return min(self.high, max(self.target + 1, wanted)), "queue_high"
@@ -293,30 +317,39 @@ class WorkerPool:
     async def _autoscale(self) -> None:
         loop = asyncio.get_running_loop()
         idle_since = loop.time()
+        web_busy_at = -math.inf
         done_before = self.done
         while not self.stopping:
             await self._pause(self.settings.scale_interval)
             if self.stopping:
                 return
-            try:
-                async with self.pool.connection() as conn:
-                    cur = await conn.execute(q("queue_depth"))
-                    row = await cur.fetchone()
-            except Exception as exc:
-                _log("autoscale_error", logging.WARNING, error=from_exception(exc).log_hint)
-                continue
-            depth = row[0] if row and isinstance(row[0], dict) else {}
-            self.last_depth = depth
-            if depth.get("waiting", 0) or self.done != done_before:
-                idle_since = loop.time()
-            done_before = self.done
-            decision = self.decide(depth, loop.time() - idle_since)
+            if self.shares_web_pool:
+                self.web_waiting = int(self.pool.get_stats().get("requests_waiting", 0))
+                if self.web_waiting:
+                    web_busy_at = loop.time()
+            if loop.time() - web_busy_at < self.settings.web_calm_seconds:
+                # no depth query: its connection would be one more the requests wait behind
+                decision = self.decide(self.last_depth or {}, 0.0, web_busy=True)
+            else:
+                try:
+                    async with self.pool.connection() as conn:
+                        cur = await conn.execute(q("queue_depth"))
+                        row = await cur.fetchone()
+                except Exception as exc:
+                    _log("autoscale_error", logging.WARNING, error=from_exception(exc).log_hint)
+                    continue
+                depth = row[0] if row and isinstance(row[0], dict) else {}
+                self.last_depth = depth
+                if depth.get("waiting", 0) or self.done != done_before:
+                    idle_since = loop.time()
+                done_before = self.done
+                decision = self.decide(depth, loop.time() - idle_since)
             if decision is None:
                 continue
             new, reason = decision
             old = self.target
             self.target = new
-            self._record(old, new, depth, reason)
+            self._record(old, new, self.last_depth or {}, reason)
             if new > old:
                 self._spawn()
             else:
@@ -336,6 +369,7 @@ class WorkerPool:
             "errors": self.errors,
             "empty_claims": self.empty,
             "depth": self.last_depth,
+            "web_waiting": self.web_waiting,
         }
 
 
@@ -348,11 +382,12 @@ def start(
     waiter: JobWaiter | None = None,
     *,
     reserve: int = 0,
+    shares_web_pool: bool = False,
 ) -> WorkerPool:
     """Start a worker pool on `pool` (call inside the running loop); `await stop(it)` or
     `await it.stop()`. Idle workers sleep on `waiter` (the process's listener), else on a
-    listener of their own."""
-    workers = WorkerPool(pool, settings, waiter, reserve=reserve)
+    listener of their own. `shares_web_pool`: the app's requests use `pool` too (yield to them)."""
+    workers = WorkerPool(pool, settings, waiter, reserve=reserve, shares_web_pool=shares_web_pool)
     workers.start()
     _RUNNING.append(workers)
     return workers

@@ -549,6 +549,53 @@ def test_autoscaler_decisions_and_history() -> None:
     assert (event["from"], event["to"], event["reason"]) == (8, 7, "idle"), "from is the old value"
 
 
+def test_autoscaler_yields_to_the_web() -> None:
+    settings = worker.WorkerSettings(workers_min=2, workers_max=4, web_busy_workers=1)
+    pool = worker.WorkerPool(_FakePool(), settings, JobWaiter("unused"), shares_web_pool=True)  # type: ignore[arg-type]
+    pool.target = 4
+    assert pool.decide({"waiting": 500}, idle_for=0, web_busy=True) == (1, "web_busy")
+    pool.target = 1
+    assert pool.decide({"waiting": 500}, idle_for=0, web_busy=True) is None, "no scale-up"
+    assert pool.decide({"waiting": 0}, idle_for=9) == (2, "web_calm"), "back to the floor"
+    assert pool.decide({"waiting": 500}, idle_for=0) == (4, "web_calm"), "or what the queue needs"
+    pool.target = 2
+    assert pool.decide({"waiting": 500}, idle_for=0) == (4, "queue_high")
+
+
+def test_workers_yield_while_requests_wait_for_the_pool(db_url: str) -> None:
+    """In-process workers share the app's pool: while a request waits for one of its
+    connections the autoscaler keeps WORKERS_WEB_BUSY tasks (and asks the pool for nothing),
+    and returns to WORKERS_MIN once the pool has had no waiter for WEB_CALM_SECONDS."""
+    settings = worker.WorkerSettings(
+        workers_min=2, workers_max=2, web_busy_workers=1, web_calm_seconds=0.5,
+        scale_interval=0.1, idle_seconds=0.2, stop_timeout=5,
+    )  # fmt: skip
+
+    async def scenario() -> list[tuple[int, str]]:
+        pool = worker.make_worker_pool(db_url, 4)
+        await pool.open(wait=True)
+        waiter = JobWaiter(db_url)
+        await waiter.start()
+        workers = worker.start(pool, settings, waiter, reserve=1, shares_web_pool=True)
+        try:
+            assert workers.target == 2
+            held = [await pool.getconn() for _ in range(4)]  # the requests have them all
+            blocked = asyncio.create_task(pool.getconn())  # … and one more waits
+            await asyncio.to_thread(wait_until, lambda: workers.target == 1, 10, "web_busy")
+            assert workers.stats()["web_waiting"] >= 1
+            for conn in held:
+                await pool.putconn(conn)
+            await pool.putconn(await blocked)
+            await asyncio.to_thread(wait_until, lambda: workers.target == 2, 10, "web_calm")
+            return [(e["to"], e["reason"]) for e in workers.history]
+        finally:
+            await worker.stop(workers)
+            await waiter.stop()
+            await pool.close()
+
+    assert asyncio.run(scenario()) == [(1, "web_busy"), (2, "web_calm")]
+
+
 @pytest.mark.parametrize("batch_ms", [0, 1000])
 def test_batched_workers_do_each_job_once_in_fewer_transactions(
     db_url: str,
@@ -588,8 +635,12 @@ def test_worker_settings_from_env() -> None:
         worker.WorkerSettings.from_env({"WORKERS_MAX": "many"})
     s = worker.WorkerSettings.from_env({"WORKER_BATCH_MAX": "7", "WORKER_BATCH_MS": "0"})
     assert (s.batch_max, s.batch_ms) == (7, 0)
+    assert worker.WorkerSettings.from_env({}).web_busy_workers == max(1, (os.cpu_count() or 1) - 1)
+    s = worker.WorkerSettings.from_env({"WORKERS_WEB_BUSY": "3", "WEB_CALM_SECONDS": "0"})
+    assert (s.web_busy_workers, s.web_calm_seconds) == (3, 0)
     for name, value in (("WORKER_BATCH_MAX", "0"), ("WORKER_BATCH_MAX", "1001"),
-                        ("WORKER_BATCH_MS", "-1"), ("WORKER_BATCH_MS", "5000")):  # fmt: skip
+                        ("WORKER_BATCH_MS", "-1"), ("WORKER_BATCH_MS", "5000"),
+                        ("WORKERS_WEB_BUSY", "0"), ("WEB_CALM_SECONDS", "-1")):  # fmt: skip
         with pytest.raises(worker.WorkerConfigError, match=name):
             worker.WorkerSettings.from_env({name: value})
 
