@@ -20,10 +20,10 @@ SCALE_UP_PER_WORKER jobs wait per running task, down by one after SCALE_DOWN_IDL
 nothing waiting. Workers inside the app share its connection pool and yield to the web: while
 requests wait for a connection (the pool's `requests_waiting`), and WEB_CALM_SECONDS after, at
 most WORKERS_WEB_BUSY tasks run (default CPU cores - 1, at least 1), so a core is left to the
-requests instead of every core hashing (at 500 users on 2 cores the web answered in ~1.5 s with
-every core hashing, ~0.15 s with one). Each decision is kept (`scaling_history()`, the last
-200) and logged as one JSON line. SIGTERM/SIGINT (standalone): finish the job in hand, claim
-nothing new, exit.
+requests instead of every core hashing (docs/queue.md: at 500 users on 2 cores the median
+request took ~1.7 s with every core hashing, ~0.2 s with one). Each decision is kept
+(`scaling_history()`, the last 200) and logged as one JSON line. SIGTERM/SIGINT (standalone):
+finish the job in hand, claim nothing new, exit.
 """
 
 from __future__ import annotations
