@@ -331,7 +331,15 @@ def test_idle_workers_wake_on_notify(
 
     async def run() -> dict[str, Any]:
         async with running_workers(db_url, 4, idle_seconds=60) as (workers, _):
-            await asyncio.sleep(0.3)  # all four idle, asleep on the listener
+
+            async def all_asleep() -> None:  # each made its first claim, found nothing
+                while True:
+                    stats = workers.stats()
+                    if stats["empty_claims"] >= 4 and stats["busy"] == 0:
+                        return
+                    await asyncio.sleep(0.02)
+
+            await asyncio.wait_for(all_asleep(), 20)  # not a fixed sleep: a busy machine is slow
             before = workers.stats()
             for i in range(3):
                 await asyncio.to_thread(
