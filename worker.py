@@ -296,15 +296,14 @@ class WorkerPool:
         """(new target, reason) or None: down to the web-busy cap while the web waits (back to
         the floor or more once it is calm), else up to cover the waiting jobs, down by one when
         idle."""
-        waiting = int(depth.get("waiting", 0))
         if web_busy:
             cap = min(self.settings.web_busy_workers, self.high)
             return (cap, "web_busy") if self.target > cap else None
+        waiting = int(depth.get("waiting", 0))
+        wanted = math.ceil(waiting / self.settings.scale_up_per_worker)  # tasks covering them
         if self.target < self.low:  # the web calmed down: back to the floor at least
-            wanted = math.ceil(waiting / self.settings.scale_up_per_worker)
             return min(self.high, max(self.low, wanted)), "web_calm"
         if waiting > self.settings.scale_up_per_worker * self.target and self.target < self.high:
-            wanted = math.ceil(waiting / self.settings.scale_up_per_worker)
             return min(self.high, max(self.target + 1, wanted)), "queue_high"
         if (
             waiting == 0
@@ -329,7 +328,7 @@ class WorkerPool:
                     web_busy_at = loop.time()
             if loop.time() - web_busy_at < self.settings.web_calm_seconds:
                 # no depth query: its connection would be one more the requests wait behind
-                decision = self.decide(self.last_depth or {}, 0.0, web_busy=True)
+                decision = self.decide({}, 0.0, web_busy=True)
             else:
                 try:
                     async with self.pool.connection() as conn:
