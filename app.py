@@ -219,6 +219,9 @@ def main() -> None:
         access_log=False,  # request_log.py logs the route template, never the path
         proxy_headers=False,  # X-Forwarded-* are read by inputs.py, from TRUSTED_PROXIES only
         server_header=False,
+        # longer than clients' and proxies' own idle timeouts (nginx 60 s): they close an idle
+        # connection first, never sending a request on one the server is closing (docs/config.md)
+        timeout_keep_alive=settings.keep_alive_seconds,
         log_level=settings.log_level,
     )
 

@@ -62,6 +62,7 @@ class Settings:
     pool_min: int = 2
     pool_max: int = 20
     pool_timeout: float = 5.0
+    keep_alive_seconds: float = 75.0
     trusted_proxies: tuple[IPNetwork, ...] = field(default_factory=tuple)
     admin_token: str = ""
     rate_limit_per_minute: int = 100
@@ -89,6 +90,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pool_min=pool_min,
         pool_max=pool_max,
         pool_timeout=_float(env, "POOL_TIMEOUT", 5.0),
+        keep_alive_seconds=_float(env, "KEEP_ALIVE_SECONDS", 75.0),
         trusted_proxies=parse_networks(env.get("TRUSTED_PROXIES", "")),
         admin_token=env.get("ADMIN_TOKEN", "").strip(),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 100, minimum=0),

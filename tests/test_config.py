@@ -19,6 +19,7 @@ def test_defaults() -> None:
         "",
     )
     assert s.pool_min <= s.pool_max
+    assert s.keep_alive_seconds == 75.0  # not uvicorn's 5 s: clients close idle ones first
     assert not s.admin_enabled
 
 
@@ -34,6 +35,7 @@ def test_values() -> None:
             "ADMIN_TOKEN": "s3cret",
             "RATE_LIMIT_PER_MINUTE": "0",
             "CLEANUP_INTERVAL_SECONDS": "0",
+            "KEEP_ALIVE_SECONDS": "2.5",
         }
     )
     assert s.database_url == "postgresql:///guestlist"
@@ -44,6 +46,7 @@ def test_values() -> None:
         ipaddress.ip_network("::1/128"),
     )
     assert s.admin_enabled and s.rate_limit_per_minute == 0 and s.cleanup_interval_seconds == 0
+    assert s.keep_alive_seconds == 2.5
 
 
 @pytest.mark.parametrize(
@@ -56,6 +59,8 @@ def test_values() -> None:
         {"TRUSTED_PROXIES": "10.0.0.0/33"},
         {"TRUSTED_PROXIES": "proxy.local"},
         {"POOL_TIMEOUT": "0"},
+        {"KEEP_ALIVE_SECONDS": "0"},
+        {"KEEP_ALIVE_SECONDS": "forever"},
     ],
 )
 def test_bad_values_fail_loudly(env: dict[str, str]) -> None:

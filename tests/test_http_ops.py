@@ -3,6 +3,10 @@ X-Forwarded-For ignored from an untrusted peer, security headers on every kind o
 
 from __future__ import annotations
 
+import socket
+import time
+from urllib.parse import urlsplit
+
 import httpx
 import pytest
 from conftest import PgServer, drop_database
@@ -30,6 +34,50 @@ def test_readiness_fails_when_the_database_goes_away(
         assert page.status_code in (503, 504)
         assert page.headers["content-type"].startswith("text/html")
         assert "Traceback" not in web.log_text()
+
+
+def _get_on(sock: socket.socket) -> bytes:
+    """GET /healthz on an open connection; the answer's status line ('' when it was closed)."""
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: guestlist\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head.split(b"\r\n", 1)[0]
+
+
+def test_idle_keep_alive_connections_stay_open_for_keep_alive_seconds(
+    pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """KEEP_ALIVE_SECONDS reaches uvicorn: a connection idle for less is reused, one idle for
+    longer is closed by the server (with uvicorn's own 5 s, the 3.5 s wait below would find it
+    open). The default, 75 s, outlasts clients' and proxies' idle timeouts (test_config)."""
+    workdir = tmp_path_factory.mktemp("web_keepalive")
+    with live_server(
+        pg_server, template_db, workdir, KEEP_ALIVE_SECONDS="2", RUN_WORKERS="0"
+    ) as web:
+        url = urlsplit(web.base_url)
+        with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+            assert _get_on(sock) == b"HTTP/1.1 200 OK"
+            time.sleep(1.0)
+            assert _get_on(sock) == b"HTTP/1.1 200 OK", "closed before KEEP_ALIVE_SECONDS"
+            time.sleep(3.5)
+            sock.settimeout(0.5)  # closed by now: recv sees the end at once, not after a wait
+            try:
+                closed = sock.recv(1) == b""
+            except TimeoutError:
+                closed = False
+            assert closed, "still open well after KEEP_ALIVE_SECONDS"
 
 
 def test_rate_limit_off(
