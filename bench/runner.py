@@ -220,8 +220,9 @@ def git_revision() -> str:
             text=True,
             timeout=10,
         ).stdout.strip()
+        # results of earlier runs are not the code under test
         dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain"],
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", ".", ":!bench/results"],
             capture_output=True,
             text=True,
             timeout=10,
