@@ -53,7 +53,10 @@ def _get_on(sock: socket.socket) -> bytes:
         if line.lower().startswith(b"content-length:")
     )
     while len(body) < length:
-        body += sock.recv(4096)
+        chunk = sock.recv(4096)
+        if not chunk:  # closed mid-answer: say so, never loop on the closed socket
+            return b""
+        body += chunk
     return head.split(b"\r\n", 1)[0]
 
 
