@@ -4,7 +4,12 @@
 SET LOCAL ROLE guestlist_owner;
 
 -- Keeps app.guest_job_counts: +1 when a job becomes pending (waiting, active,
--- delayed), -1 when it stops being pending, in the slot of this backend.
+-- delayed), -1 when it stops being pending. It never waits for a slot another
+-- transaction holds: it takes the first free one from its backend's own
+-- (SKIP LOCKED; a slot this transaction holds already counts as free). A wait
+-- there could close a cycle: a worker's batch holds its slot until it commits
+-- while its next job waits for an event row, whose holder then waits for that
+-- slot (deadlock 40P01). Only when all 16 are held does it wait for its own.
 CREATE OR REPLACE FUNCTION app._guest_jobs_count()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -12,14 +17,20 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_delta integer;
+  v_own smallint := pg_backend_pid() % 16;
+  v_slot smallint;
 BEGIN
   v_delta := CASE
     WHEN TG_OP = 'INSERT' THEN 1
     WHEN TG_OP = 'DELETE' THEN -1
     WHEN NEW.status IN ('waiting', 'active', 'delayed') THEN 1
     ELSE -1 END;
-  UPDATE app.guest_job_counts SET pending = pending + v_delta
-  WHERE slot = pg_backend_pid() % 16;
+  SELECT c.slot INTO v_slot FROM app.guest_job_counts c
+  ORDER BY (c.slot - v_own + 16) % 16
+  LIMIT 1
+  FOR UPDATE SKIP LOCKED;
+  UPDATE app.guest_job_counts c SET pending = c.pending + v_delta
+  WHERE c.slot = coalesce(v_slot, v_own);
   RETURN NULL;
 END
 $$;

@@ -410,6 +410,96 @@ def test_concurrent_duplicate_submissions_share_one_job(
     assert other["jobId"] not in (again["jobId"], answers[0]["jobId"])
 
 
+def _connect_in_slot(db_url: str, slot: int) -> psycopg.Connection:
+    """A superuser connection whose backend's own counter slot (pid mod 16) is `slot`."""
+    for _ in range(400):
+        conn = psycopg.connect(db_url)
+        pid = conn.execute(qq("queue_test_backend_pid")).fetchone()
+        conn.rollback()
+        if pid is not None and pid[0] % 16 == slot:
+            return conn
+        conn.close()
+    raise AssertionError(f"no backend with pid mod 16 = {slot} in 400 connections")
+
+
+def _pid(conn: psycopg.Connection) -> int:
+    row = conn.execute(qq("queue_test_backend_pid")).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_the_depth_counter_closes_no_lock_cycle_with_the_event_row(
+    db_url: str, demo: dict[str, str]
+) -> None:
+    """A worker's batch keeps the counter slot of its finished job until it commits, while its
+    next job waits for the event row. If the transaction holding that event row then counted a
+    job in the same slot, each would wait for the other: deadlock 40P01. Here A counts a job and
+    then waits for the event row that B holds; B, whose backend has A's own slot, counts one."""
+    a = psycopg.connect(db_url)
+    b = None
+    try:
+        enqueue(a, "login", {"phone": phone(1), "password": "x", "event_id": demo["eventId"]})
+        a_pid = _pid(a)
+        b = _connect_in_slot(db_url, a_pid % 16)
+        b.execute(qq("queue_test_lock_event"), {"event_id": demo["eventId"]})
+
+        def a_waits_for_the_event() -> None:
+            a.execute(qq("queue_test_lock_event"), {"event_id": demo["eventId"]})
+            a.commit()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            blocked = pool.submit(a_waits_for_the_event)
+            wait_until(
+                lambda: scalar(db_url, "queue_test_waits_for_lock", pid=a_pid),
+                10,
+                "A to wait for the event row",
+            )
+            enqueue(b, "login", {"phone": phone(2), "password": "x", "event_id": demo["eventId"]})
+            b.commit()
+            blocked.result(timeout=30)
+    finally:
+        a.close()
+        if b is not None:
+            b.close()
+    assert rows(db_url, "queue_test_pending_counter")[0] == {"counter": 2, "counted": 2}
+
+
+def test_the_depth_counter_waits_only_when_every_slot_is_held(
+    db_url: str, demo: dict[str, str], web_conn_factory: Callable[..., psycopg.Connection]
+) -> None:
+    """16 open transactions that each counted a job, on backends that all have one slot (pid
+    mod 16), hold the 16 slots without waiting for each other; the 17th waits for its own slot
+    until they commit, and the sum stays exact."""
+    slot = _pid(web_conn_factory()) % 16
+    with contextlib.ExitStack() as stack:
+        holders = [stack.enter_context(_connect_in_slot(db_url, slot)) for _ in range(16)]
+        for n, conn in enumerate(holders):
+            conn.execute(qq("queue_test_lock_timeout"), {"timeout": "5s"})  # fail, not hang
+            enqueue(
+                conn, "login", {"phone": phone(n), "password": "x", "event_id": demo["eventId"]}
+            )
+        last = web_conn_factory(autocommit=False)
+        last_pid = _pid(last)
+        last.rollback()
+
+        def count_one_more() -> None:
+            payload = {"phone": phone(16), "password": "x", "event_id": demo["eventId"]}
+            enqueue(last, "login", payload)
+            last.commit()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            waiting = pool.submit(count_one_more)
+            wait_until(
+                lambda: scalar(db_url, "queue_test_waits_for_lock", pid=last_pid),
+                10,
+                "the 17th transaction to wait for a slot",
+            )
+            for conn in holders:
+                conn.commit()
+            waiting.result(timeout=30)
+    assert rows(db_url, "queue_test_pending_counter")[0] == {"counter": 17, "counted": 17}
+
+
 def test_queue_depth_limit_refuses_with_503(
     demo: dict[str, str], web_conn_factory: Callable[..., psycopg.Connection]
 ) -> None:
