@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
@@ -19,6 +20,11 @@ from queries import q
 CHECK_AFTER_IDLE_SECONDS = 1.0
 # Where on the connection that time is kept (psycopg_pool keeps `_expire_at` there too).
 _HANDED_OUT_AT = "_guestlist_handed_out_at"
+# A call that failed with one of these was undone whole by the server (every call is its own
+# transaction: the pool is autocommit), so running it again is running it for the first time:
+# serialization_failure and deadlock_detected, the conflicts PostgreSQL asks clients to retry.
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+CALL_ATTEMPTS = 3
 
 
 async def check_connection(conn: AsyncConnection) -> None:
@@ -72,8 +78,17 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
 async def call(
     pool: AsyncConnectionPool, name: str, params: Mapping[str, Any] | None = None
 ) -> Any:
-    """Run the named query and return the first column of its first row (None if no row)."""
-    async with pool.connection() as conn:
-        cur = await conn.execute(q(name), params)
-        row = await cur.fetchone()
-    return row[0] if row else None
+    """Run the named query and return the first column of its first row (None if no row).
+    A call the server undid for a conflict (RETRY_SQLSTATES) runs again, up to CALL_ATTEMPTS
+    times in all; then its error is raised (errors.from_exception: 503 with Retry-After)."""
+    attempt = 1
+    while True:
+        try:
+            async with pool.connection() as conn:
+                cur = await conn.execute(q(name), params)
+                row = await cur.fetchone()
+            return row[0] if row else None
+        except psycopg.Error as exc:
+            if exc.sqlstate not in RETRY_SQLSTATES or attempt >= CALL_ATTEMPTS:
+                raise
+        attempt += 1

@@ -101,6 +101,11 @@ FIELD_KEYS: dict[str, str] = {
 # 5xx other than the explicit "busy" codes always get the generic text.
 _PASS_THROUGH_5XX = {"queue_full", "unavailable", "timeout"}
 
+# The server undid the statement for a reason of the moment, not of the request: a
+# serialization failure or a deadlock (still there after db.call's own retries), a lock or
+# statement timeout, a cancel. The same request may well succeed a second later.
+_TRANSIENT_STATES = ("40001", "40P01", "55P03", "57014")
+
 
 def json_key(field_name: str) -> str:
     """`first_name` / `p_first_name` → `firstName`; unknown names are camel-cased."""
@@ -279,6 +284,8 @@ def from_exception(exc: BaseException) -> ApiError:
             err = api_error("invalid_input", errors=[])
         elif sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03"):
             err = api_error("unavailable")
+        elif sqlstate in _TRANSIENT_STATES:
+            err = api_error("unavailable", retry_after=1)
         elif not sqlstate and isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
             err = api_error("unavailable")  # connection lost before the server answered
         else:

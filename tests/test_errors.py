@@ -140,6 +140,10 @@ def test_pt_state_without_json_detail() -> None:
         (psycopg.errors.AdminShutdown("terminating"), 503, "unavailable"),
         (psycopg.errors.ConnectionFailure("gone"), 503, "unavailable"),
         (psycopg.OperationalError("connection lost"), 503, "unavailable"),
+        (psycopg.errors.DeadlockDetected("deadlock detected"), 503, "unavailable"),
+        (psycopg.errors.SerializationFailure("could not serialize"), 503, "unavailable"),
+        (psycopg.errors.LockNotAvailable("could not obtain lock"), 503, "unavailable"),
+        (psycopg.errors.QueryCanceled("canceling statement"), 503, "unavailable"),
         (psycopg_pool.PoolTimeout("no connection"), 504, "timeout"),
         (psycopg_pool.PoolClosed("closed"), 503, "unavailable"),
         (psycopg.errors.UndefinedFunction("function api.x does not exist"), 500, "internal"),
@@ -153,6 +157,17 @@ def test_exception_statuses(exc: BaseException, status: int, code: str) -> None:
     body = orjson.dumps(err.body()).decode()
     assert "+351" not in body and "SELECT" not in body and "does not exist" not in body
     assert "permission" not in body and "terminating" not in body
+
+
+def test_conflicts_of_the_moment_ask_to_retry_in_a_second() -> None:
+    err = from_exception(psycopg.errors.DeadlockDetected("Process 7161 waits for ShareLock"))
+    assert err.headers() == {"Retry-After": "1"}
+    assert err.body() == {
+        "success": False,
+        "code": "unavailable",
+        "error": "Serviço temporariamente indisponível",
+        "retry_after": 1,
+    }
 
 
 def test_internal_body_is_generic() -> None:

@@ -137,3 +137,53 @@ def test_cleanup_runs_only_when_pg_cron_does_not(
     ran = asyncio.run(run())
     assert ran is (not scheduled)
     assert calls == (["web_readiness"] if scheduled else ["web_readiness", "web_cleanup"])
+
+
+@pytest.mark.parametrize(
+    ("failures", "state", "answer", "calls"),
+    [
+        (2, "40P01", 3, 3),  # deadlock_detected twice: the third attempt answers
+        (2, "40001", 3, 3),  # serialization_failure: the same
+        (5, "40P01", None, 3),  # still failing after CALL_ATTEMPTS: raised, a 503
+        (1, "22012", None, 1),  # any other error is not run again
+    ],
+)
+def test_calls_the_server_undid_for_a_conflict_run_again(
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    failures: int,
+    state: str,
+    answer: int | None,
+    calls: int,
+) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for name in ("web_test_flaky_sequence", "web_test_flaky_function", "web_test_flaky_grant"):
+            conn.execute(wq(name))
+    app_query = db.q  # the pool's own set-up queries stay the app's
+    monkeypatch.setattr(
+        db, "q", lambda name: wq(name) if name == "web_test_flaky" else app_query(name)
+    )
+
+    async def run() -> Any:
+        pool = db.make_pool(settings_for(db_url))
+        await pool.open(wait=True)
+        try:
+            return await db.call(pool, "web_test_flaky", {"failures": failures, "state": state})
+        except psycopg.Error as exc:
+            return exc
+        finally:
+            await pool.close()
+
+    result = asyncio.run(run())
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute(wq("web_test_flaky_calls")).fetchone() == (calls,)
+    assert db.CALL_ATTEMPTS == 3
+    if answer is not None:
+        assert result == answer
+        return
+    assert isinstance(result, psycopg.Error) and result.sqlstate == state
+    err = from_exception(result)
+    if state == "40P01":
+        assert (err.status, err.code, err.headers()) == (503, "unavailable", {"Retry-After": "1"})
+    else:
+        assert (err.status, err.code) == (500, "internal")

@@ -40,3 +40,34 @@ SELECT pg_catalog.pg_backend_pid()
 -- name: web_test_terminate_backend
 -- Kills one server process, as a restart or a DBA would (superuser).
 SELECT pg_catalog.pg_terminate_backend(%(pid)s::integer)
+
+-- name: web_test_flaky_sequence
+-- Counts the calls of web_test_flaky (a sequence: a rolled-back call still counts).
+CREATE SEQUENCE public.test_flaky_calls
+
+-- name: web_test_flaky_function
+-- Fails with SQLSTATE p_state on its first p_failures calls, then answers its call's number.
+CREATE FUNCTION public.test_flaky(p_failures integer, p_state text)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_call bigint := nextval('public.test_flaky_calls');
+BEGIN
+  IF v_call <= p_failures THEN
+    RAISE EXCEPTION 'flaky call %', v_call USING ERRCODE = p_state;
+  END IF;
+  RETURN v_call;
+END
+$$
+
+-- name: web_test_flaky_grant
+GRANT EXECUTE ON FUNCTION public.test_flaky(integer, text) TO guestlist_web
+
+-- name: web_test_flaky
+SELECT public.test_flaky(%(failures)s::integer, %(state)s::text)
+
+-- name: web_test_flaky_calls
+SELECT last_value FROM public.test_flaky_calls
