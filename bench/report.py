@@ -896,11 +896,27 @@ class Report:
         self.jobs_table(meta)
         self.plots("saturation", meta)
         rate = s["completions_per_s"] if s else None
+        after = self.bcrypt_after(meta)
+        measured = f"{fmt(rate)}/s vs bcrypt {fmt(self.bcrypt)}/s = {ratio(rate, self.bcrypt)}x"
+        if after:
+            measured += (
+                f"; {ratio(rate, after)}x of the {fmt(after)}/s measured after the scenarios "
+                "(judged on the higher of the two)"
+            )
+        judged = max(self.bcrypt or 0, after or 0)
         self.target(
             "saturation: sustained completions ≥ 0.9 x the bcrypt limit",
-            bool(rate and self.bcrypt and rate >= 0.9 * self.bcrypt),
-            f"{fmt(rate)}/s vs bcrypt {fmt(self.bcrypt)}/s = {ratio(rate, self.bcrypt)}x",
+            bool(rate and judged and rate >= 0.9 * judged),
+            measured,
         )
+
+    def bcrypt_after(self, meta: dict[str, Any]) -> float | None:
+        """The bcrypt rate measured again after the scenarios, when `meta`'s run did: the
+        machine's speed drifts, so a ratio is claimed only against the higher of the two."""
+        limits = self.meta.get("limits") or {}
+        if limits.get("run_started") != meta.get("run_started"):
+            return None
+        return limits.get("bcrypt_after_per_s")
 
     def time_to_qr(self) -> None:
         self.w("## Time to QR: N registrations at the same moment (issue #4)", "")
