@@ -422,6 +422,10 @@ def _connect_in_slot(db_url: str, slot: int) -> psycopg.Connection:
     raise AssertionError(f"no backend with pid mod 16 = {slot} in 400 connections")
 
 
+def _until_waiting_for_a_lock(db_url: str, pid: int, what: str) -> None:
+    wait_until(lambda: scalar(db_url, "queue_test_waits_for_lock", pid=pid), 10, what)
+
+
 def _pid(conn: psycopg.Connection) -> int:
     row = conn.execute(qq("queue_test_backend_pid")).fetchone()
     assert row is not None
@@ -449,11 +453,7 @@ def test_the_depth_counter_closes_no_lock_cycle_with_the_event_row(
 
         with ThreadPoolExecutor(max_workers=1) as pool:
             blocked = pool.submit(a_waits_for_the_event)
-            wait_until(
-                lambda: scalar(db_url, "queue_test_waits_for_lock", pid=a_pid),
-                10,
-                "A to wait for the event row",
-            )
+            _until_waiting_for_a_lock(db_url, a_pid, "A to wait for the event row")
             enqueue(b, "login", {"phone": phone(2), "password": "x", "event_id": demo["eventId"]})
             b.commit()
             blocked.result(timeout=30)
@@ -489,11 +489,7 @@ def test_the_depth_counter_waits_only_when_every_slot_is_held(
 
         with ThreadPoolExecutor(max_workers=1) as pool:
             waiting = pool.submit(count_one_more)
-            wait_until(
-                lambda: scalar(db_url, "queue_test_waits_for_lock", pid=last_pid),
-                10,
-                "the 17th transaction to wait for a slot",
-            )
+            _until_waiting_for_a_lock(db_url, last_pid, "the 17th transaction to wait for a slot")
             for conn in holders:
                 conn.commit()
             waiting.result(timeout=30)
