@@ -95,9 +95,6 @@ SELECT api.work_guest_job(p_worker => %(worker)s::text)
 -- How many transactions finished the jobs (jobs a worker did in one transaction share its xmin).
 SELECT count(DISTINCT j.xmin::text) FROM app.guest_jobs j WHERE j.finished_at IS NOT NULL
 
--- name: queue_test_backend_pid
-SELECT pg_catalog.pg_backend_pid()
-
 -- name: queue_test_waits_for_lock
 -- Whether a backend is waiting for a heavyweight lock (a row, a transaction id) right now.
 SELECT coalesce((SELECT a.wait_event_type = 'Lock' FROM pg_catalog.pg_stat_activity a

@@ -28,7 +28,7 @@ import pytest
 from conftest import ROOT, PgServer
 from psycopg import sql
 from psycopg.types.json import Jsonb
-from web_server import LiveServer, live_server, login_body, new_guest, register_body
+from web_server import LiveServer, live_server, login_body, new_guest, register_body, wq
 
 import worker
 from errors import from_exception
@@ -65,6 +65,11 @@ def register_payload(demo: dict[str, str], n: int, **over: Any) -> dict[str, Any
     }
     payload.update(over)
     return payload
+
+
+def login_payload(demo: dict[str, str], n: int) -> dict[str, Any]:
+    """A login job's payload for phone(n), password "x" (a worker would refuse it)."""
+    return {"phone": phone(n), "password": "x", "event_id": demo["eventId"]}
 
 
 def enqueue(conn: psycopg.Connection, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -346,7 +351,7 @@ def test_idle_workers_wake_on_notify(
                     enqueue,
                     web,
                     "login",
-                    {"phone": phone(5 + i), "password": "x", "event_id": demo["eventId"]},
+                    login_payload(demo, 5 + i),
                 )
                 await wait_finished(db_url, i + 1, timeout=20)
             await asyncio.sleep(0.3)  # a stray claim would have happened by now
@@ -414,9 +419,9 @@ def _connect_in_slot(db_url: str, slot: int) -> psycopg.Connection:
     """A superuser connection whose backend's own counter slot (pid mod 16) is `slot`."""
     for _ in range(400):
         conn = psycopg.connect(db_url)
-        pid = conn.execute(qq("queue_test_backend_pid")).fetchone()
+        pid = _pid(conn)
         conn.rollback()
-        if pid is not None and pid[0] % 16 == slot:
+        if pid % 16 == slot:
             return conn
         conn.close()
     raise AssertionError(f"no backend with pid mod 16 = {slot} in 400 connections")
@@ -427,7 +432,7 @@ def _until_waiting_for_a_lock(db_url: str, pid: int, what: str) -> None:
 
 
 def _pid(conn: psycopg.Connection) -> int:
-    row = conn.execute(qq("queue_test_backend_pid")).fetchone()
+    row = conn.execute(wq("web_test_backend_pid")).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -442,7 +447,7 @@ def test_the_depth_counter_closes_no_lock_cycle_with_the_event_row(
     a = psycopg.connect(db_url)
     b = None
     try:
-        enqueue(a, "login", {"phone": phone(1), "password": "x", "event_id": demo["eventId"]})
+        enqueue(a, "login", login_payload(demo, 1))
         a_pid = _pid(a)
         b = _connect_in_slot(db_url, a_pid % 16)
         b.execute(qq("queue_test_lock_event"), {"event_id": demo["eventId"]})
@@ -454,7 +459,7 @@ def test_the_depth_counter_closes_no_lock_cycle_with_the_event_row(
         with ThreadPoolExecutor(max_workers=1) as pool:
             blocked = pool.submit(a_waits_for_the_event)
             _until_waiting_for_a_lock(db_url, a_pid, "A to wait for the event row")
-            enqueue(b, "login", {"phone": phone(2), "password": "x", "event_id": demo["eventId"]})
+            enqueue(b, "login", login_payload(demo, 2))
             b.commit()
             blocked.result(timeout=30)
     finally:
@@ -475,16 +480,13 @@ def test_the_depth_counter_waits_only_when_every_slot_is_held(
         holders = [stack.enter_context(_connect_in_slot(db_url, slot)) for _ in range(16)]
         for n, conn in enumerate(holders):
             conn.execute(qq("queue_test_lock_timeout"), {"timeout": "5s"})  # fail, not hang
-            enqueue(
-                conn, "login", {"phone": phone(n), "password": "x", "event_id": demo["eventId"]}
-            )
+            enqueue(conn, "login", login_payload(demo, n))
         last = web_conn_factory(autocommit=False)
         last_pid = _pid(last)
         last.rollback()
 
         def count_one_more() -> None:
-            payload = {"phone": phone(16), "password": "x", "event_id": demo["eventId"]}
-            enqueue(last, "login", payload)
+            enqueue(last, "login", login_payload(demo, 16))
             last.commit()
 
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -502,9 +504,9 @@ def test_queue_depth_limit_refuses_with_503(
     web = web_conn_factory()
     web.execute(qq("queue_test_set_max_depth"), {"depth": "3"})
     for n in range(3):
-        enqueue(web, "login", {"phone": phone(n), "password": "x", "event_id": demo["eventId"]})
+        enqueue(web, "login", login_payload(demo, n))
     with pytest.raises(psycopg.Error) as refused:
-        enqueue(web, "login", {"phone": phone(9), "password": "x", "event_id": demo["eventId"]})
+        enqueue(web, "login", login_payload(demo, 9))
     assert refused.value.sqlstate == "PT503"
     detail = orjson.loads(refused.value.diag.message_detail or "{}")
     assert detail["code"] == "queue_full" and detail["retry_after"] >= 1
