@@ -1264,7 +1264,8 @@ class Report:
             self.w(*table(["status", "success", "code", "jobs", "avg ms", "max ms"], rows), "")
         cpu = []
         for run in meta.get("runs") or []:
-            cpu.append(f"k6 {run.get('k6_cpu_s')} CPU-s in {run.get('wall_s')} s")
+            procs = f", GOMAXPROCS={run['go_procs']}" if run.get("go_procs") else ""
+            cpu.append(f"k6 {run.get('k6_cpu_s')} CPU-s in {run.get('wall_s')} s{procs}")
         if meta.get("app_cpu_s") is not None:
             cpu.append(f"app.py {meta['app_cpu_s']} CPU-s")
         if meta.get("machine_busy_pct") is not None:

@@ -522,6 +522,7 @@ class RunResult:
     raw: str | None
     env: dict[str, str] = field(default_factory=dict)
     thresholds_failed: bool = False
+    go_procs: int | None = None  # GOMAXPROCS k6 ran with (None: Go's default, every CPU)
 
 
 class Bench:
@@ -702,7 +703,13 @@ class Bench:
     # -- k6 ---------------------------------------------------------------------------------
 
     def k6(
-        self, name: str, script: str, env: dict[str, str], expect_s: float, raw: bool = True
+        self,
+        name: str,
+        script: str,
+        env: dict[str, str],
+        expect_s: float,
+        raw: bool = True,
+        go_procs: int | None = None,
     ) -> RunResult:
         summary = self.out / f"summary-{name}.json"
         summary.unlink(missing_ok=True)
@@ -727,6 +734,8 @@ class Bench:
             cmd += ["-e", f"{k}={v}"]
         cmd.append(str(K6_DIR / script))
         proc_env = dict(os.environ, K6_CSV_TIME_FORMAT="unix_milli", K6_NO_USAGE_REPORT="true")
+        if go_procs is not None:
+            proc_env["GOMAXPROCS"] = str(go_procs)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
         timeout = expect_s * 1.5 + 180
@@ -774,6 +783,7 @@ class Bench:
             rawfile.name if raw else None,
             full_env,
             rc == 99,
+            go_procs,
         )
 
     # -- scenario bookkeeping ---------------------------------------------------------------
@@ -1047,6 +1057,7 @@ class Bench:
         meta: dict[str, Any],
         probe: bool = False,
         drain_timeout: float | None = None,
+        go_procs: int | None = None,
     ) -> None:
         """Fresh db + app; k6 with the queue poller (and the probe); drain; account."""
         dbname, url, demo_ids = self.fresh_db(name)
@@ -1058,7 +1069,9 @@ class Bench:
         poller = QueuePoller(url, t0).start()
         prober = Probe(app.base, t0).start() if probe else None
         try:
-            run = self.k6(name, script, {"BASE_URL": app.base, **ids, **env}, expect_s)
+            run = self.k6(
+                name, script, {"BASE_URL": app.base, **ids, **env}, expect_s, go_procs=go_procs
+            )
             meta["k6_end_s"] = round(time.time() - t0, 1)
             meta["drain_s"] = self.drain(poller, drain_timeout or self.mode.drain_timeout)
             meta["drain_timeout_s"] = drain_timeout or self.mode.drain_timeout
@@ -1125,6 +1138,9 @@ class Bench:
                 expect,
                 meta,
                 drain_timeout=min(120, m.drain_timeout),
+                # ≤ 50 requests/s need no second thread; Go's scheduler would wake one per
+                # request and spend 0.3 ms of CPU a journey, taken from the system under test
+                go_procs=1,
             )
             sat = report.saturation_steps(self.out, meta)
             meta["steps"] = sat["steps"]
