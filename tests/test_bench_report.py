@@ -4,6 +4,7 @@ speed drifts), and an after-measurement of another run is not this run's."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ def _write(path: Path, data: Any) -> None:
 def _folder(tmp_path: Path, before: float, after: float | None, after_run: str = RUN) -> Path:
     """One saturation step of 400 journeys, all completed, judged on 30 s x (1 - 0.34) = 19.8 s:
     20.2 completions/s."""
+    tmp_path.mkdir(exist_ok=True)
     limits: dict[str, Any] = {"scenario": "limits", "run_started": after_run, "ok": True}
     if after is not None:
         limits["bcrypt_after_per_s"] = after
@@ -79,3 +81,52 @@ def test_saturation_is_judged_on_the_higher_bcrypt_measurement(
     assert ok is passes, detail
     assert detail.startswith("20.2/s vs bcrypt"), detail
     assert ("measured after the scenarios" in detail) is (after is not None and after_run == RUN)
+
+
+def _raw(out: Path, ends: list[tuple[float, float, str]]) -> None:
+    """A k6 CSV with one time_to_qr row per journey (start s, end s, step), as k6 writes it:
+    the sample's time is the journey's end, its value the journey's length in ms."""
+    lines = ["metric_name,timestamp,metric_value,scenario,extra_tags"]
+    t0 = 1_796_000_000_000
+    for start, end, step in ends:
+        lines.append(
+            f"time_to_qr,{t0 + end * 1000:.0f},{(end - start) * 1000:.6f},saturation,"
+            f"step={step}&outcome=ok"
+        )
+    (out / "raw").mkdir()
+    with gzip.open(out / "raw" / "saturation.csv.gz", "wt") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def _arrivals(first: float, n: int, every: float) -> list[float]:
+    return [first + k * every for k in range(n)]
+
+
+def test_a_step_counts_what_finished_in_its_window_not_a_growing_queue(tmp_path: Path) -> None:
+    """400 journeys start in step 0's 19.8 s window (and 200 in the 9.9 s before it). When each
+    takes 300 ms, the window sees them all finish: 20.2/s, sustained. When each waits 12.5 ms
+    longer than the one before (a queue that grows through the step), only ~4/5 finish inside
+    the window: the step is not sustained and counts what finished, not what arrived."""
+    every = 19.8 / 400
+    before = [(s, "transition") for s in _arrivals(-200 * every, 200, every)]
+    during = [(s, "0") for s in _arrivals(0.0, 400, every)]
+
+    keeping_up = _folder(tmp_path / "kept", 21.0, None)
+    _raw(keeping_up, [(s, s + 0.3, step) for s, step in before + during])
+    steps = report.saturation_steps(
+        keeping_up, json.loads((keeping_up / "meta-saturation.json").read_text())
+    )
+    assert 0.99 * 400 <= steps["steps"][0]["finished_in_window"] <= 401
+    assert steps["sustained"] is not None and steps["sustained"]["completions_per_s"] >= 20.0
+
+    growing = _folder(tmp_path / "grew", 21.0, None)
+    _raw(growing, [(s, s + 0.3 + k * 0.0125, step) for k, (s, step) in enumerate(before + during)])
+    steps = report.saturation_steps(
+        growing, json.loads((growing / "meta-saturation.json").read_text())
+    )
+    step = steps["steps"][0]
+    assert 250 < step["finished_in_window"] < 0.95 * 400, step
+    assert step["completions_per_s"] == round(step["finished_in_window"] / 19.8, 2)
+    assert steps["sustained"] is None
+    ok, detail = _verdict(growing)
+    assert ok is False, detail
