@@ -1195,6 +1195,10 @@ class Report:
             ["iterations", metric(s, "iterations", "count")],
             ["HTTP requests", metric(s, "http_reqs", "count")],
             ["submits accepted (2xx, job id)", accepted],
+            [
+                "… of which a pending job's id (same phone drawn again: `duplicate`)",
+                metric(s, "submit_duplicate", "count", "not counted (older run)"),
+            ],
             ["submits refused 503 queue full", metric(s, "submit_refused_503", "count", 0)],
             [
                 "… of which without Retry-After",

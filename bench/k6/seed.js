@@ -23,6 +23,9 @@ import { BASE_URL, demoIds, num, randomInt } from './lib.js';
 
 export let errorRate = new Rate('errors');
 const submitAccepted = new Counter('submit_accepted');
+// accepted with the id of a job already pending for the same phone (the seed's random phones
+// meet now and then): accepted - duplicates = the jobs the table must hold
+const submitDuplicate = new Counter('submit_duplicate');
 const submitRefused503 = new Counter('submit_refused_503');
 const submitRefusedNoRetryAfter = new Counter('submit_503_without_retry_after');
 const other5xx = new Counter('http_5xx_other');
@@ -77,7 +80,10 @@ function count5xx(res, isSubmit) {
 
 function submitted(res) {
   count5xx(res, true);
-  if (res.status >= 200 && res.status < 300) submitAccepted.add(1);
+  if (res.status >= 200 && res.status < 300) {
+    submitAccepted.add(1);
+    submitDuplicate.add(res.json('duplicate') === true ? 1 : 0); // 0s too: the metric exists
+  }
 }
 
 export default function () {
