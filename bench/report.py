@@ -230,6 +230,8 @@ def saturation_steps(out: Path, meta: dict[str, Any]) -> dict[str, Any]:
     window = max(1e-9, meta.get("hold_s", 1) * (1 - meta.get("settle", 0.34)))
     max_ttq = meta.get("max_ttq_ms", 2000)
     journeys = ttq_journeys(out / "raw" / "saturation.csv.gz")
+    # raw/ is not kept in the repo: a report rebuilt without it uses the counts the run kept
+    kept = {s.get("step"): s.get("finished_in_window") for s in meta.get("steps") or []}
     steps, sustained, broken = [], None, False
     for i, rate in enumerate(rates):
         submits = metric(summary, f"submits{{step:{i}}}", "count", 0) or 0
@@ -238,7 +240,7 @@ def saturation_steps(out: Path, meta: dict[str, Any]) -> dict[str, Any]:
         done = metric(summary, f"completions{{step:{i}}}", "count", 0) or 0
         failed = metric(summary, f"journeys_failed{{step:{i}}}", "count", 0) or 0
         p95 = metric(summary, f"time_to_qr{{step:{i}}}", "p(95)")
-        finished = finished_in_window(journeys, i, window)
+        finished = finished_in_window(journeys, i, window) if journeys else kept.get(i)
         step = {
             "step": i,
             "offered_per_s": rate,

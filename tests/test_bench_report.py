@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,10 @@ def test_a_step_counts_what_finished_in_its_window_not_a_growing_queue(tmp_path:
     assert steps["sustained"] is None
     ok, detail = _verdict(growing)
     assert ok is False, detail
+
+    # raw/ is not kept in the repo: a report rebuilt without it uses the counts the run kept
+    shutil.rmtree(growing / "raw")
+    meta = json.loads((growing / "meta-saturation.json").read_text())
+    assert report.saturation_steps(growing, meta)["steps"][0]["finished_in_window"] is None
+    meta["steps"] = steps["steps"]
+    assert report.saturation_steps(growing, meta) == steps
