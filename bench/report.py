@@ -78,7 +78,9 @@ def pct(values: list[float], p: float) -> float:
 
 def read_raw(path: Path, t0_ms: float | None) -> dict[str, Any]:
     """Per-second series from a k6 CSV (gzip or not): latencies by route name, requests,
-    VUs, time_to_qr. Times in seconds from t0 (or from the first sample)."""
+    VUs, time_to_qr. Times in seconds from t0 (or from the first sample). Also `journeys`:
+    (start ms, end ms, step tag, outcome tag) of each time_to_qr sample, k6's own clock (k6
+    takes the sample as the journey ends; its value is the journey's length)."""
     opener = gzip.open if path.suffix == ".gz" else open
     lat: dict[int, list[float]] = defaultdict(list)
     lat_by_name: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -86,6 +88,7 @@ def read_raw(path: Path, t0_ms: float | None) -> dict[str, Any]:
     fails: dict[int, int] = defaultdict(int)
     vus: dict[int, float] = {}
     ttq: dict[int, list[float]] = defaultdict(list)
+    journeys: list[tuple[float, float, str, str]] = []
     submits: dict[int, int] = defaultdict(int)
     first: float | None = t0_ms
     earliest = math.inf
@@ -121,6 +124,8 @@ def read_raw(path: Path, t0_ms: float | None) -> dict[str, Any]:
                 vus[sec] = value
             elif name == "time_to_qr":
                 ttq[sec].append(value)
+                tags = dict(urllib.parse.parse_qsl(row.get("extra_tags") or ""))
+                journeys.append((ts - value, ts, tags.get("step", ""), tags.get("outcome", "")))
     return {
         "lat": lat,
         "lat_by_name": lat_by_name,
@@ -128,6 +133,7 @@ def read_raw(path: Path, t0_ms: float | None) -> dict[str, Any]:
         "fails": fails,
         "vus": vus,
         "ttq": ttq,
+        "journeys": journeys,
         "submits": submits,
         # seconds from t0 to k6's first sample: k6 initialises its VUs before it starts
         "start_offset_s": 0.0
@@ -179,32 +185,6 @@ def read_csv_rows(path: Path) -> list[dict[str, float]]:
 # ─── derived figures ───────────────────────────────────────────────────────
 
 
-def ttq_journeys(path: Path) -> list[tuple[float, float, str, str]]:
-    """(start ms, end ms, step, outcome) of each journey in a saturation k6 CSV: k6 takes the
-    time_to_qr sample as the journey ends, and its value is the journey's length. [] when
-    the CSV is missing or unreadable."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    found: list[tuple[float, float, str, str]] = []
-    try:
-        with opener(path, "rt", newline="") as f:  # type: ignore[operator]
-            for row in csv.DictReader(f):
-                if row.get("metric_name") != "time_to_qr":
-                    continue
-                tags = dict(urllib.parse.parse_qsl(row.get("extra_tags") or ""))
-                end = float(row["timestamp"])
-                found.append(
-                    (
-                        end - float(row["metric_value"]),
-                        end,
-                        tags.get("step", ""),
-                        tags.get("outcome", ""),
-                    )
-                )
-    except (OSError, ValueError, EOFError, KeyError):
-        return []
-    return found
-
-
 def finished_in_window(
     journeys: list[tuple[float, float, str, str]], step: int, window_s: float
 ) -> int | None:
@@ -229,7 +209,11 @@ def saturation_steps(out: Path, meta: dict[str, Any]) -> dict[str, Any]:
     rates = meta.get("rates") or []
     window = max(1e-9, meta.get("hold_s", 1) * (1 - meta.get("settle", 0.34)))
     max_ttq = meta.get("max_ttq_ms", 2000)
-    journeys = ttq_journeys(out / "raw" / "saturation.csv.gz")
+    journeys: list[tuple[float, float, str, str]] = []
+    raw_path, t0 = out / "raw" / "saturation.csv.gz", meta.get("t0_epoch")
+    if raw_path.exists():
+        with contextlib.suppress(OSError, ValueError, EOFError, KeyError):
+            journeys = raw_series(raw_path, t0 * 1000 if t0 else None)["journeys"]
     # raw/ is not kept in the repo: a report rebuilt without it uses the counts the run kept
     kept = {s.get("step"): s.get("finished_in_window") for s in meta.get("steps") or []}
     steps, sustained, broken = [], None, False

@@ -1,6 +1,7 @@
 """bench/report.py's saturation verdict, on a synthetic result folder: a ratio is claimed only
 against the higher of the bcrypt limits measured before and after the scenarios (the machine's
-speed drifts), and an after-measurement of another run is not this run's."""
+speed drifts), and an after-measurement of another run is not this run's; a step counts no more
+completions than finished inside its window."""
 
 from __future__ import annotations
 
