@@ -25,6 +25,11 @@ SELECT pg_catalog.version() AS version,
        pg_catalog.current_setting('synchronous_commit') AS synchronous_commit,
        pg_catalog.current_setting('fsync') AS fsync
 
+-- name: server_process
+-- This connection's backend and the data directory, the postmaster's working directory: how
+-- the runner finds the server's processes when it runs on this machine.
+SELECT pg_catalog.pg_backend_pid(), pg_catalog.current_setting('data_directory')
+
 -- ─── pg_cron (run in the cron.database_name database) ─────────────────────
 
 -- name: cron_database_name

@@ -254,9 +254,10 @@ def saturation_steps(out: Path, meta: dict[str, Any]) -> dict[str, Any]:
 
 def journey_cpu(meta: dict[str, Any], journeys: float | None, bcrypt: float | None) -> Any:
     """A journey's CPU, in ms, from /proc over the run (`journeys`: every journey started,
-    steps and ramps alike): the hash (CPUs ÷ the bcrypt limit), the app, k6, the whole machine
-    and the rest (the database beside the hash). What the machine can complete is CPUs ÷ the
-    whole, beside the bcrypt limit, which counts the hash alone."""
+    steps and ramps alike): the hash (CPUs ÷ the bcrypt limit), the database beside it (when
+    the runner could measure the server: `postgres_cpu_s`), the app, k6, the whole machine and
+    the rest. What the machine can complete is CPUs ÷ the whole, beside the bcrypt limit, which
+    counts the hash alone."""
     ncpu = meta.get("ncpu") or os.cpu_count() or 1
     k6_cpu = sum(r.get("k6_cpu_s") or 0 for r in meta.get("runs") or [])
     app_cpu = meta.get("app_cpu_s")
@@ -264,16 +265,24 @@ def journey_cpu(meta: dict[str, Any], journeys: float | None, bcrypt: float | No
         return None
     hash_ms = 1000 * ncpu / bcrypt
     app_ms, k6_ms = 1000 * app_cpu / journeys, 1000 * k6_cpu / journeys
+    db_cpu = meta.get("postgres_cpu_s")
+    # the server's CPU less the hash: its SQL beside the hash (the enqueue, the seed function's
+    # inserts and session, the job's own row, the status read)
+    db_ms = 1000 * db_cpu / journeys - hash_ms if db_cpu else None
     busy_s = (meta.get("machine_busy_pct") or 0) / 100 * (meta.get("machine_cpu_s") or 0)
     machine_ms = 1000 * busy_s / journeys if busy_s else None
+    rest_ms = None
+    if machine_ms is not None:
+        rest_ms = machine_ms - hash_ms - app_ms - k6_ms - (db_ms or 0)
     return {
         "ncpu": ncpu,
         "hash_ms": hash_ms,
+        "db_ms": db_ms,
         "app_ms": app_ms,
         "k6_ms": k6_ms,
-        # the whole machine's busy CPU per journey: the rest is the database beside the hash
         "machine_ms": machine_ms,
-        "rest_ms": None if machine_ms is None else machine_ms - hash_ms - app_ms - k6_ms,
+        # what else the machine did: the database beside the hash too when it was not measured
+        "rest_ms": rest_ms,
     }
 
 
@@ -917,15 +926,28 @@ class Report:
         reach = journey_cpu(meta, journeys, self.bcrypt)
         if reach and reach["machine_ms"]:
             no_k6 = reach["machine_ms"] - reach["k6_ms"]
+            sql_work = (
+                "the enqueue, the seed function's inserts and session, the job's own row, "
+                "the status read"
+            )
+            if reach["db_ms"] is None:
+                beside = (
+                    f"and {fmt(reach['rest_ms'])} more: the database's work beside the hash "
+                    f"({sql_work}) and whatever else ran."
+                )
+            else:
+                beside = (
+                    f"the database {fmt(reach['db_ms'])} beside the hash (its CPU from /proc "
+                    f"less the hash: {sql_work}), and {fmt(reach['rest_ms'])} more: whatever "
+                    "else ran (the machine's own services, the runner, the kernel's threads)."
+                )
             self.w(
                 "Where a journey's CPU went (/proc over the whole scenario ÷ the "
                 f"{fmt(journeys)} journeys started): the whole machine was busy "
                 f"{fmt(reach['machine_ms'])} ms per journey — the hash "
                 f"{fmt(reach['hash_ms'])} ms (CPUs ÷ the bcrypt limit), the app "
-                f"{fmt(reach['app_ms'])} (HTTP and the workers), k6 {fmt(reach['k6_ms'])}, and "
-                f"{fmt(reach['rest_ms'])} more: the database's work beside the hash (the "
-                "enqueue, the seed function's inserts and session, the job's own row, the "
-                f"status read) and whatever else ran. At that cost {reach['ncpu']} CPUs complete "
+                f"{fmt(reach['app_ms'])} (HTTP and the workers), k6 {fmt(reach['k6_ms'])}, "
+                f"{beside} At that cost {reach['ncpu']} CPUs complete "
                 f"about {reach['ncpu']} ÷ that = "
                 f"{fmt(1000 * reach['ncpu'] / reach['machine_ms'])}/s = "
                 f"{ratio(reach['hash_ms'], reach['machine_ms'])} x the bcrypt limit with k6 on "
@@ -1312,7 +1334,10 @@ class Report:
             self.w(*table(["status", "success", "code", "jobs", "avg ms", "max ms"], rows), "")
         cpu = []
         for run in meta.get("runs") or []:
-            procs = f", GOMAXPROCS={run['go_procs']}" if run.get("go_procs") else ""
+            go = run.get("go_env") or (
+                {"GOMAXPROCS": run["go_procs"]} if run.get("go_procs") else {}  # older runs
+            )
+            procs = "".join(f", {k}={v}" for k, v in go.items())
             cpu.append(f"k6 {run.get('k6_cpu_s')} CPU-s in {run.get('wall_s')} s{procs}")
         if meta.get("app_cpu_s") is not None:
             cpu.append(f"app.py {meta['app_cpu_s']} CPU-s")

@@ -79,6 +79,11 @@ TREND_STATS = "avg,min,med,max,p(90),p(95),p(99),count"
 SATURATION_SHARES = (
     0.3, 0.5, 0.65, 0.75, 0.8, 0.85, 0.875, 0.9, 0.925, 0.95, 1.0, 1.1, 1.25, 1.5, 2.0, 2.5
 )  # fmt: skip
+# k6's Go runtime in saturation, where its CPU is taken from the system under test (ms of k6
+# CPU a journey at a fixed 34/s, 2 runs each): at most ~50 requests/s need no second thread,
+# which Go's scheduler would wake for each request (GOMAXPROCS=1: 1.6 -> 1.3), and a collection
+# when the heap has grown 4 x past its live size rather than 1 x (GOGC=400: 1.65 -> 1.4).
+SATURATION_GO_ENV = {"GOMAXPROCS": "1", "GOGC": "400"}
 # The seed's stages (seconds) up to the end of its 500-user hold: the "peak" ends there.
 SEED_PEAK_END_S = 60 + 120 + 300 + 300
 SEED_TOTAL_S = SEED_PEAK_END_S + 120 + 60
@@ -199,6 +204,13 @@ def proc_cpu_seconds(pid: int) -> float | None:
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
 
 
+def process_parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
     parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -265,6 +277,7 @@ class PgServer:
         self.base_url = base_url
         self.prefix = prefix
         self.created: list[str] = []
+        self.postmaster = self.find_postmaster()
 
     def url(self, dbname: str) -> str:
         return make_conninfo(self.base_url, dbname=dbname)
@@ -348,6 +361,36 @@ class PgServer:
         for dbname in reversed(list(self.created)):
             with contextlib.suppress(psycopg.Error):
                 self.drop(dbname)
+
+    def find_postmaster(self) -> int | None:
+        """The server's postmaster when it runs on this machine: the parent of a backend,
+        recognised by its working directory, the data directory (a pid from a server elsewhere
+        may name some other local process). None when it is not ours to measure."""
+        with contextlib.suppress(psycopg.Error), self.admin() as c:
+            row = c.execute(bq("server_process")).fetchone()
+            parent = process_parent(row[0]) if row else None
+            with contextlib.suppress(OSError):
+                if (
+                    parent
+                    and row
+                    and os.readlink(f"/proc/{parent}/cwd") == os.path.realpath(row[1])
+                ):
+                    return parent
+        return None
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds of the whole server since it started: the postmaster and the processes it
+        reaped (backends that ended) and its live ones (backends, WAL writer, checkpointer…)."""
+        postmaster = self.postmaster
+        if postmaster is None:
+            return None
+        total = proc_cpu_seconds(postmaster)
+        if total is None:
+            return None
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and process_parent(int(entry.name)) == postmaster:
+                total += proc_cpu_seconds(int(entry.name)) or 0.0
+        return total
 
 
 def resolve_base_url() -> str:
@@ -522,7 +565,7 @@ class RunResult:
     raw: str | None
     env: dict[str, str] = field(default_factory=dict)
     thresholds_failed: bool = False
-    go_procs: int | None = None  # GOMAXPROCS k6 ran with (None: Go's default, every CPU)
+    go_env: dict[str, str] = field(default_factory=dict)  # Go runtime settings k6 ran with
 
 
 class Bench:
@@ -709,7 +752,7 @@ class Bench:
         env: dict[str, str],
         expect_s: float,
         raw: bool = True,
-        go_procs: int | None = None,
+        go_env: dict[str, str] | None = None,
     ) -> RunResult:
         summary = self.out / f"summary-{name}.json"
         summary.unlink(missing_ok=True)
@@ -734,8 +777,7 @@ class Bench:
             cmd += ["-e", f"{k}={v}"]
         cmd.append(str(K6_DIR / script))
         proc_env = dict(os.environ, K6_CSV_TIME_FORMAT="unix_milli", K6_NO_USAGE_REPORT="true")
-        if go_procs is not None:
-            proc_env["GOMAXPROCS"] = str(go_procs)
+        proc_env.update(go_env or {})
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
         timeout = expect_s * 1.5 + 180
@@ -783,7 +825,7 @@ class Bench:
             rawfile.name if raw else None,
             full_env,
             rc == 99,
-            go_procs,
+            dict(go_env or {}),
         )
 
     # -- scenario bookkeeping ---------------------------------------------------------------
@@ -1057,7 +1099,7 @@ class Bench:
         meta: dict[str, Any],
         probe: bool = False,
         drain_timeout: float | None = None,
-        go_procs: int | None = None,
+        go_env: dict[str, str] | None = None,
     ) -> None:
         """Fresh db + app; k6 with the queue poller (and the probe); drain; account."""
         dbname, url, demo_ids = self.fresh_db(name)
@@ -1068,13 +1110,18 @@ class Bench:
         meta["t0_epoch"] = t0
         poller = QueuePoller(url, t0).start()
         prober = Probe(app.base, t0).start() if probe else None
+        db_cpu0 = self.pg.cpu_seconds()
         try:
             run = self.k6(
-                name, script, {"BASE_URL": app.base, **ids, **env}, expect_s, go_procs=go_procs
+                name, script, {"BASE_URL": app.base, **ids, **env}, expect_s, go_env=go_env
             )
             meta["k6_end_s"] = round(time.time() - t0, 1)
             meta["drain_s"] = self.drain(poller, drain_timeout or self.mode.drain_timeout)
             meta["drain_timeout_s"] = drain_timeout or self.mode.drain_timeout
+            db_cpu1 = self.pg.cpu_seconds()
+            if db_cpu0 is not None and db_cpu1 is not None:
+                # from k6's start to the drained queue (app_cpu_s: from the app's start)
+                meta["postgres_cpu_s"] = round(db_cpu1 - db_cpu0, 2)
         finally:
             poller.stop(self.raw / f"{name}.queue.csv")
             if prober is not None:
@@ -1138,9 +1185,7 @@ class Bench:
                 expect,
                 meta,
                 drain_timeout=min(120, m.drain_timeout),
-                # ≤ 50 requests/s need no second thread; Go's scheduler would wake one per
-                # request and spend 0.3 ms of CPU a journey, taken from the system under test
-                go_procs=1,
+                go_env=SATURATION_GO_ENV,
             )
             sat = report.saturation_steps(self.out, meta)
             meta["steps"] = sat["steps"]

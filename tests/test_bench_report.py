@@ -139,3 +139,23 @@ def test_a_step_counts_what_finished_in_its_window_not_a_growing_queue(tmp_path:
     assert report.saturation_steps(growing, meta)["steps"][0]["finished_in_window"] is None
     meta["steps"] = steps["steps"]
     assert report.saturation_steps(growing, meta) == steps
+
+
+def test_a_journeys_cpu_splits_the_database_from_the_rest_when_it_was_measured() -> None:
+    # 10,000 journeys, 2 CPUs, bcrypt 40/s: the hash is 50 ms a journey; the machine was busy
+    # 600 CPU-s (60 ms a journey), the app 30 s (3 ms), k6 15 s (1.5 ms)
+    meta: dict[str, Any] = {
+        "ncpu": 2,
+        "runs": [{"k6_cpu_s": 15.0}],
+        "app_cpu_s": 30.0,
+        "machine_busy_pct": 50.0,
+        "machine_cpu_s": 1200.0,
+    }
+    unmeasured = report.journey_cpu(meta, 10_000, 40.0)
+    assert unmeasured["db_ms"] is None
+    assert unmeasured["rest_ms"] == pytest.approx(5.5)  # the database beside the hash inside
+
+    measured = report.journey_cpu({**meta, "postgres_cpu_s": 540.0}, 10_000, 40.0)
+    assert measured["db_ms"] == pytest.approx(4.0)  # 54 ms of server CPU less the 50 of the hash
+    assert measured["rest_ms"] == pytest.approx(1.5)
+    assert measured["machine_ms"] == pytest.approx(60.0)

@@ -102,6 +102,9 @@ def test_saturation(smoke_run: tuple[Path, str]) -> None:
         assert key in m, key
     meta = json.loads((out / "meta-saturation.json").read_text())
     assert meta["steps"], "no saturation step measured"
+    assert meta["runs"][0]["go_env"] == {"GOMAXPROCS": "1", "GOGC": "400"}
+    if not os.environ.get("TEST_DATABASE_URL"):  # this session's cluster runs here: measurable
+        assert meta["postgres_cpu_s"] > 0
     assert (out / "saturation-curve.png").exists()
 
 
