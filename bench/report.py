@@ -595,6 +595,7 @@ class Report:
         self.global_limits = limits
         self.bcrypt = limits.get("bcrypt_per_s")
         self.lookup = limits.get("lookup_per_s")
+        self.queue_path = limits.get("queue_path_per_s")
         self.ceiling = {str(k): v for k, v in (limits.get("ceiling_rps") or {}).items()}
 
     def use_limits(self, meta: dict[str, Any] | None) -> None:
@@ -603,6 +604,7 @@ class Report:
         limits = (meta or {}).get("limits") or self.global_limits
         self.bcrypt = limits.get("bcrypt_per_s")
         self.lookup = limits.get("lookup_per_s")
+        self.queue_path = limits.get("queue_path_per_s")
         self.ceiling = {str(k): v for k, v in (limits.get("ceiling_rps") or {}).items()}
         if meta:
             self.w(
@@ -707,6 +709,16 @@ class Report:
         ]
         for c, v in (pgb.get("lookup_per_s") or {}).items():
             rows.append([f"indexed lookups/s (`bench/pgbench/lookup.sql`, {c} clients)", v])
+        queue_path = pgb.get("queue_path_per_s")
+        if queue_path:  # runs before 2026-11-30 did not measure it
+            rows.append(
+                [
+                    "the queue's SQL path, registrations/s: enqueue, work, status read "
+                    f"(`bench/pgbench/queue_path.sql`, {pgb.get('crypt_clients')} clients; "
+                    f"{ratio(queue_path, pgb.get('bcrypt_per_s'))} x bcrypt)",
+                    queue_path,
+                ]
+            )
         rounds = meta.get("ceiling_rounds") or {}
         for vus, v in (meta.get("ceiling_rps") or {}).items():
             each = rounds.get(str(vus)) or rounds.get(vus) or []
@@ -725,8 +737,10 @@ class Report:
         self.w(
             f"pgbench: {pgb.get('secs')} s per run, median of {pgb.get('runs')}. "
             "A registration or a login costs one bcrypt hash, so the bcrypt rate is the "
-            "ceiling of guests added per second on this machine; the lookup rate bounds the "
-            "phone check; the HTTP ceiling bounds any route.",
+            "ceiling of guests added per second on this machine; the queue's SQL path adds "
+            "the SQL a queued registration runs beside its hash, so it bounds saturation before "
+            "any HTTP request is served; the lookup rate bounds the phone check; the HTTP "
+            "ceiling bounds any route.",
             "",
         )
 
@@ -922,6 +936,14 @@ class Report:
             )
         else:
             self.w("**No step was sustained.**", "")
+        if self.queue_path:
+            self.w(
+                "The queue's SQL path alone (limits: the enqueue, the work and the status read "
+                f"by pgbench, no HTTP, no Python, no k6) completes {fmt(self.queue_path)}/s = "
+                f"{ratio(self.queue_path, self.bcrypt)} x the bcrypt limit: the most this "
+                "machine could sustain through the queue before one HTTP request is served.",
+                "",
+            )
         journeys = metric(load(self.out / "summary-saturation.json"), "submits", "count")
         reach = journey_cpu(meta, journeys, self.bcrypt)
         if reach and reach["machine_ms"]:

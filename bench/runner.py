@@ -934,17 +934,24 @@ class Bench:
             ncpu = os.cpu_count() or 1
             bcrypt = self.pgbench(url, "crypt", ncpu, defines)
             lookups = {c: self.pgbench(url, "lookup", c, defines) for c in (ncpu, 4 * ncpu)}
+            queue_path = self.pgbench(url, "queue_path", ncpu, defines)
             meta["pgbench"] = {
                 "secs": self.mode.pgbench_secs,
                 "runs": self.mode.pgbench_runs,
                 "crypt_clients": ncpu,
                 "bcrypt_per_s": bcrypt,
                 "lookup_per_s": lookups,
+                "queue_path_per_s": queue_path,
             }
-            self.limits.update(bcrypt_per_s=bcrypt, lookup_per_s=max(lookups.values()))
+            self.limits.update(
+                bcrypt_per_s=bcrypt,
+                lookup_per_s=max(lookups.values()),
+                queue_path_per_s=queue_path,
+            )
             log(
                 f"limits: bcrypt-10 {bcrypt:.1f} hashes/s ({ncpu} clients), indexed lookups "
                 + ", ".join(f"{v:.0f}/s ({c} clients)" for c, v in lookups.items())
+                + f", the queue's SQL path {queue_path:.1f} registrations/s ({ncpu} clients)"
             )
             bare = self.start_bare(url, "ceiling")
             runs = []

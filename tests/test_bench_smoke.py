@@ -76,6 +76,8 @@ def test_limits(smoke_run: tuple[Path, str]) -> None:
     meta = json.loads((out / "meta-limits.json").read_text())
     assert meta["pgbench"]["bcrypt_per_s"] > 0
     assert all(v > 0 for v in meta["pgbench"]["lookup_per_s"].values())
+    assert meta["pgbench"]["queue_path_per_s"] > 0
+    assert "the queue's SQL path" in (out / "report.md").read_text()
     ceiling = _summary(out, "ceiling-5-r1")
     assert _count(ceiling, "http_reqs{scenario:measure}") > 0
     assert "http_req_duration{scenario:measure}" in ceiling
