@@ -205,6 +205,7 @@ def proc_cpu_seconds(pid: int) -> float | None:
 
 
 def process_parent(pid: int) -> int | None:
+    """The parent of a live process, from /proc (None when it is gone or not readable)."""
     try:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
