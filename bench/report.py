@@ -710,7 +710,7 @@ class Report:
         for c, v in (pgb.get("lookup_per_s") or {}).items():
             rows.append([f"indexed lookups/s (`bench/pgbench/lookup.sql`, {c} clients)", v])
         queue_path = pgb.get("queue_path_per_s")
-        if queue_path:  # runs before 2026-11-30 did not measure it
+        if queue_path:  # older runs did not measure it
             rows.append(
                 [
                     "the queue's SQL path, registrations/s: enqueue, work, status read "
