@@ -286,6 +286,28 @@ def journey_cpu(meta: dict[str, Any], journeys: float | None, bcrypt: float | No
     }
 
 
+def journey_floor(
+    ncpu: int, bcrypt: float | None, queue_path: float | None, paced: dict[str, Any] | None
+) -> dict[str, float] | None:
+    """The least CPU, in ms, a saturation journey can cost, from three limits of the same run:
+    the hash (CPUs ÷ the bcrypt limit), the queue's SQL beside it (CPUs ÷ the queue-path limit,
+    less the hash) and one request at saturation's pace to the bare route (its server's and
+    k6's CPU). `ratio`: the most the CPUs could complete at that cost ÷ the bcrypt limit."""
+    if not (bcrypt and queue_path and paced):
+        return None
+    hash_ms = 1000 * ncpu / bcrypt
+    sql_ms = 1000 * ncpu / queue_path - hash_ms
+    http_ms = paced["server_ms"] + paced["k6_ms"]
+    floor_ms = hash_ms + sql_ms + http_ms
+    return {
+        "hash_ms": hash_ms,
+        "sql_ms": sql_ms,
+        "http_ms": http_ms,
+        "floor_ms": floor_ms,
+        "ratio": hash_ms / floor_ms,
+    }
+
+
 def k6_start_offset(out: Path, name: str, meta: dict[str, Any]) -> float:
     """Seconds between the runner's t0 (queue poller, probe) and k6's first sample."""
     raw_path = out / "raw" / f"{name}.csv.gz"
@@ -596,6 +618,7 @@ class Report:
         self.bcrypt = limits.get("bcrypt_per_s")
         self.lookup = limits.get("lookup_per_s")
         self.queue_path = limits.get("queue_path_per_s")
+        self.paced = limits.get("paced")
         self.ceiling = {str(k): v for k, v in (limits.get("ceiling_rps") or {}).items()}
 
     def use_limits(self, meta: dict[str, Any] | None) -> None:
@@ -605,6 +628,7 @@ class Report:
         self.bcrypt = limits.get("bcrypt_per_s")
         self.lookup = limits.get("lookup_per_s")
         self.queue_path = limits.get("queue_path_per_s")
+        self.paced = limits.get("paced")
         self.ceiling = {str(k): v for k, v in (limits.get("ceiling_rps") or {}).items()}
         if meta:
             self.w(
@@ -724,6 +748,15 @@ class Report:
             each = rounds.get(str(vus)) or rounds.get(vus) or []
             detail = f"; median of {' / '.join(f'{x:,.0f}' for x in each)}" if len(each) > 1 else ""
             rows.append([f"HTTP ceiling req/s (bare Starlette `GET /const`, {vus} VUs{detail})", v])
+        paced = meta.get("paced")
+        if paced:  # older runs did not measure it
+            rows.append(
+                [
+                    f"one request at a time to the bare route's phone check, {fmt(paced['rate'])}"
+                    "/s (`bench/k6/paced.js`, saturation's pace): CPU ms of its server + of k6",
+                    f"{fmt(paced['server_ms'], 2)} + {fmt(paced['k6_ms'], 2)}",
+                ]
+            )
         after = meta.get("bcrypt_after_per_s")
         if after:
             rows.append(
@@ -743,6 +776,22 @@ class Report:
             "ceiling bounds any route.",
             "",
         )
+        ncpu = int(meta.get("ncpu") or os.cpu_count() or 1)
+        floor = journey_floor(ncpu, pgb.get("bcrypt_per_s"), queue_path, paced)
+        if floor:
+            self.w(
+                "A saturation journey (one registration through the queue, one HTTP request "
+                f"held to its end) costs at least {fmt(floor['floor_ms'])} ms of CPU: the hash "
+                f"{fmt(floor['hash_ms'])}, the queue's SQL beside it {fmt(floor['sql_ms'])} "
+                f"({ncpu} ÷ the queue's SQL path, less the hash) and one request at saturation's "
+                f"pace to the bare route {fmt(floor['http_ms'], 2)} (its server's and k6's CPU, "
+                f"k6's own start and stop taken out). So {ncpu} CPUs complete at most "
+                f"{ratio(floor['hash_ms'], floor['floor_ms'])} x the bcrypt limit before the app "
+                "does any work of its own (validation, the worker's round trip, the "
+                "notification, the status read's call) and before the machine's own services "
+                "(throughputs of this run: the machine's noise moves them by a few %).",
+                "",
+            )
 
     def verify_phone(self) -> None:
         self.w("## verify-phone-v2: our route vs a bare route vs PostGraphile 4", "")
@@ -942,6 +991,19 @@ class Report:
                 f"by pgbench, no HTTP, no Python, no k6) completes {fmt(self.queue_path)}/s = "
                 f"{ratio(self.queue_path, self.bcrypt)} x the bcrypt limit: the most this "
                 "machine could sustain through the queue before one HTTP request is served.",
+                "",
+            )
+        floor = journey_floor(
+            int((meta or {}).get("ncpu") or os.cpu_count() or 1),
+            self.bcrypt,
+            self.queue_path,
+            self.paced,
+        )
+        if floor:
+            self.w(
+                f"The limits put a floor under a journey: {fmt(floor['floor_ms'])} ms of CPU, "
+                f"at most {ratio(floor['hash_ms'], floor['floor_ms'])} x the bcrypt limit "
+                "before the app's own work (Limits section).",
                 "",
             )
         journeys = metric(load(self.out / "summary-saturation.json"), "submits", "count")

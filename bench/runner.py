@@ -974,9 +974,44 @@ class Bench:
             meta["bare_cpu_s"] = bare.cpu_used()
             meta["ceiling_rps"] = ceiling
             self.limits["ceiling_rps"] = ceiling
+            meta["paced"] = self.limits["paced"] = self.paced_request(bare, bcrypt)
             self.record_runs(meta, runs)
             meta["limits"] = self.limits
             self.done_with(dbname)
+
+    def paced_request(self, bare: Server, bcrypt: float) -> dict[str, float] | None:
+        """CPU ms a request costs the bare route's server and k6 when requests come one at a
+        time, at saturation's pace (0.9 x the bcrypt limit a second): a floor under the cost
+        of a saturation journey's one HTTP request (bench/k6/paced.js)."""
+        rate = max(1.0, round(0.9 * bcrypt, 1))
+
+        def paced_run(name: str, rate: float, secs: int) -> tuple[RunResult, float | None]:
+            before = proc_cpu_seconds(bare.proc.pid)
+            env = {"BASE_URL": bare.base, "RATE": str(rate), "DURATION": str(secs)}
+            run = self.k6(name, "paced.js", env, secs, raw=False, go_env=SATURATION_GO_ENV)
+            after = proc_cpu_seconds(bare.proc.pid)
+            return run, None if before is None or after is None else after - before
+
+        # k6's own start and stop (~0.1 CPU-s), measured with one request, is not the requests'
+        idle, _ = paced_run("paced-idle", 0.1, 1)
+        run, server_cpu = paced_run("paced", rate, self.mode.http_secs)
+        summary = report.load(self.out / run.summary)
+        requests = report.metric(summary, "http_reqs", "count") or 0
+        if not requests or server_cpu is None:  # a secondary figure: the limits still stand
+            log("limits: the paced run made no request, or the bare server is gone")
+            return None
+        paced = {
+            "rate": rate,
+            "requests": requests,
+            "server_ms": round(1000 * server_cpu / requests, 3),
+            "k6_ms": round(1000 * max(0.0, run.k6_cpu_s - idle.k6_cpu_s) / requests, 3),
+            "k6_start_stop_s": idle.k6_cpu_s,
+        }
+        log(
+            f"limits: one request at {rate}/s to the bare route: {paced['server_ms']} ms of "
+            f"server CPU, {paced['k6_ms']} ms of k6"
+        )
+        return paced
 
     def limits_after(self) -> None:
         """The bcrypt limit again, after the scenarios: a machine whose other load changed

@@ -159,3 +159,14 @@ def test_a_journeys_cpu_splits_the_database_from_the_rest_when_it_was_measured()
     assert measured["db_ms"] == pytest.approx(4.0)  # 54 ms of server CPU less the 50 of the hash
     assert measured["rest_ms"] == pytest.approx(1.5)
     assert measured["machine_ms"] == pytest.approx(60.0)
+
+
+def test_the_journey_floor_adds_the_queues_sql_and_one_paced_request_to_the_hash() -> None:
+    # 2 CPUs: bcrypt 40/s = 50 ms a hash; the queue's SQL path 38/s = 52.63 ms, 2.63 beside it;
+    # one paced request 1.2 ms of server CPU and 1.4 of k6
+    floor = report.journey_floor(2, 40.0, 38.0, {"server_ms": 1.2, "k6_ms": 1.4})
+    assert floor is not None
+    assert floor["sql_ms"] == pytest.approx(2.6316, abs=1e-3)
+    assert floor["floor_ms"] == pytest.approx(50 + 2.6316 + 2.6, abs=1e-3)
+    assert floor["ratio"] == pytest.approx(50 / 55.2316, abs=1e-4)
+    assert report.journey_floor(2, 40.0, None, {"server_ms": 1.2, "k6_ms": 1.4}) is None

@@ -77,6 +77,7 @@ def test_limits(smoke_run: tuple[Path, str]) -> None:
     assert meta["pgbench"]["bcrypt_per_s"] > 0
     assert all(v > 0 for v in meta["pgbench"]["lookup_per_s"].values())
     assert meta["pgbench"]["queue_path_per_s"] > 0
+    assert meta["paced"]["requests"] > 0 and meta["paced"]["server_ms"] >= 0
     assert "the queue's SQL path" in (out / "report.md").read_text()
     ceiling = _summary(out, "ceiling-5-r1")
     assert _count(ceiling, "http_reqs{scenario:measure}") > 0
