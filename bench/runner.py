@@ -194,22 +194,24 @@ def http_call(
         return 0, b"", (time.perf_counter() - t0) * 1000
 
 
-def proc_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a live process (and its reaped children), from /proc."""
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, …), or None when
+    the process is gone or not readable."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
 
 
-def process_parent(pid: int) -> int | None:
-    """The parent of a live process, from /proc (None when it is gone or not readable)."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
+def stat_cpu_seconds(fields: list[str]) -> float:
+    """utime + stime of a process and of its reaped children, from its proc_stat fields."""
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a live process (and its reaped children), from /proc."""
+    fields = proc_stat(pid)
+    return None if fields is None else stat_cpu_seconds(fields)
 
 
 def machine_busy() -> tuple[float, float]:
@@ -369,7 +371,8 @@ class PgServer:
         may name some other local process). None when it is not ours to measure."""
         with contextlib.suppress(psycopg.Error), self.admin() as c:
             row = c.execute(bq("server_process")).fetchone()
-            parent = process_parent(row[0]) if row else None
+            fields = proc_stat(row[0]) if row else None
+            parent = int(fields[1]) if fields else None
             with contextlib.suppress(OSError):
                 if (
                     parent
@@ -389,8 +392,9 @@ class PgServer:
         if total is None:
             return None
         for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and process_parent(int(entry.name)) == postmaster:
-                total += proc_cpu_seconds(int(entry.name)) or 0.0
+            fields = proc_stat(int(entry.name)) if entry.name.isdigit() else None
+            if fields and int(fields[1]) == postmaster:  # one read a process: parent and CPU
+                total += stat_cpu_seconds(fields)
         return total
 
 
