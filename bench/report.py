@@ -786,7 +786,7 @@ class Report:
                 f"({ncpu} ÷ the queue's SQL path, less the hash) and one request at saturation's "
                 f"pace to the bare route {fmt(floor['http_ms'], 2)} (its server's and k6's CPU, "
                 f"k6's own start and stop taken out). So {ncpu} CPUs complete at most "
-                f"{ratio(floor['hash_ms'], floor['floor_ms'])} x the bcrypt limit before the app "
+                f"{floor['ratio']:.2f} x the bcrypt limit before the app "
                 "does any work of its own (validation, the worker's round trip, the "
                 "notification, the status read's call) and before the machine's own services "
                 "(throughputs of this run: the machine's noise moves them by a few %).",
@@ -1002,7 +1002,7 @@ class Report:
         if floor:
             self.w(
                 f"The limits put a floor under a journey: {fmt(floor['floor_ms'])} ms of CPU, "
-                f"at most {ratio(floor['hash_ms'], floor['floor_ms'])} x the bcrypt limit "
+                f"at most {floor['ratio']:.2f} x the bcrypt limit "
                 "before the app's own work (Limits section).",
                 "",
             )
