@@ -10,15 +10,24 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar, Literal
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 import page
 import qr
 from config import Settings
-from errors import ApiError, api_error, error_response, from_refusal, json_response
+from errors import (
+    ApiError,
+    api_error,
+    error_response,
+    field_error,
+    from_refusal,
+    invalid_input,
+    json_response,
+)
 from inputs import (
     QR_CODE_RE,
     Field,
@@ -65,6 +74,17 @@ REGISTER_BODY: tuple[Field, ...] = (
     Field("gender", "gender", required=False),
     Field("city", "city", required=False),
 )
+
+# A data export or erasure by phone and password (the session cookie is the other way in).
+CREDENTIALS_BODY: tuple[Field, ...] = (
+    Field("phone", "phone", "phone"),
+    Field("password", "password", "secret"),
+)
+ERASE_CREDENTIALS: tuple[Field, ...] = (
+    Field("phone", "phone", "phone", required=False),
+    Field("password", "password", "secret", required=False),
+)
+MSG_CONFIRM_ERASE = "Confirma que queres apagar a tua conta."
 
 
 # --- readers ----------------------------------------------------------------------------------
@@ -119,6 +139,98 @@ async def qr_code(request: Request, settings: Settings) -> Params:
     if not QR_CODE_RE.match(code):
         raise api_error("qr_not_found")
     return {"qr_code": code, "client_key": client_key(request.scope, settings.trusted_proxies)}
+
+
+# Password limits of the privacy routes, as SQL checks them (app._privacy_subject).
+_PASSWORD_SCHEMA: dict[str, Any] = {"type": "string", "format": "password", "minLength": 1,
+                                    "maxLength": 200}  # fmt: skip
+
+
+def _session_cookie(request: Request) -> str | None:
+    return session_token(request.cookies.get(SESSION_COOKIE))
+
+
+@dataclass(frozen=True)
+class SessionCookie:
+    """Reader of a request authenticated by the session cookie alone (GET /api/guest/data);
+    no usable cookie → 401 without asking SQL."""
+
+    session_cookie: ClassVar[Literal["required", "optional"]] = "required"
+
+    async def __call__(self, request: Request, settings: Settings) -> Params:
+        token = _session_cookie(request)
+        if token is None:
+            raise api_error("session_invalid")
+        return {
+            "phone": None,
+            "password": None,
+            "session_token": token,
+            "client_key": client_key(request.scope, settings.trusted_proxies),
+        }
+
+
+@dataclass(frozen=True)
+class CredentialsBody(JsonBody):
+    """Reader of phone + password (POST /api/guest/data): the session cookie is not used."""
+
+    async def __call__(self, request: Request, settings: Settings) -> Params:
+        params = await super().__call__(request, settings)
+        params["session_token"] = None
+        return params
+
+    def amend_schema(self, schema: dict[str, Any]) -> None:
+        schema["properties"] = {**schema["properties"], "password": _PASSWORD_SCHEMA}
+
+
+@dataclass(frozen=True)
+class ErasureBody(JsonBody):
+    """Reader of POST /api/guest/erase: `confirm` must be JSON true; phone + password when
+    either is given (both then required), else the session cookie (none → 401)."""
+
+    session_cookie: ClassVar[Literal["required", "optional"]] = "optional"
+
+    async def __call__(self, request: Request, settings: Settings) -> Params:
+        body = await read_json_body(request)
+        confirm_error = None
+        if not isinstance(body, dict) or body.get("confirm") is not True:
+            confirm_error = field_error("confirm", "required", MSG_CONFIRM_ERASE)
+        try:
+            params = validate_body(body, self.fields)
+        except ApiError as err:
+            if confirm_error is not None and isinstance(body, dict):
+                err.errors = [*(err.errors or []), confirm_error]
+            raise
+        errors = [] if confirm_error is None else [confirm_error]
+        given = {f.param for f in self.fields if params.get(f.param) is not None}
+        if given:
+            errors += [
+                field_error(f.key, "required", "Campo obrigatório")
+                for f in self.fields
+                if f.param not in given
+            ]
+        if errors:
+            raise invalid_input(errors)
+        token = None
+        if not given:
+            token = _session_cookie(request)
+            if token is None:
+                raise api_error("session_invalid")
+        return {
+            "confirm": True,
+            "phone": params.get("phone"),
+            "password": params.get("password"),
+            "session_token": token,
+            "client_key": client_key(request.scope, settings.trusted_proxies),
+        }
+
+    def amend_schema(self, schema: dict[str, Any]) -> None:
+        schema["required"] = ["confirm"]
+        schema["properties"] = {
+            **schema["properties"],
+            "password": _PASSWORD_SCHEMA,
+            "confirm": {"const": True, "description": "Must be true: erasure is final."},
+        }
+        schema["dependentRequired"] = {"phone": ["password"], "password": ["phone"]}
 
 
 # --- responders -------------------------------------------------------------------------------
@@ -229,6 +341,50 @@ def openapi_doc(request: Request, settings: Settings, params: Params, result: An
 
 def guest_page(request: Request, settings: Settings, params: Params, result: Any) -> Response:
     return page.guest_page_response(result)
+
+
+DATA_FILENAME = "os-meus-dados.json"
+
+
+def data_download(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """A data export as a JSON file to download (indented for people to read), never cached."""
+    if not isinstance(result, dict):
+        raise api_error("internal")
+    if result.get("success") is not True:
+        raise from_refusal(result)
+    return Response(
+        orjson.dumps(result.get("data"), option=orjson.OPT_INDENT_2),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{DATA_FILENAME}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def erased(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """An erased account: the counts of what went, and this device's session cookie cleared."""
+    if not isinstance(result, dict):
+        raise api_error("internal")
+    if result.get("success") is not True:
+        raise from_refusal(result)
+    counts = result.get("erased") if isinstance(result.get("erased"), dict) else {}
+    response = json_response(
+        {
+            "success": True,
+            "message": "A tua conta foi apagada e os teus dados pessoais foram eliminados.",
+            "erased": {k: v for k, v in counts.items() if isinstance(v, int)},
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        secure=is_https(request.scope, settings.trusted_proxies),
+        httponly=True,
+        samesite="lax",
+    )
+    return response
 
 
 # --- how a route's errors are shown -------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from errors import CODE_STATUS
-from handlers import JsonBody
+from handlers import SESSION_COOKIE, JsonBody
 from inputs import MAX_BODY_BYTES, Field
 from routes import ApiRoute
 
@@ -97,6 +97,90 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "event": {"$ref": "#/components/schemas/Event"},
         },
     },
+    "GuestData": {
+        "type": "object",
+        "description": "Everything stored about the account (a download: Content-Disposition "
+        "attachment). No hash and no token is ever part of it.",
+        "required": ["exportedAt", "account", "guestEntries", "sessions", "jobs"],
+        "properties": {
+            "exportedAt": {"type": "string", "format": "date-time"},
+            "account": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "phone": {"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"},
+                    "firstName": {"type": "string"},
+                    "lastName": {"type": "string"},
+                    "email": {"type": "string"},
+                    "birthDate": {"type": ["string", "null"], "format": "date"},
+                    "gender": {"enum": ["M", "F", "O", None]},
+                    "city": {"type": ["string", "null"]},
+                    "isActive": {"type": "boolean"},
+                    "isVerified": {"type": "boolean"},
+                    "createdAt": {"type": "string", "format": "date-time"},
+                    "updatedAt": {"type": "string", "format": "date-time"},
+                },
+            },
+            "guestEntries": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "name": {"type": "string"},
+                        "phone": {"type": "string"},
+                        "qrCode": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                        "status": {"enum": ["pending", "checked_in", "cancelled"]},
+                        "checkedIn": {"type": "boolean"},
+                        "checkedInAt": {"type": ["string", "null"], "format": "date-time"},
+                        "createdAt": {"type": "string", "format": "date-time"},
+                        "event": {"$ref": "#/components/schemas/Event"},
+                        "organization": {"type": "object"},
+                        "promoter": {"type": ["object", "null"]},
+                        "team": {"type": ["object", "null"]},
+                    },
+                },
+            },
+            "sessions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "createdAt": {"type": "string", "format": "date-time"},
+                        "expiresAt": {"type": "string", "format": "date-time"},
+                    },
+                },
+            },
+            "jobs": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "kind": {"enum": ["login", "register"]},
+                        "status": {"type": "string"},
+                        "request": {"type": "object", "description": "without the password"},
+                        "result": {"type": ["object", "null"]},
+                        "createdAt": {"type": "string", "format": "date-time"},
+                        "finishedAt": {"type": ["string", "null"], "format": "date-time"},
+                    },
+                },
+            },
+        },
+    },
+    "Erased": {
+        "type": "object",
+        "description": "Also clears the session cookie.",
+        "properties": {
+            "success": {"const": True},
+            "message": {"type": "string"},
+            "erased": {
+                "type": "object",
+                "description": "rows erased per kind (accounts, guestRows, sessions, jobs, …)",
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["success", "code", "error"],
@@ -182,6 +266,16 @@ def build_openapi(routes: Iterable[ApiRoute]) -> dict[str, Any]:
                     "schema": {"type": "string"},
                 }
             )
+        cookie = getattr(route.read, "session_cookie", None)
+        if cookie is not None:  # the privacy routes: the session cookie, required or optional
+            params.append(
+                {
+                    "name": SESSION_COOKIE,
+                    "in": "cookie",
+                    "required": cookie == "required",
+                    "schema": {"type": "string"},
+                }
+            )
         if params:
             op["parameters"] = params
         if isinstance(route.read, JsonBody):
@@ -190,6 +284,9 @@ def build_openapi(routes: Iterable[ApiRoute]) -> dict[str, Any]:
                 "description": f"JSON, at most {MAX_BODY_BYTES} bytes.",
                 "content": {"application/json": {"schema": _body_schema(route.read.fields)}},
             }
+            amend = getattr(route.read, "amend_schema", None)
+            if amend is not None:  # a reader that checks more than its fields says so
+                amend(op["requestBody"]["content"]["application/json"]["schema"])
         if route.admin:
             op["security"] = [{"adminToken": []}]
         paths.setdefault(route.path, {})[route.method.lower()] = op

@@ -99,6 +99,25 @@ SELECT api.session_guest(
 -- name: web_qr_code_exists
 SELECT api.qr_code_exists(p_qr_code => %(qr_code)s::text, p_client_key => %(client_key)s::text)
 
+-- name: web_guest_data_export
+-- GET /api/guest/data (session cookie) and POST /api/guest/data (phone + password): everything
+-- stored about the account; refusals returned ({success: false, code, …}).
+SELECT api.guest_data_export(
+    p_phone => %(phone)s::text,
+    p_password => %(password)s::text,
+    p_session_token => %(session_token)s::text,
+    p_client_key => %(client_key)s::text)
+
+-- name: web_guest_erase
+-- POST /api/guest/erase: erase the account (phone + password, or the session cookie) once
+-- confirmed; {success, erased: counts} or a refusal.
+SELECT api.guest_erase(
+    p_confirm => %(confirm)s::boolean,
+    p_phone => %(phone)s::text,
+    p_password => %(password)s::text,
+    p_session_token => %(session_token)s::text,
+    p_client_key => %(client_key)s::text)
+
 -- name: web_readiness
 SELECT api.readiness()
 

@@ -74,6 +74,21 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/guest/qr/{qr_code}.svg", "web_qr_code_exists", h.qr_code, h.qr_svg,
              "The QR image of a guest's code (SVG, made locally).",
              refusals=("qr_not_found", "rate_limited", *_BUSY), response_schema="Svg"),
+    # --- the guest's own data (GDPR: download, erase) --------------------------------------------
+    ApiRoute("GET", "/api/guest/data", "web_guest_data_export", h.SessionCookie(),
+             h.data_download, "Download everything stored about my account (session cookie).",
+             refusals=("session_invalid", "rate_limited", *_BUSY), response_schema="GuestData"),
+    ApiRoute("POST", "/api/guest/data", "web_guest_data_export",
+             h.CredentialsBody(h.CREDENTIALS_BODY), h.data_download,
+             "Download everything stored about my account (phone + password).",
+             refusals=(*_BODY, "invalid_credentials", "account_locked", "rate_limited", *_BUSY),
+             response_schema="GuestData"),
+    ApiRoute("POST", "/api/guest/erase", "web_guest_erase", h.ErasureBody(h.ERASE_CREDENTIALS),
+             h.erased, "Erase my account for good (phone + password, or the session cookie); "
+             "clears the session cookie.",
+             refusals=(*_BODY, "session_invalid", "invalid_credentials", "account_locked",
+                       "rate_limited", *_BUSY),
+             response_schema="Erased"),
     # --- queued guest API (issue 4, the queue helper): ------------------------------------------
     #   POST /api/guest/login-v2, POST /api/guest/register-v2, GET /api/guest/status/{job_id}
     #   go here as rows like the ones above (their queries in queries.sql, their readers and

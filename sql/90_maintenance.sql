@@ -3,8 +3,9 @@ SET LOCAL ROLE guestlist_owner;
 
 -- Delete what has expired: cache rows, past rate windows, sessions, login
 -- windows over 15 minutes old, and finished jobs past guestlist.job_retention
--- (when the queue exists). pg_cron runs it every minute; without pg_cron the
--- app runs it on a timer. Returns the counts deleted.
+-- (when the queue exists); then one batch of the retention rules (guest rows
+-- anonymized, unused accounts erased: sql/85_privacy.sql). pg_cron runs it
+-- every minute; without pg_cron the app runs it on a timer. Returns the counts.
 CREATE OR REPLACE FUNCTION api.cleanup()
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -17,6 +18,7 @@ DECLARE
   v_sessions bigint;
   v_logins bigint;
   v_jobs bigint;
+  v_retention jsonb;
 BEGIN
   DELETE FROM app.phone_lookup_cache WHERE expires_at <= now();
   GET DIAGNOSTICS v_cache = ROW_COUNT;
@@ -27,8 +29,10 @@ BEGIN
   DELETE FROM app.login_failures WHERE window_starts_at <= now() - interval '15 minutes';
   GET DIAGNOSTICS v_logins = ROW_COUNT;
   v_jobs := app._cleanup_jobs();  -- sql/70_queue.sql
+  v_retention := app._apply_retention();  -- sql/85_privacy.sql
   RETURN jsonb_build_object('cache', v_cache, 'rateCounters', v_rates,
-                            'sessions', v_sessions, 'loginWindows', v_logins, 'jobs', v_jobs);
+                            'sessions', v_sessions, 'loginWindows', v_logins, 'jobs', v_jobs,
+                            'retention', v_retention);
 END
 $$;
 GRANT EXECUTE ON FUNCTION api.cleanup() TO guestlist_web;
