@@ -345,8 +345,8 @@ DECLARE
   v_guest_ids uuid[];
   v_guests bigint := 0;
   v_due record;
-  v_expired uuid[] := '{}';
-  v_phones text[] := '{}';
+  v_expired uuid[] := '{}'::uuid[];
+  v_phones text[] := '{}'::text[];
   v_busy text[];
   v_until timestamptz;
   v_id uuid;

@@ -71,3 +71,13 @@ SELECT public.test_flaky(%(failures)s::integer, %(state)s::text)
 
 -- name: web_test_flaky_calls
 SELECT last_value FROM public.test_flaky_calls
+
+-- name: web_test_phone_traces
+-- Rows that still name a phone: its account, its guest rows and its queued jobs.
+SELECT (SELECT count(*) FROM app.client_users WHERE phone = %(phone)s::text)
+     + (SELECT count(*) FROM app.guests WHERE phone = %(phone)s::text)
+     + (SELECT count(*) FROM app.guest_jobs WHERE payload ->> 'phone' = %(phone)s::text)
+
+-- name: web_test_event_guest_count
+-- An event's guest count as the capacity check reads it.
+SELECT guest_count FROM app.events WHERE id = %(event_id)s::uuid
