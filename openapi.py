@@ -47,6 +47,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "properties": {
                     "id": {"type": "string", "format": "uuid"},
                     "name": {"type": "string"},
+                    "accountRetentionMonths": {"type": "integer", "minimum": 1, "maximum": 120},
+                    "guestRetentionMonths": {"type": "integer", "minimum": 1, "maximum": 120},
                 },
             },
             "promoter": {

@@ -40,7 +40,13 @@ def public_page(result: Any) -> dict[str, Any]:
     promoter = result.get("promoter") if isinstance(result.get("promoter"), dict) else {}
     return {
         "event": {k: event.get(k) for k in ("id", "title", "startsAt", "location")},
-        "organization": {"id": org.get("id"), "name": org.get("name")},
+        "organization": {
+            "id": org.get("id"),
+            "name": org.get("name"),
+            # the privacy notice's retention periods (admin.set_retention)
+            "accountRetentionMonths": org.get("accountRetentionMonths"),
+            "guestRetentionMonths": org.get("guestRetentionMonths"),
+        },
         "promoter": {"id": promoter.get("id"), "displayName": promoter.get("displayName")},
         "teamId": result.get("teamId"),
         "guestListOpen": bool(result.get("guestListOpen")),

@@ -5,8 +5,9 @@ SELECT plan(17);
 
 SELECT api.resolve_guest_page('promo-teste', 'noite-teste') AS page \gset
 SELECT is(:'page'::jsonb #>> '{event,id}', :'ev', 'the event by promoter and event slug');
-SELECT is(:'page'::jsonb -> 'organization', jsonb_build_object('id', :'org'::uuid, 'name', 'Org Teste'),
-          'its organization');
+SELECT is(:'page'::jsonb -> 'organization', jsonb_build_object('id', :'org'::uuid, 'name', 'Org Teste',
+            'accountRetentionMonths', 24, 'guestRetentionMonths', 12),
+          'its organization, with its retention periods (the privacy notice)');
 SELECT is(:'page'::jsonb -> 'promoter', jsonb_build_object('id', :'pr'::uuid, 'displayName', 'Promo'),
           'the promoter');
 SELECT is(:'page'::jsonb ->> 'teamId', :'tm', 'the promoter''s team');

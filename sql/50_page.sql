@@ -22,7 +22,10 @@ BEGIN
   END IF;
   SELECT jsonb_build_object(
            'event', app._event_json(e),
-           'organization', jsonb_build_object('id', o.id, 'name', o.name),
+           'organization', jsonb_build_object('id', o.id, 'name', o.name,
+             -- the privacy notice says how long the organization keeps what
+             'accountRetentionMonths', o.account_retention_months,
+             'guestRetentionMonths', o.guest_retention_months),
            'promoter', jsonb_build_object('id', p.id, 'displayName', p.display_name),
            'teamId', t.id,
            'guestListOpen', app._event_refusal(e) IS NULL,

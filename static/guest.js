@@ -45,6 +45,9 @@
     jobStatus: (jobId, wait) =>
       request('GET', `/api/guest/status/${encodeURIComponent(jobId)}?wait=${wait}`),
     qrImageUrl: (qrCode) => `/api/guest/qr/${encodeURIComponent(qrCode)}.svg`,
+    // the guest's own data (the session cookie): a download, and the account's erasure
+    myData: () => fetch('/api/guest/data', { credentials: 'same-origin' }),
+    erase: () => request('POST', '/api/guest/erase', { confirm: true }),
   };
 
   // The queued route first, its answer held until the job ends; while it has not, the job is
@@ -244,6 +247,33 @@
     const promoter = page.promoter && page.promoter.displayName;
     $('event-promoter').textContent = promoter ? `Lista de ${promoter}` : '';
     if (event.title) document.title = `${event.title} · Lista de convidados`;
+    renderPrivacy(page.organization || {});
+  }
+
+  // The privacy notice names the organization and its retention periods.
+  function renderPrivacy(org) {
+    const months = (n) => (n === 1 ? '1 mês' : `${n} meses`);
+    if (org.name) {
+      for (const el of document.querySelectorAll('[data-org-name]')) el.textContent = org.name;
+    }
+    if (Number.isInteger(org.guestRetentionMonths)) {
+      for (const el of document.querySelectorAll('[data-guest-months]')) {
+        el.textContent = months(org.guestRetentionMonths);
+      }
+    }
+    if (Number.isInteger(org.accountRetentionMonths)) {
+      for (const el of document.querySelectorAll('[data-account-months]')) {
+        el.textContent = months(org.accountRetentionMonths);
+      }
+    }
+  }
+
+  function openPrivacy(event) {
+    event.preventDefault();
+    const notice = $('privacy-notice');
+    notice.open = true;
+    notice.scrollIntoView({ block: 'start' });
+    notice.querySelector('summary').focus();
   }
 
   function downloadName(title) {
@@ -420,6 +450,63 @@
     }
   }
 
+  // --- the guest's own data ---------------------------------------------------------------------
+
+  const SESSION_EXPIRED = 'A tua sessão expirou. Entra de novo para gerires os teus dados.';
+
+  async function onDataDownload(event) {
+    const button = event.currentTarget;
+    button.disabled = true;
+    showAlert('');
+    let response;
+    try {
+      response = await api.myData();
+    } catch (_err) {
+      response = null;
+    }
+    button.disabled = false;
+    if (!response || !response.ok) {
+      let data = { code: response ? 'internal' : 'network' };
+      if (response) data = await response.json().catch(() => data);
+      if (response && response.status === 401) showAlert(SESSION_EXPIRED);
+      else showAlert(messageFor(data));
+      return;
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = 'os-meus-dados.json';
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  async function onEraseSubmit(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    if (state.busy) return;
+    clearErrors(form);
+    if (!$('erase-confirm').checked) {
+      setFieldError('erase-confirm', 'Confirma que queres apagar a tua conta.');
+      $('erase-confirm').focus();
+      return;
+    }
+    setBusy(form, true);
+    const { ok, status, data } = await api.erase();
+    setBusy(form, false);
+    if (ok) {
+      form.reset();
+      $('my-data').open = false;
+      state.phone = '';
+      state.firstName = '';
+      showAlert('');
+      showStep('erased');
+      return;
+    }
+    showAlert(status === 401 ? SESSION_EXPIRED : messageFor(data));
+  }
+
   // --- start ------------------------------------------------------------------------------------
 
   function inlinePageData() {
@@ -452,6 +539,11 @@
     for (const button of document.querySelectorAll('[data-action="restart"]')) {
       button.addEventListener('click', restart);
     }
+    for (const link of document.querySelectorAll('[data-action="privacy"]')) {
+      link.addEventListener('click', openPrivacy);
+    }
+    $('data-download').addEventListener('click', onDataDownload);
+    $('form-erase').addEventListener('submit', onEraseSubmit);
 
     state.page = await loadPage();
     if (!state.page) {
