@@ -61,7 +61,8 @@ CREATE TABLE app.erasures (
   subject_key  bytea CHECK (length(subject_key) = 32),
   counts       jsonb NOT NULL CHECK (jsonb_typeof(counts) = 'object')
 );
-CREATE INDEX erasures_erased_at_idx ON app.erasures (erased_at);
+-- the cleanup drops subject keys once no backup can still hold the account
+CREATE INDEX erasures_subject_key_age_idx ON app.erasures (erased_at) WHERE subject_key IS NOT NULL;
 
 -- The erasure key: 32 random bytes, made once per database. Kept in
 -- app.settings (owner only); docs/privacy.md says to keep a copy outside the

@@ -1,7 +1,7 @@
 -- Data protection: the export, the erasure (nothing personal left in any
 -- app table), the retention rules of api.cleanup, and who may call what.
 BEGIN;
-SELECT plan(69);
+SELECT plan(71);
 \ir 00-fixture.psql
 
 -- Every app table (views and the like excluded) with a row whose text holds
@@ -228,6 +228,16 @@ SELECT is((SELECT array_agg(counts ORDER BY id) FROM app.erasures WHERE reason =
           'retention logs its erasures');
 SELECT is(api.cleanup() -> 'retention', '{"guestRows": 0, "accounts": 0}',
           'the next cleanup finds nothing more');
+
+-- Past guestlist.erasure_key_retention an erasure keeps its counts, not its subject key.
+UPDATE app.erasures SET erased_at = erased_at - interval '91 days'
+WHERE reason = 'guest_request';
+SELECT is(api.cleanup() #> '{retention,accounts}', '0', 'a cleanup later');
+SELECT results_eq(
+  'SELECT reason, subject_key IS NULL, counts ? ''accounts'' FROM app.erasures ORDER BY id',
+  $$VALUES ('guest_request', true, true), ('guest_request', true, true),
+           ('retention', true, false), ('retention', false, true)$$,
+  'the old erasures lost their subject keys, the recent account erasure kept its key');
 
 -- A restored backup brings Eva's account back: the erasure log erases it again.
 INSERT INTO app.client_users (phone, first_name, last_name, email, password_hash, created_at)

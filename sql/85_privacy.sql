@@ -335,7 +335,10 @@ $$;
 -- either given their next date or, when no guest row keeps them any more,
 -- erased (reason retention). An account with a job in the queue is in use:
 -- it is looked at again in an hour. Rows and accounts locked by someone
--- else are skipped this time. Returns {guestRows, accounts}.
+-- else are skipped this time. Last, erasure log rows older than
+-- guestlist.erasure_key_retention (default 90 days: longer than any backup
+-- is kept) lose their subject key: no restore can need it any more, and the
+-- row is then anonymous. Returns {guestRows, accounts}.
 CREATE OR REPLACE FUNCTION app._apply_retention(p_batch integer DEFAULT 100)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -383,6 +386,9 @@ BEGIN
       UPDATE app.client_users cu SET retain_until = v_until WHERE cu.id = v_due.id;
     END IF;
   END LOOP;
+  UPDATE app.erasures x SET subject_key = NULL
+  WHERE x.subject_key IS NOT NULL
+    AND x.erased_at < now() - app._setting('guestlist.erasure_key_retention', '90 days')::interval;
   IF cardinality(v_expired) = 0 THEN
     RETURN jsonb_build_object('guestRows', v_guests, 'accounts', 0);
   END IF;
