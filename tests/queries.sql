@@ -155,3 +155,22 @@ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = %(name)s)
 
 -- name: table_exists
 SELECT pg_catalog.to_regclass(%(name)s) IS NOT NULL
+
+-- === privacy races (tests/test_privacy_races.py) ===
+
+-- name: privacy_phone_traces
+-- Rows that still name a phone: its account and its guest rows.
+SELECT (SELECT count(*) FROM app.client_users WHERE phone = %(phone)s::text)
+     + (SELECT count(*) FROM app.guests WHERE phone = %(phone)s::text)
+
+-- name: privacy_erasure_count
+SELECT count(*) FROM app.erasures
+
+-- name: privacy_counts_agree
+-- Every event's guest_count equals its rows (anonymized rows included).
+SELECT bool_and(e.guest_count = (SELECT count(*) FROM app.guests g WHERE g.event_id = e.id))
+FROM app.events e
+
+-- name: privacy_backend_waits_on_lock
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity
+               WHERE pid = %(pid)s::integer AND wait_event_type = 'Lock')
