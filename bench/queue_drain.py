@@ -199,7 +199,7 @@ def enqueue_many(
             conns[i].execute(
                 q("queue_enqueue"),
                 {"kind": sql_kind, "payload": Jsonb(payload(kind, event_id, n)),
-                 "client_key": None},
+                 "client_key": None, "session_token": None},
             )  # fmt: skip
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(connections)]

@@ -73,7 +73,8 @@ def login_payload(demo: dict[str, str], n: int) -> dict[str, Any]:
 
 def enqueue(conn: psycopg.Connection, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     row = conn.execute(
-        q("queue_enqueue"), {"kind": kind, "payload": Jsonb(payload), "client_key": None}
+        q("queue_enqueue"),
+        {"kind": kind, "payload": Jsonb(payload), "client_key": None, "session_token": None},
     ).fetchone()
     assert row is not None
     return cast(dict[str, Any], row[0])
