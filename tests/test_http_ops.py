@@ -1,6 +1,6 @@
 """Operations over real HTTP: readiness when the database goes away, idle keep-alive
-connections (KEEP_ALIVE_SECONDS), RATE_LIMIT_PER_MINUTE=0, X-Forwarded-For ignored from an
-untrusted peer, security headers on every kind of answer."""
+connections (KEEP_ALIVE_SECONDS), rate limits off (database settings), X-Forwarded-For
+ignored from an untrusted peer, security headers on every kind of answer."""
 
 from __future__ import annotations
 
