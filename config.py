@@ -65,7 +65,6 @@ class Settings:
     keep_alive_seconds: float = 75.0
     trusted_proxies: tuple[IPNetwork, ...] = field(default_factory=tuple)
     admin_token: str = ""
-    rate_limit_per_minute: int = 100
     cleanup_interval_seconds: int = 60
     log_level: str = "info"
 
@@ -80,6 +79,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     pool_max = _int(env, "POOL_MAX", 20, minimum=1)
     if pool_max < pool_min:
         raise ConfigError(f"POOL_MAX ({pool_max}) must be >= POOL_MIN ({pool_min})")
+    if env.get("RATE_LIMIT_PER_MINUTE", "").strip():
+        # a security setting the app no longer sets: say so rather than ignore it
+        raise ConfigError(
+            "RATE_LIMIT_PER_MINUTE is no longer read by the app: rate limits are database "
+            "settings (migrate.py with GUESTLIST_SETTINGS, or admin.set_setting); "
+            "see docs/config.md"
+        )
     port = _int(env, "PORT", 8000, minimum=1)
     if port > 65535:
         raise ConfigError(f"PORT must be <= 65535, got {port}")
@@ -93,7 +99,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         keep_alive_seconds=_float(env, "KEEP_ALIVE_SECONDS", 75.0),
         trusted_proxies=parse_networks(env.get("TRUSTED_PROXIES", "")),
         admin_token=env.get("ADMIN_TOKEN", "").strip(),
-        rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 100, minimum=0),
         cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 60, minimum=0),
         log_level=env.get("LOG_LEVEL", "").strip().lower() or "info",
     )

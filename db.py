@@ -50,14 +50,11 @@ async def check_connection(conn: AsyncConnection) -> None:
 
 def make_pool(settings: Settings) -> AsyncConnectionPool:
     """A closed pool (open it in the lifespan). Every connection is autocommit, acts as
-    guestlist_web and carries the app's GUCs before it is handed out."""
+    guestlist_web and carries the app's GUCs before it is handed out. (Rate limits and the
+    other security settings are rows of app.settings, never a GUC the app could set.)"""
 
     async def configure(conn: AsyncConnection) -> None:
         set_json_loads(orjson.loads, conn)
-        await conn.execute(
-            q("web_set_rate_limit"),
-            {"rate_limit_per_minute": str(settings.rate_limit_per_minute)},
-        )
         # the app's pool also carries its in-process workers
         await conn.execute(q("queue_worker_setup"))
         await conn.execute(q("web_set_role"))

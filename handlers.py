@@ -103,6 +103,22 @@ class JsonBody:
         return params
 
 
+@dataclass(frozen=True)
+class LoginBody(JsonBody):
+    """A login's body reader; adds the device's session token (its cookie, when it has the
+    token's shape): a device holding a valid session of the account is not locked out of it."""
+
+    async def __call__(self, request: Request, settings: Settings) -> Params:
+        params = await super().__call__(request, settings)
+        params["session_token"] = device_session(request)
+        return params
+
+
+def device_session(request: Request) -> str | None:
+    """The session cookie's token if it has the token's shape (SQL decides if it is valid)."""
+    return session_token(request.cookies.get(SESSION_COOKIE))
+
+
 async def no_input(request: Request, settings: Settings) -> Params:
     return {}
 
@@ -243,12 +259,12 @@ def _event(value: Any) -> dict[str, Any] | None:
 
 
 def phone_answer(request: Request, settings: Settings, params: Params, result: Any) -> Response:
-    """{exists, user: {firstName} | null, source}: never more about the owner of a phone."""
-    user = result.get("user") if isinstance(result, dict) else None
+    """{exists, user: null, source}: nothing about the owner of a phone (`user` keeps the seed's
+    shape; the name is shown after the password)."""
     return json_response(
         {
             "exists": bool(result.get("exists")),
-            "user": {"firstName": user.get("firstName")} if isinstance(user, dict) else None,
+            "user": None,
             "source": result.get("source"),
         }
     )

@@ -226,13 +226,25 @@ _CLIENT_KEY_SCOPE = "guestlist.client_key"
 
 def client_key(scope: Scope, trusted: Sequence[IPNetwork]) -> str:
     """The rate-limit key: the peer address; when the peer is a trusted proxy, the right-most
-    X-Forwarded-For hop that is not itself a trusted proxy. Worked out once per request (the
-    reader and the metrics both ask) and kept in the scope with the proxies it was made for."""
+    X-Forwarded-For hop that is not itself a trusted proxy. An IPv4 address is its own key; an
+    IPv6 address is keyed by its /64 (one subscriber's prefix: a host picks any address in it),
+    an IPv4-mapped one as its IPv4 address. Worked out once per request (the reader and the
+    metrics both ask) and kept in the scope with the proxies it was made for."""
     cached = scope.get(_CLIENT_KEY_SCOPE)
     if cached is not None and cached[0] is trusted:
         return str(cached[1])
-    key = _client_key(scope, trusted)
+    key = _address_key(_client_key(scope, trusted))
     scope[_CLIENT_KEY_SCOPE] = (trusted, key)
+    return key
+
+
+def _address_key(key: str) -> str:
+    """An IPv6 address → its /64 (`2001:db8:1:2::/64`); anything else unchanged."""
+    ip = _parse_ip(key)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return key
 
 

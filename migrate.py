@@ -3,7 +3,11 @@
 1. yoyo-migrations applies what is new in `migrations/` (tables, roles, grants);
 2. every `sql/*.sql` file (the functions, CREATE OR REPLACE) is re-applied, in file-name
    order, all in one transaction;
-3. pg_cron, when the server preloads it, gets a job running `api.cleanup()` every minute in
+3. the security settings given (env GUESTLIST_SETTINGS, `key=value` pairs separated by commas
+   or spaces, e.g. `rate_limit_per_minute=0,bcrypt_cost=12`) are written to app.settings
+   through admin.set_setting, which refuses unknown keys and values out of bounds; settings
+   not given keep what the database has (see docs/config.md);
+4. pg_cron, when the server preloads it, gets a job running `api.cleanup()` every minute in
    this database (from the database named by `cron.database_name`); when it cannot, the app
    runs the cleanup on a timer instead.
 
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import LiteralString, cast
@@ -49,6 +53,7 @@ class MigrateReport:
     migrations_applied: list[str] = field(default_factory=list)
     migrations_total: int = 0
     sql_files: list[str] = field(default_factory=list)
+    settings: dict[str, str | None] = field(default_factory=dict)
     cleanup_scheduled: bool = False
     cron_message: str = ""
 
@@ -127,6 +132,31 @@ def apply_sql_files(conn: psycopg.Connection, sql_dir: Path, log: Log) -> list[s
     return names
 
 
+def parse_settings(raw: str) -> dict[str, str]:
+    """`key=value` pairs separated by commas or whitespace → a dict (an empty value unsets)."""
+    out: dict[str, str] = {}
+    for item in raw.replace(",", " ").split():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise MigrateError(f"GUESTLIST_SETTINGS: {item!r} is not key=value")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def write_settings(conn: psycopg.Connection, settings: Mapping[str, str | None], log: Log) -> None:
+    """admin.set_setting for each (an empty or None value: back to the default), in the
+    caller's transaction; a refused key or value stops the run."""
+    for key, value in settings.items():
+        try:
+            conn.execute(q("set_setting"), {"key": key, "value": value or None})
+        except psycopg.Error as err:
+            detail = err.diag.message_primary or str(err)
+            raise MigrateError(f"settings: {key}={value!r} refused: {detail}") from err
+    if settings:
+        written = ", ".join(f"{k}={v or '(default)'}" for k, v in settings.items())
+        log(f"settings: {written}")
+
+
 def schedule_cleanup(database_url: str, dbname: str) -> tuple[bool, str]:
     """Ask pg_cron to run api.cleanup() in `dbname` every minute.
 
@@ -172,8 +202,10 @@ def migrate(
     sql_dir: Path = SQL_DIR,
     log: Log = print,
     cron: bool = True,
+    settings: Mapping[str, str | None] | None = None,
 ) -> MigrateReport:
-    """Apply migrations, then the sql/ functions, then the pg_cron schedule."""
+    """Apply migrations, then the sql/ functions and the given security settings, then the
+    pg_cron schedule."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         row = conn.execute(q("current_database")).fetchone()
         assert row is not None
@@ -190,6 +222,9 @@ def migrate(
             )
             with psycopg.connect(database_url) as conn, conn.transaction():
                 report.sql_files = apply_sql_files(conn, sql_dir, log)
+                if settings:
+                    write_settings(conn, settings, log)
+                    report.settings = dict(settings)
             if cron:
                 scheduled, message = schedule_cleanup(database_url, report.dbname)
                 report.cleanup_scheduled, report.cron_message = scheduled, message
@@ -216,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("migrate: give a DATABASE_URL (argument or environment)", file=sys.stderr)
         return 2
     try:
-        migrate(database_url)
+        migrate(database_url, settings=parse_settings(os.environ.get("GUESTLIST_SETTINGS", "")))
     except MigrateError as err:
         print(err, file=sys.stderr)
         return 1

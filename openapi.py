@@ -67,12 +67,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "exists": {"type": "boolean"},
-            "user": {
-                "oneOf": [
-                    {"type": "null"},
-                    {"type": "object", "properties": {"firstName": {"type": "string"}}},
-                ]
-            },
+            "user": {"type": "null"},  # the seed's key; nothing about a phone's owner
             "source": {"enum": ["cache", "database"]},
         },
     },

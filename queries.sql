@@ -40,6 +40,10 @@ SELECT cron.schedule(
 -- Tells api.readiness() whether pg_cron runs the cleanup (else the app does, on a timer).
 SELECT app._set_setting('cleanup_scheduled', %(value)s)
 
+-- name: set_setting
+-- A security setting from migrate's environment (GUESTLIST_SETTINGS), checked by admin.set_setting.
+SELECT admin.set_setting(%(key)s::text, %(value)s::text)
+
 -- ─── demo.py ───────────────────────────────────────────────────────────────
 
 -- name: demo_load
@@ -53,10 +57,6 @@ SELECT admin.load_demo() AS demo
 -- Run by the pool's configure on every new connection: the app never acts as the owner.
 SET ROLE guestlist_web
 
--- name: web_set_rate_limit
--- Per-connection GUC read by app._rate_limited (0 = off).
-SELECT pg_catalog.set_config('guestlist.rate_limit_per_minute', %(rate_limit_per_minute)s, false)
-
 -- name: web_check_phone
 SELECT api.check_phone_with_cache(p_phone => %(phone)s::text, p_client_key => %(client_key)s::text)
 
@@ -67,7 +67,8 @@ SELECT api.authenticate_and_create_guest_v2(
     p_event_id => %(event_id)s::uuid,
     p_promoter_id => %(promoter_id)s::uuid,
     p_team_id => %(team_id)s::uuid,
-    p_client_key => %(client_key)s::text)
+    p_client_key => %(client_key)s::text,
+    p_session_token => %(session_token)s::text)
 
 -- name: web_register
 SELECT api.register_and_create_guest_v2(
@@ -134,7 +135,8 @@ SELECT api.cleanup()
 SELECT api.enqueue_guest_job(
     p_kind => %(kind)s::text,
     p_payload => %(payload)s::jsonb,
-    p_client_key => %(client_key)s::text)
+    p_client_key => %(client_key)s::text,
+    p_session_token => %(session_token)s::text)
 
 -- name: queue_job_status
 -- GET /api/guest/status/{job_id}: {id, status, result, error, createdAt, processedAt, finishedAt}.

@@ -70,7 +70,14 @@ class QueuedBody(h.JsonBody):
         params = await super().__call__(request, settings)
         client_key = params.pop("client_key")
         payload = {k: _json_value(v) for k, v in params.items() if v is not None}
-        return {"kind": self.kind, "payload": Jsonb(payload), "client_key": client_key}
+        # a login's device session: checked at enqueue, never part of the payload
+        session = h.device_session(request) if self.kind == "login" else None
+        return {
+            "kind": self.kind,
+            "payload": Jsonb(payload),
+            "client_key": client_key,
+            "session_token": session,
+        }
 
 
 def queued_body(params: h.Params, result: Any) -> dict[str, Any]:

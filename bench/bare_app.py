@@ -4,11 +4,11 @@
   (no database, no middleware);
 * `POST /api/guest/verify-phone-v2` calls the same SQL function the app calls (the app's own
   `web_check_phone` statement from queries.sql) through the same kind of pool (psycopg_pool,
-  autocommit, `SET ROLE guestlist_web`, the same rate-limit GUC, the app's own connection
-  check `db.check_connection`) and returns its JSON as is: what our route would cost without
-  its validation, error mapping, logging and headers.
+  autocommit, `SET ROLE guestlist_web`, the app's own connection check `db.check_connection`;
+  rate limits are the database's settings, as for the app) and returns its JSON as is: what
+  our route would cost without its validation, error mapping, logging and headers.
 
-    DATABASE_URL=… PORT=… RATE_LIMIT_PER_MINUTE=0 python bench/bare_app.py
+    DATABASE_URL=… PORT=… python bench/bare_app.py
 
 Served like app.py: uvicorn with uvloop and httptools, one process, no access log.
 """
@@ -60,10 +60,9 @@ async def verify_phone(request: Request) -> Response:
     return _json(orjson.dumps(row[0] if row else None))
 
 
-def make_pool(database_url: str, rate_limit: str, min_size: int, max_size: int) -> Any:
+def make_pool(database_url: str, min_size: int, max_size: int) -> Any:
     async def configure(conn: AsyncConnection) -> None:
         set_json_loads(orjson.loads, conn)
-        await conn.execute(q("web_set_rate_limit"), {"rate_limit_per_minute": rate_limit})
         await conn.execute(q("web_set_role"))
 
     return AsyncConnectionPool(
@@ -81,13 +80,12 @@ def make_pool(database_url: str, rate_limit: str, min_size: int, max_size: int) 
 
 def create_app() -> Starlette:
     database_url = os.environ["DATABASE_URL"]
-    rate_limit = os.environ.get("RATE_LIMIT_PER_MINUTE", "0")
     pool_min = int(os.environ.get("POOL_MIN", "2"))
     pool_max = int(os.environ.get("POOL_MAX", "20"))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        pool = make_pool(database_url, rate_limit, pool_min, pool_max)
+        pool = make_pool(database_url, pool_min, pool_max)
         await pool.open(wait=True)
         try:
             yield {"pool": pool}

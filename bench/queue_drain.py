@@ -199,7 +199,7 @@ def enqueue_many(
             conns[i].execute(
                 q("queue_enqueue"),
                 {"kind": sql_kind, "payload": Jsonb(payload(kind, event_id, n)),
-                 "client_key": None},
+                 "client_key": None, "session_token": None},
             )  # fmt: skip
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(connections)]
@@ -339,9 +339,9 @@ def main() -> None:
             out(f"\nOn {cpus} CPUs that is a ceiling of {cpus * 1000 / hash_ms:.0f} hashes/s "
                 f"and {cpus * 1000 / job_ms:.0f} register jobs/s (last row).")  # fmt: skip
 
-        with psycopg.connect(base, autocommit=True) as admin:
-            admin.execute(bq_ident("bench_queue_weak_hash", dbname=DBNAME))
-            admin.execute(bq_ident("bench_queue_bcrypt_cost", dbname=DBNAME))
+        with psycopg.connect(url, autocommit=True) as admin:  # the bench database's settings
+            admin.execute(bq("bench_queue_weak_hash"))
+            admin.execute(bq("bench_queue_bcrypt_cost"))
         crypt4 = pgbench(url, "crypt4", 2, args.seconds)
         out("\n## bcrypt cost 4: the queue's own cost\n")
         out(f"raw `crypt()` cost 4, pgbench 2 clients: **{crypt4['tps']:.0f} hashes/s**\n")

@@ -1,13 +1,13 @@
 -- Structure and privileges: what exists, who owns it, what the web role may
 -- and may not do.
 BEGIN;
-SELECT plan(45);
+SELECT plan(46);
 
 SELECT has_schema(s) FROM unnest(ARRAY['app', 'api', 'admin']) s;
 SELECT has_table('app', t, 'table app.' || t) FROM unnest(ARRAY[
   'organizations', 'events', 'event_slugs', 'promoters', 'teams', 'team_members',
   'client_users', 'guests', 'guest_sessions', 'phone_lookup_cache', 'rate_limit_counters',
-  'login_failures']) t;
+  'login_failures', 'login_client_failures']) t;
 SELECT has_role(r) FROM unnest(ARRAY['guestlist_owner', 'guestlist_web', 'guestlist_admin']) r;
 SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'guestlist_owner'), false,
           'the owner cannot log in');
@@ -21,7 +21,7 @@ SELECT schema_privs_are('admin', 'guestlist_web', ARRAY[]::text[], 'web role has
 SELECT schema_privs_are('app', 'public', ARRAY[]::text[], 'PUBLIC has no access to app');
 SELECT function_returns('api', 'check_phone_with_cache', ARRAY['text', 'text'], 'jsonb');
 SELECT function_returns('api', 'authenticate_and_create_guest_v2',
-                        ARRAY['text', 'text', 'uuid', 'uuid', 'uuid', 'text'], 'jsonb');
+                        ARRAY['text', 'text', 'uuid', 'uuid', 'uuid', 'text', 'text'], 'jsonb');
 SELECT function_returns('api', 'register_and_create_guest_v2',
   ARRAY['text', 'text', 'text', 'text', 'text', 'uuid', 'uuid', 'uuid', 'date', 'text', 'text', 'text'],
   'jsonb');

@@ -1,7 +1,8 @@
 -- api.authenticate_and_create_guest_v2: one bcrypt for known and unknown
--- phones alike, the same answer, the 5-attempt lock, recovery of a place.
+-- phones alike, the same answer, recovery of a place, the lockout per client
+-- and the progressive delay per phone, a device's own session.
 BEGIN;
-SELECT plan(24);
+SELECT plan(39);
 \ir 00-fixture.psql
 SET LOCAL track_functions = 'all';
 
@@ -43,24 +44,71 @@ SELECT ok(NOT (:'ok1'::jsonb ? 'email') AND NOT (:'ok1'::jsonb ? 'phone')
           AND position('Silva' IN :'ok1') = 0, 'no email, phone or last name in the answer');
 SELECT is((SELECT count(*)::int FROM app.login_failures
            WHERE phone_hash = app._phone_hash('+351935886310')), 0,
-          'a successful login clears the attempt window');
+          'a successful login clears the failure count');
 
--- the lock: 5 attempts in 15 minutes, then refused even with the right password
+-- per client key: 5 failures lock that client out of that phone, and only that client
+SELECT admin.set_setting('login_phone_free_failures', '1000');  -- the per-phone delay apart
 SELECT pg_temp.crypt_delta() IS NOT NULL AS reset \gset
-SELECT api.authenticate_and_create_guest_v2('+351935886310', 'Errada' || i || 'A', :'ev') ->> 'code'
+SELECT api.authenticate_and_create_guest_v2('+351935886310', 'Errada' || i || 'A', :'ev',
+                                            p_client_key => '10.0.0.1') ->> 'code'
 FROM generate_series(1, 5) i;
-SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev') ->> 'code',
-          'account_locked', 'after 5 failures even the right password is refused');
-SELECT is(pg_temp.crypt_delta(), 5::bigint, 'a locked attempt spends no bcrypt');
-SELECT cmp_ok((api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev')
-              ->> 'retry_after')::int, '>', 800, 'the lock says how long it lasts');
-SELECT api.authenticate_and_create_guest_v2('+351922222222', 'Errada' || i || 'A', :'ev') ->> 'code'
+SELECT api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev',
+                                            p_client_key => '10.0.0.1') AS locked \gset
+SELECT is(:'locked'::jsonb ->> 'code', 'account_locked',
+          'after 5 failures that client is refused, even with the right password');
+SELECT is(pg_temp.crypt_delta(), 5::bigint, 'a refused attempt spends no bcrypt');
+SELECT cmp_ok((:'locked'::jsonb ->> 'retry_after')::int, '>', 800, 'the refusal says how long it lasts');
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev',
+          p_client_key => '10.0.0.2') ->> 'success', 'true',
+          'another client logs in with the right password: one address cannot lock a guest out');
+SELECT is((SELECT count(*)::int FROM app.login_client_failures
+           WHERE phone_hash = app._phone_hash('+351935886310')), 0,
+          'the right password clears every client''s count for the phone');
+SELECT api.authenticate_and_create_guest_v2('+351922222222', 'Errada' || i || 'A', :'ev',
+                                            p_client_key => '10.0.0.1') ->> 'code'
 FROM generate_series(1, 5) i;
-SELECT is(api.authenticate_and_create_guest_v2('+351922222222', 'Whatever1', :'ev') ->> 'code',
-          'account_locked', 'unknown phones lock the same way');
-UPDATE app.login_failures SET window_starts_at = now() - interval '16 minutes';
-SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev') ->> 'success',
-          'true', 'the lock ends with its window');
+SELECT is(api.authenticate_and_create_guest_v2('+351922222222', 'Whatever1', :'ev',
+          p_client_key => '10.0.0.1') ->> 'code', 'account_locked', 'unknown phones lock the same way');
+UPDATE app.login_client_failures SET last_failure_at = now() - interval '16 minutes';
+SELECT is(api.authenticate_and_create_guest_v2('+351922222222', 'Whatever1', :'ev',
+          p_client_key => '10.0.0.1') ->> 'code', 'invalid_credentials',
+          'the client''s lock ends 15 minutes after its last failure');
+SELECT admin.set_setting('login_phone_free_failures', NULL);
+DELETE FROM app.login_failures;
+DELETE FROM app.login_client_failures;
+
+-- per phone across clients: after 3 failures each attempt waits 2, 4, 8 ... s (at most 300)
+SELECT api.authenticate_and_create_guest_v2('+351935886310', 'Errada' || i || 'A', :'ev',
+                                            p_client_key => '10.0.1.' || i) ->> 'code'
+FROM generate_series(1, 3) i;
+SELECT api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev',
+                                            p_client_key => '10.0.1.9') AS delayed \gset
+SELECT is(:'delayed'::jsonb ->> 'code', 'account_locked',
+          'a third failure makes the next attempt wait, from any client, right password included');
+SELECT is((:'delayed'::jsonb ->> 'retry_after')::int, 2, 'two seconds after the third failure');
+UPDATE app.login_failures SET last_failure_at = now() - interval '3 seconds';
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Errada9A', :'ev',
+          p_client_key => '10.0.1.9') ->> 'code', 'invalid_credentials', 'once waited, it is tried');
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Errada9A', :'ev',
+          p_client_key => '10.0.1.9') ->> 'retry_after', '4', 'the wait doubles with each failure');
+UPDATE app.login_failures SET failures = 40;
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev',
+          p_client_key => '10.0.1.8') ->> 'retry_after', '300', 'and is capped at five minutes');
+
+-- a device holding a valid session of the account is never locked out of it
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Errada9A', :'ev',
+          p_client_key => '10.0.1.8', p_session_token => :'reg'::jsonb ->> 'session_token') ->> 'code',
+          'invalid_credentials', 'its own session spares it the wait, not the password check');
+SELECT api.register_and_create_guest_v2('+351933333333', 'Rui', 'Costa', 'rui@example.pt',
+                                        'Segredo123', :'ev') AS other \gset
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev',
+          p_client_key => '10.0.1.8', p_session_token => :'other'::jsonb ->> 'session_token') ->> 'code',
+          'account_locked', 'another account''s session does not');
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev',
+          p_client_key => '10.0.1.8', p_session_token => :'reg'::jsonb ->> 'session_token') ->> 'success',
+          'true', 'with its own session and the right password the guest gets in');
+SELECT is((SELECT count(*)::int FROM app.login_failures
+           WHERE phone_hash = app._phone_hash('+351935886310')), 0, 'and the delay is cleared');
 
 -- refusals
 SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123',
@@ -72,10 +120,35 @@ SELECT is(api.authenticate_and_create_guest_v2('bad', '', NULL) -> 'errors',
     {"code": "invalid", "field": "password", "message": "Indica a tua palavra-passe."},
     {"code": "required", "field": "event_id", "message": "Evento em falta."}]'::jsonb,
   'every invalid field at once, named without p_');
-SELECT is((SELECT count(*)::int FROM app.guests), 1, 'one guest in the end');
+SELECT is((SELECT count(*)::int FROM app.guests), 2, 'two guests in the end (Ana and Rui)');
 
--- rate limit by client key
-SET LOCAL guestlist.rate_limit_per_minute = 2;
+-- a queued login: the session is checked at enqueue; the payload keeps the account, not the token
+INSERT INTO app.login_failures (phone_hash, failures, last_failure_at)
+VALUES (app._phone_hash('+351935886310'), 40, now());
+SELECT api.enqueue_guest_job('login', jsonb_build_object('phone', '+351935886310',
+         'password', 'Segredo123', 'event_id', :'ev'), '10.5.0.1',
+         :'reg'::jsonb ->> 'session_token') ->> 'jobId' AS own_job \gset
+SELECT payload AS own_payload FROM app.guest_jobs WHERE id = :'own_job' \gset
+SELECT is(:'own_payload'::jsonb - 'password' - 'event_id',
+          jsonb_build_object('phone', '+351935886310', 'lockout_key', '10.5.0.1',
+                             'device_user_id', (SELECT id FROM app.client_users
+                                                WHERE phone = '+351935886310')),
+          'the job keeps the client key and the session''s account, never the session token');
+SELECT admin.create_event(:'org', 'Outra Noite', 'outra-noite', now() + interval '8 days',
+                          'Porto') AS ev2 \gset
+SELECT api.enqueue_guest_job('login', jsonb_build_object('phone', '+351935886310',
+         'password', 'Segredo123', 'event_id', :'ev2'), '10.5.0.2',
+         :'other'::jsonb ->> 'session_token') ->> 'jobId' AS other_job \gset
+SELECT payload AS other_payload FROM app.guest_jobs WHERE id = :'other_job' \gset
+SELECT ok(NOT :'other_payload'::jsonb ? 'device_user_id',
+          'another account''s session marks nothing');
+SELECT is(app._run_guest_job('login', :'other_payload'::jsonb) ->> 'code', 'account_locked',
+          'the worker applies the phone''s delay to a job without its device');
+SELECT is(app._run_guest_job('login', :'own_payload'::jsonb) ->> 'success', 'true',
+          'and spares the device holding the account''s session');
+
+-- rate limit by client key (bucket login)
+SELECT admin.set_setting('rate_limit.login', '2');
 SELECT api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev', p_client_key => '10.0.0.1') ->> 'code'
 FROM generate_series(1, 2);
 SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev',

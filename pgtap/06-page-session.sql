@@ -35,7 +35,7 @@ SELECT throws_ok(format('SELECT api.session_guest(%L, %L)', :'reg'::jsonb ->> 's
 SELECT is(api.qr_code_exists(:'reg'::jsonb ->> 'qr_code'), true, 'a guest''s QR code exists');
 SELECT is(api.qr_code_exists(repeat('a', 32)), false, 'another does not');
 
-SET LOCAL guestlist.rate_limit_per_minute = 1;
+SELECT admin.set_setting('rate_limit_per_minute', '1');
 SELECT api.resolve_guest_page('promo-teste', 'noite-teste', '10.0.0.9') IS NOT NULL AS first \gset
 SELECT throws_ok($$SELECT api.resolve_guest_page('promo-teste', 'noite-teste', '10.0.0.9')$$,
                  'PT429', NULL, 'the page is rate-limited per client');

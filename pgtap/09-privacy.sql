@@ -99,7 +99,7 @@ SELECT is(api.guest_data_export('+351935886310', 'Errada123') ->> 'code', 'inval
           'a wrong password is refused like the login''s');
 SELECT is(api.guest_data_export('+351935886399', 'Segredo123') ->> 'code', 'invalid_credentials',
           'an unknown phone alike');
-SELECT is((SELECT attempts FROM app.login_failures
+SELECT is((SELECT failures FROM app.login_failures
            WHERE phone_hash = app._phone_hash('+351935886310')), 1,
           'the wrong password counted as a login attempt');
 SELECT is(api.guest_data_export('12', '') -> 'errors',
@@ -109,10 +109,11 @@ SELECT is(api.guest_data_export('12', '') -> 'errors',
 SELECT count(*) AS bea_failures
 FROM (SELECT api.guest_data_export('+351935886311', 'Errada123') FROM generate_series(1, 5)) s \gset
 SELECT is(api.guest_data_export('+351935886311', 'Segredo123') ->> 'code', 'account_locked',
-          'past five attempts the export is locked like the login');
+          'past the free failures the export waits like the login');
 SELECT is(api.authenticate_and_create_guest_v2('+351935886311', 'Segredo123', :'ev') ->> 'code',
           'account_locked', 'and the login with it: one lockout');
 DELETE FROM app.login_failures WHERE phone_hash = app._phone_hash('+351935886311');
+DELETE FROM app.login_client_failures WHERE phone_hash = app._phone_hash('+351935886311');
 
 -- --- erasure ----------------------------------------------------------------------------------
 SELECT ok(cardinality(pg_temp.traces(ARRAY['%935886310%', '%zulmira%', '%quaresma%',

@@ -11,15 +11,15 @@ SELECT col_is_pk('app', 'guest_jobs', 'id', 'jobs are keyed by a uuid');
 SELECT has_index('app', 'guest_jobs', 'guest_jobs_pending_dedupe_idx', 'one pending job per key');
 SELECT has_index('app', 'guest_jobs', 'guest_jobs_claim_idx', 'a partial index for the claim');
 SELECT has_index('app', 'guest_jobs', 'guest_jobs_finished_idx', 'an index for cleanup');
-SELECT function_returns('api', 'enqueue_guest_job', ARRAY['text', 'jsonb', 'text'], 'jsonb');
+SELECT function_returns('api', 'enqueue_guest_job', ARRAY['text', 'jsonb', 'text', 'text'], 'jsonb');
 SELECT function_returns('api', 'work_guest_job', ARRAY['text'], 'jsonb');
 SELECT function_returns('api', 'guest_job_status', ARRAY['uuid'], 'jsonb');
 SELECT function_returns('api', 'queue_depth', ARRAY[]::text[], 'jsonb');
-SELECT is_definer('api', 'enqueue_guest_job', ARRAY['text', 'jsonb', 'text'], 'enqueue is a definer');
+SELECT is_definer('api', 'enqueue_guest_job', ARRAY['text', 'jsonb', 'text', 'text'], 'enqueue is a definer');
 SELECT is_definer('api', 'work_guest_job', ARRAY['text'], 'work is a definer');
 SELECT is_definer('api', 'guest_job_status', ARRAY['uuid'], 'status is a definer');
 SELECT is_definer('api', 'queue_depth', ARRAY[]::text[], 'depth is a definer');
-SELECT function_privs_are('api', 'enqueue_guest_job', ARRAY['text', 'jsonb', 'text'],
+SELECT function_privs_are('api', 'enqueue_guest_job', ARRAY['text', 'jsonb', 'text', 'text'],
                           'guestlist_web', ARRAY['EXECUTE'], 'the web role may enqueue');
 SELECT function_privs_are('api', 'work_guest_job', ARRAY['text'], 'guestlist_web',
                           ARRAY['EXECUTE'], 'the web role may work jobs');
@@ -91,14 +91,14 @@ SELECT is(api.enqueue_guest_job('login', jsonb_build_object(
             'phone', '+351935886310', 'password', 'Outra123', 'event_id', :'ev')) ->> 'jobId',
           :'wrong'::jsonb ->> 'jobId', 'a full queue still answers a duplicate with its job');
 RESET guestlist.queue_max_depth;
-SET LOCAL guestlist.rate_limit_per_minute = 1;
+SELECT admin.set_setting('rate_limit.login', '1');
 SELECT lives_ok(format($$SELECT api.enqueue_guest_job('login', '{"phone": "+351935886312",
                 "password": "x", "event_id": "%s"}', '198.51.100.9')$$, :'ev'),
                 'the first enqueue of a client in a minute passes');
 SELECT throws_ok(format($$SELECT api.enqueue_guest_job('login', '{"phone": "+351935886313",
                  "password": "x", "event_id": "%s"}', '198.51.100.9')$$, :'ev'),
                  'PT429', NULL, 'the second is rate-limited');
-RESET guestlist.rate_limit_per_minute;
+SELECT admin.set_setting('rate_limit.login', NULL);
 
 -- work: the register completes, the wrong password completes as a refusal
 -- (queued in one transaction, the jobs share now(): spread their run_at to fix the order)

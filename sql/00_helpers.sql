@@ -68,6 +68,158 @@ BEGIN
 END
 $$;
 
+-- A security setting: its row in app.settings (written by admin.set_setting or
+-- migrate.py; only the owner writes the table), else p_default. Never a GUC:
+-- any session may SET a GUC, the web role's included.
+CREATE OR REPLACE FUNCTION app._config(p_key text, p_default text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_value text;
+BEGIN
+  SELECT s.value INTO v_value FROM app.settings s WHERE s.key = p_key;
+  RETURN coalesce(v_value, p_default);
+END
+$$;
+
+-- An integer security setting (see app._config).
+CREATE OR REPLACE FUNCTION app._config_int(p_key text, p_default integer)
+RETURNS integer
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN coalesce(app._config(p_key, NULL)::integer, p_default);
+END
+$$;
+
+-- What a security setting may hold: NULL for an unknown key, else 'integer'
+-- (with bounds) or the list of allowed words. admin.set_setting checks it.
+CREATE OR REPLACE FUNCTION app._setting_rule(p_key text, OUT kind text, OUT low integer,
+                                             OUT high integer, OUT words text[])
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  CASE
+    WHEN p_key = 'bcrypt_cost' THEN
+      kind := 'integer'; low := 4; high := 31;
+    WHEN p_key IN ('allow_weak_hash_for_bench') THEN
+      kind := 'word'; words := ARRAY['on', 'off'];
+    WHEN p_key = 'cleanup_scheduled' THEN
+      kind := 'word'; words := ARRAY['true', 'false'];
+    WHEN p_key IN ('rate_limit_per_minute', 'phone_lookups_per_minute',
+                   'unknown_phone_lookups_per_minute')
+         OR p_key ~ '^rate_limit\.[a-z_]{1,40}$' THEN
+      kind := 'integer'; low := 0; high := 1000000;
+    WHEN p_key IN ('login_client_max_failures', 'login_phone_free_failures') THEN
+      kind := 'integer'; low := 1; high := 1000;
+    WHEN p_key IN ('login_failure_window_seconds', 'login_phone_max_delay_seconds') THEN
+      kind := 'integer'; low := 1; high := 604800;
+    ELSE
+      kind := NULL;
+  END CASE;
+END
+$$;
+
+-- Set a security setting (NULL: back to its default). Unknown keys and values
+-- out of bounds: PT400 invalid_input. For DBAs (guestlist_admin) and migrate.py.
+CREATE OR REPLACE FUNCTION admin.set_setting(p_key text, p_value text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_rule record;
+  v_value text := btrim(p_value);
+BEGIN
+  SELECT * INTO v_rule FROM app._setting_rule(p_key);
+  IF v_rule.kind IS NULL THEN
+    PERFORM app._raise(400, 'invalid_input', 'Configuração desconhecida.', jsonb_build_object(
+      'errors', jsonb_build_array(jsonb_build_object(
+        'field', 'key', 'code', 'unknown', 'message', 'Configuração desconhecida.'))));
+  END IF;
+  IF v_value IS NULL THEN
+    DELETE FROM app.settings s WHERE s.key = p_key;
+    RETURN;
+  END IF;
+  IF (v_rule.kind = 'integer' AND (v_value !~ '^[0-9]{1,9}$'
+                                   OR v_value::integer NOT BETWEEN v_rule.low AND v_rule.high))
+     OR (v_rule.kind = 'word' AND NOT v_value = ANY (v_rule.words)) THEN
+    PERFORM app._raise(400, 'invalid_input', 'Valor inválido para ' || p_key || '.',
+      jsonb_build_object('errors', jsonb_build_array(jsonb_build_object(
+        'field', 'value', 'code', 'invalid',
+        'message', CASE v_rule.kind
+                     WHEN 'integer' THEN format('Um inteiro entre %s e %s.', v_rule.low, v_rule.high)
+                     ELSE 'Um de: ' || array_to_string(v_rule.words, ', ') || '.' END))));
+  END IF;
+  INSERT INTO app.settings AS s (key, value) VALUES (p_key, v_value)
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+END
+$$;
+GRANT EXECUTE ON FUNCTION admin.set_setting(text, text) TO guestlist_admin;
+
+-- A client key's limit a minute on one route bucket: rate_limit.<bucket>,
+-- else rate_limit_per_minute, else the bucket's default. The defaults are
+-- ceilings against floods, not per-person limits: at the door hundreds of
+-- guests share one address (venue Wi-Fi, carrier NAT), each costing about
+-- two page loads, one phone check, one login or registration and a few status
+-- reads, so 300 guests a minute behind one address pass with room to spare.
+-- Per-phone limits and the login lockout carry the protection. 0 = no limit.
+CREATE OR REPLACE FUNCTION app._bucket_limit(p_bucket text)
+RETURNS integer
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_value text;
+BEGIN
+  -- one index scan: the bucket's own row sorts first
+  SELECT s.value INTO v_value FROM app.settings s
+  WHERE s.key IN ('rate_limit.' || p_bucket, 'rate_limit_per_minute')
+  ORDER BY s.key = 'rate_limit_per_minute'
+  LIMIT 1;
+  RETURN coalesce(v_value::integer, CASE p_bucket
+    WHEN 'page' THEN 1200         -- the page and its JSON: two a guest
+    WHEN 'check_phone' THEN 600   -- one a guest; also bounded per phone and globally
+    WHEN 'login' THEN 600         -- bcrypt work: one a guest, a retry or two
+    WHEN 'register' THEN 600
+    WHEN 'session' THEN 1200      -- a returning device's pass
+    WHEN 'qr' THEN 2400           -- the QR image, reloaded
+    WHEN 'status' THEN 3000       -- a queued job's status, long-polled
+    ELSE 600 END);
+END
+$$;
+
+-- Count one hit for (bucket, key) in the current minute against p_limit;
+-- returns 0 when allowed, else the seconds until the window ends.
+-- p_limit 0 = no limit (nothing counted).
+CREATE OR REPLACE FUNCTION app._count_hit(p_bucket text, p_key text, p_limit integer)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_window timestamptz := date_trunc('minute', clock_timestamp());
+  v_hits integer;
+BEGIN
+  IF p_key IS NULL OR coalesce(p_limit, 0) <= 0 THEN
+    RETURN 0;
+  END IF;
+  INSERT INTO app.rate_limit_counters AS c (bucket, client_key, window_start, hits)
+  VALUES (p_bucket, left(p_key, 100), v_window, 1)
+  ON CONFLICT (bucket, client_key, window_start) DO UPDATE SET hits = c.hits + 1
+  RETURNING c.hits INTO v_hits;
+  IF v_hits <= p_limit THEN
+    RETURN 0;
+  END IF;
+  RETURN greatest(1, ceil(extract(epoch FROM v_window + interval '1 minute' - clock_timestamp())))::integer;
+END
+$$;
+
 -- Count one hit for (bucket, client) in the current minute; returns 0 when
 -- allowed, else the seconds until the window ends. NULL client = no limit.
 CREATE OR REPLACE FUNCTION app._rate_limited(p_bucket text, p_client_key text)
@@ -75,22 +227,25 @@ RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  v_limit integer := app._setting('guestlist.rate_limit_per_minute', '100')::integer;
-  v_window timestamptz := date_trunc('minute', clock_timestamp());
-  v_hits integer;
 BEGIN
-  IF p_client_key IS NULL OR v_limit <= 0 THEN
+  IF p_client_key IS NULL THEN
     RETURN 0;
   END IF;
-  INSERT INTO app.rate_limit_counters AS c (bucket, client_key, window_start, hits)
-  VALUES (p_bucket, left(p_client_key, 100), v_window, 1)
-  ON CONFLICT (bucket, client_key, window_start) DO UPDATE SET hits = c.hits + 1
-  RETURNING c.hits INTO v_hits;
-  IF v_hits <= v_limit THEN
-    RETURN 0;
+  RETURN app._count_hit(p_bucket, p_client_key, app._bucket_limit(p_bucket));
+END
+$$;
+
+-- Raise PT429 rate_limited with retry_after when p_retry > 0.
+CREATE OR REPLACE FUNCTION app._raise_rate_limited(p_retry integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF p_retry > 0 THEN
+    PERFORM app._raise(429, 'rate_limited', 'Demasiados pedidos. Tenta novamente daqui a pouco.',
+                       jsonb_build_object('retry_after', p_retry));
   END IF;
-  RETURN greatest(1, ceil(extract(epoch FROM v_window + interval '1 minute' - clock_timestamp())))::integer;
 END
 $$;
 
@@ -100,27 +255,25 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  v_retry integer := app._rate_limited(p_bucket, p_client_key);
 BEGIN
-  IF v_retry > 0 THEN
-    PERFORM app._raise(429, 'rate_limited', 'Demasiados pedidos. Tenta novamente daqui a pouco.',
-                       jsonb_build_object('retry_after', v_retry));
-  END IF;
+  PERFORM app._raise_rate_limited(app._rate_limited(p_bucket, p_client_key));
 END
 $$;
 
--- bcrypt cost for new hashes: 10, unless a bench database explicitly allows
--- a lower one (guestlist.allow_weak_hash_for_bench = on) to measure the queue.
+-- bcrypt cost for new hashes (app.settings bcrypt_cost): 10 or more, unless
+-- the database explicitly allows a lower one (allow_weak_hash_for_bench = on)
+-- to measure the queue. A GUC of the same name has no effect.
 CREATE OR REPLACE FUNCTION app._bcrypt_cost()
 RETURNS integer
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  v_cost integer := app._config_int('bcrypt_cost', 10);
 BEGIN
-  RETURN CASE WHEN app._setting('guestlist.allow_weak_hash_for_bench', 'off') = 'on'
-              THEN least(greatest(app._setting('guestlist.bcrypt_cost', '10')::integer, 4), 31)
-              ELSE greatest(app._setting('guestlist.bcrypt_cost', '10')::integer, 10) END;
+  RETURN CASE WHEN app._config('allow_weak_hash_for_bench', 'off') = 'on'
+              THEN least(greatest(v_cost, 4), 31)
+              ELSE least(greatest(v_cost, 10), 31) END;
 END
 $$;
 

@@ -14,31 +14,96 @@ BEGIN
 END
 $$;
 
--- Count a login attempt for this phone in its 15-minute window, before any
--- hash is compared (so a burst cannot outrun the count). Returns the seconds
--- the phone stays locked when this is past the 5th attempt, else 0. The row
--- lock taken here also serializes attempts on one phone.
-CREATE OR REPLACE FUNCTION app._count_login_attempt(p_phone_hash bytea)
+-- The account a device's session token (64 hex) belongs to, when the session
+-- is valid and the account active; else NULL.
+CREATE OR REPLACE FUNCTION app._session_user(p_session_token text)
+RETURNS uuid
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_user_id uuid;
+BEGIN
+  IF p_session_token IS NULL OR p_session_token !~ '^[0-9a-f]{64}$' THEN
+    RETURN NULL;
+  END IF;
+  SELECT s.client_user_id INTO v_user_id
+  FROM app.guest_sessions s
+  JOIN app.client_users cu ON cu.id = s.client_user_id AND cu.is_active
+  WHERE s.token_hash = sha256(decode(p_session_token, 'hex')) AND s.expires_at > now();
+  RETURN v_user_id;
+END
+$$;
+
+-- Seconds a login attempt on this phone from this client must still wait, or
+-- 0. Two rules, both counted from failures only (a refused attempt counts
+-- nothing, so waiting it out works) and forgotten login_failure_window_seconds
+-- after the last failure:
+-- * per phone and client key: past login_client_max_failures (5) that client
+--   is refused for the phone until the window since its last failure ends;
+-- * per phone across all clients: past login_phone_free_failures (3), each
+--   further attempt waits 2^(failures - free + 1) seconds since the last
+--   failure, at most login_phone_max_delay_seconds (300): a guesser gets about
+--   12 tries an hour per phone, its owner waits minutes at worst, not 15.
+-- A NULL client key (a DBA at psql) skips the per-client rule.
+CREATE OR REPLACE FUNCTION app._login_wait(p_phone_hash bytea, p_client_key text)
 RETURNS integer
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_window interval := make_interval(secs => app._config_int('login_failure_window_seconds', 900));
+  v_row record;
+  v_free integer;
+  v_until timestamptz;
+BEGIN
+  IF p_client_key IS NOT NULL THEN
+    SELECT f.failures, f.last_failure_at INTO v_row
+    FROM app.login_client_failures f
+    WHERE f.phone_hash = p_phone_hash AND f.client_key = left(p_client_key, 100)
+      AND f.last_failure_at > now() - v_window;
+    IF FOUND AND v_row.failures >= app._config_int('login_client_max_failures', 5) THEN
+      v_until := v_row.last_failure_at + v_window;
+    END IF;
+  END IF;
+  SELECT f.failures, f.last_failure_at INTO v_row
+  FROM app.login_failures f
+  WHERE f.phone_hash = p_phone_hash AND f.last_failure_at > now() - v_window;
+  v_free := app._config_int('login_phone_free_failures', 3);
+  IF FOUND AND v_row.failures >= v_free THEN
+    v_until := greatest(v_until, v_row.last_failure_at + make_interval(secs => least(
+      app._config_int('login_phone_max_delay_seconds', 300)::double precision,
+      power(2, least(v_row.failures - v_free + 1, 30)))));
+  END IF;
+  IF v_until IS NULL OR v_until <= now() THEN
+    RETURN 0;
+  END IF;
+  RETURN greatest(1, ceil(extract(epoch FROM v_until - now())))::integer;
+END
+$$;
+
+-- Record a failed login on this phone: its count across clients and, with a
+-- client key, that client's count (each restarting after a quiet window).
+CREATE OR REPLACE FUNCTION app._login_failed(p_phone_hash bytea, p_client_key text)
+RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_row app.login_failures;
+  v_window interval := make_interval(secs => app._config_int('login_failure_window_seconds', 900));
 BEGIN
-  INSERT INTO app.login_failures AS f (phone_hash, window_starts_at, attempts)
-  VALUES (p_phone_hash, now(), 1)
+  INSERT INTO app.login_failures AS f (phone_hash, failures, last_failure_at)
+  VALUES (p_phone_hash, 1, now())
   ON CONFLICT (phone_hash) DO UPDATE SET
-    attempts = CASE WHEN f.window_starts_at <= now() - interval '15 minutes' THEN 1
-                    ELSE f.attempts + 1 END,
-    window_starts_at = CASE WHEN f.window_starts_at <= now() - interval '15 minutes' THEN now()
-                            ELSE f.window_starts_at END
-  RETURNING * INTO v_row;
-  IF v_row.attempts <= 5 THEN
-    RETURN 0;
+    failures = CASE WHEN f.last_failure_at > now() - v_window THEN f.failures + 1 ELSE 1 END,
+    last_failure_at = now();
+  IF p_client_key IS NOT NULL THEN
+    INSERT INTO app.login_client_failures AS f (phone_hash, client_key, failures, last_failure_at)
+    VALUES (p_phone_hash, left(p_client_key, 100), 1, now())
+    ON CONFLICT (phone_hash, client_key) DO UPDATE SET
+      failures = CASE WHEN f.last_failure_at > now() - v_window THEN f.failures + 1 ELSE 1 END,
+      last_failure_at = now();
   END IF;
-  RETURN greatest(1, ceil(extract(epoch FROM
-    v_row.window_starts_at + interval '15 minutes' - now())))::integer;
 END
 $$;
 
@@ -69,24 +134,29 @@ END
 $$;
 
 -- Authenticate by phone and password, then put the client on the event's
--- list (or recover their existing place). Refusals are returned, not raised:
--- invalid_input, rate_limited, event_not_found, promoter_not_found,
--- account_locked, invalid_credentials, guest_list_closed, guest_list_full.
--- Unknown phones and wrong passwords cost one bcrypt each and answer alike.
-CREATE OR REPLACE FUNCTION api.authenticate_and_create_guest_v2(
+-- list (or recover their existing place): the seed function's work, for the
+-- synchronous route and the queue's worker. p_lockout_key: the client key the
+-- failures are counted under (NULL: only the per-phone delay applies).
+-- p_device_user_id: the account of the device's valid session, checked by
+-- the caller; when it is this phone's account the lockout does not apply (the
+-- password is still checked). Attempts on one phone take turns (an advisory
+-- lock on its hash, to the end of the transaction), so a burst cannot outrun
+-- the count. Refusals are returned, not raised.
+CREATE OR REPLACE FUNCTION app._login(
   p_phone text,
   p_password text,
   p_event_id uuid,
-  p_promoter_id uuid DEFAULT NULL,
-  p_team_id uuid DEFAULT NULL,
-  p_client_key text DEFAULT NULL)
+  p_promoter_id uuid,
+  p_team_id uuid,
+  p_lockout_key text,
+  p_device_user_id uuid)
 RETURNS jsonb
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_phone text := app._normalize_phone(p_phone);
+  v_phone_hash bytea;
   v_errors jsonb;
   v_retry integer;
   v_event app.events;
@@ -95,12 +165,6 @@ DECLARE
   v_guest record;
   v_code text;
 BEGIN
-  v_retry := app._rate_limited('login', p_client_key);
-  IF v_retry > 0 THEN
-    RETURN app._refusal('rate_limited', app._message('rate_limited'),
-                        jsonb_build_object('retry_after', v_retry));
-  END IF;
-
   v_errors := app._login_errors(p_phone, p_password, p_event_id);
   IF jsonb_array_length(v_errors) > 0 THEN
     RETURN app._refusal('invalid_input', app._message('invalid_input'),
@@ -116,19 +180,26 @@ BEGIN
     RETURN app._refusal('promoter_not_found', app._message('promoter_not_found'));
   END IF;
 
-  v_retry := app._count_login_attempt(app._phone_hash(v_phone));
-  IF v_retry > 0 THEN
-    RETURN app._refusal('account_locked', app._message('account_locked'),
-                        jsonb_build_object('retry_after', v_retry));
+  v_phone_hash := app._phone_hash(v_phone);
+  -- class 7041: one login at a time per phone (hash collisions only make two phones take turns)
+  PERFORM pg_advisory_xact_lock(7041, ('x' || left(encode(v_phone_hash, 'hex'), 8))::bit(32)::integer);
+  SELECT * INTO v_user FROM app.client_users cu WHERE cu.phone = v_phone AND cu.is_active;
+  IF p_device_user_id IS NULL OR v_user.id IS DISTINCT FROM p_device_user_id THEN
+    v_retry := app._login_wait(v_phone_hash, p_lockout_key);
+    IF v_retry > 0 THEN
+      RETURN app._refusal('account_locked', app._message('account_locked'),
+                          jsonb_build_object('retry_after', v_retry));
+    END IF;
   END IF;
 
-  SELECT * INTO v_user FROM app.client_users cu WHERE cu.phone = v_phone AND cu.is_active;
   -- exactly one bcrypt comparison whether or not the phone is known
   IF public.crypt(p_password, coalesce(v_user.password_hash, app._dummy_password_hash()))
      IS DISTINCT FROM v_user.password_hash THEN
+    PERFORM app._login_failed(v_phone_hash, p_lockout_key);
     RETURN app._refusal('invalid_credentials', app._message('invalid_credentials'));
   END IF;
-  DELETE FROM app.login_failures WHERE phone_hash = app._phone_hash(v_phone);
+  DELETE FROM app.login_failures f WHERE f.phone_hash = v_phone_hash;
+  DELETE FROM app.login_client_failures f WHERE f.phone_hash = v_phone_hash;
 
   BEGIN
     SELECT * INTO v_guest
@@ -146,5 +217,38 @@ BEGIN
     v_user.first_name, v_event, v_user.id);
 END
 $$;
-GRANT EXECUTE ON FUNCTION api.authenticate_and_create_guest_v2(text, text, uuid, uuid, uuid, text)
+
+-- The seed's login (same parameters and result keys): app._login for a web
+-- request. Rate-limited per p_client_key (bucket login), failures counted
+-- under it; p_session_token: the device's session (gl_session), which spares
+-- its own account the lockout. Refusals are returned, not raised:
+-- invalid_input, rate_limited, event_not_found, promoter_not_found,
+-- account_locked, invalid_credentials, guest_list_closed, guest_list_full.
+-- Unknown phones and wrong passwords cost one bcrypt each and answer alike.
+CREATE OR REPLACE FUNCTION api.authenticate_and_create_guest_v2(
+  p_phone text,
+  p_password text,
+  p_event_id uuid,
+  p_promoter_id uuid DEFAULT NULL,
+  p_team_id uuid DEFAULT NULL,
+  p_client_key text DEFAULT NULL,
+  p_session_token text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_retry integer;
+BEGIN
+  v_retry := app._rate_limited('login', p_client_key);
+  IF v_retry > 0 THEN
+    RETURN app._refusal('rate_limited', app._message('rate_limited'),
+                        jsonb_build_object('retry_after', v_retry));
+  END IF;
+  RETURN app._login(p_phone, p_password, p_event_id, p_promoter_id, p_team_id,
+                    p_client_key, app._session_user(p_session_token));
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.authenticate_and_create_guest_v2(text, text, uuid, uuid, uuid, text, text)
   TO guestlist_web;

@@ -242,8 +242,13 @@ $$;
 -- Past guestlist.queue_max_depth pending jobs: PT503 queue_full with
 -- retry_after. Returns {jobId, duplicate, estimatedSeconds}; a new job in a
 -- short queue NOTIFYs guestlist_jobs_new so idle workers wake.
+-- A login's lockout is decided by the worker from two payload keys set here:
+-- lockout_key (the client key its failures count under) and device_user_id
+-- (the account of p_session_token, the device's valid session, when it is
+-- the phone's account). The session token itself is never stored.
 CREATE OR REPLACE FUNCTION api.enqueue_guest_job(p_kind text, p_payload jsonb,
-                                                 p_client_key text DEFAULT NULL)
+                                                 p_client_key text DEFAULT NULL,
+                                                 p_session_token text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -262,6 +267,13 @@ BEGIN
                                     p_client_key);
   END IF;
   v_payload := app._job_payload(p_kind, p_payload);
+  IF p_kind = 'login' THEN
+    v_payload := v_payload || jsonb_strip_nulls(jsonb_build_object(
+      'lockout_key', left(p_client_key, 100),
+      'device_user_id', (SELECT cu.id FROM app.client_users cu
+                         WHERE cu.id = app._session_user(p_session_token)
+                           AND cu.phone = v_payload ->> 'phone')));
+  END IF;
   v_key := sha256(convert_to(p_kind || ':' || (v_payload ->> 'phone') || ':'
                              || (v_payload ->> 'event_id'), 'UTF8'));
 
@@ -304,10 +316,11 @@ BEGIN
   RETURN NULL;  -- not reached: app._raise raises
 END
 $$;
-GRANT EXECUTE ON FUNCTION api.enqueue_guest_job(text, jsonb, text) TO guestlist_web;
+GRANT EXECUTE ON FUNCTION api.enqueue_guest_job(text, jsonb, text, text) TO guestlist_web;
 
 -- Do a job: call the seed function its kind names with its payload (no
--- client key: the rate limit was applied at enqueue). Raises whatever the
+-- client key: the rate limit was applied at enqueue; a login's lockout uses
+-- the payload's lockout_key and device_user_id). Raises whatever the
 -- function raises; the caller records it.
 CREATE OR REPLACE FUNCTION app._run_guest_job(p_kind text, p_payload jsonb)
 RETURNS jsonb
@@ -316,13 +329,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   IF p_kind = 'login' THEN
-    RETURN api.authenticate_and_create_guest_v2(
+    RETURN app._login(
       p_phone => p_payload ->> 'phone',
       p_password => p_payload ->> 'password',
       p_event_id => (p_payload ->> 'event_id')::uuid,
       p_promoter_id => (p_payload ->> 'promoter_id')::uuid,
       p_team_id => (p_payload ->> 'team_id')::uuid,
-      p_client_key => NULL);
+      p_lockout_key => p_payload ->> 'lockout_key',
+      p_device_user_id => (p_payload ->> 'device_user_id')::uuid);
   ELSIF p_kind = 'register' THEN
     RETURN api.register_and_create_guest_v2(
       p_phone => p_payload ->> 'phone',

@@ -107,6 +107,9 @@ BEGIN
   GET DIAGNOSTICS v_cache = ROW_COUNT;
   DELETE FROM app.login_failures f WHERE f.phone_hash = v_hash;
   GET DIAGNOSTICS v_logins = ROW_COUNT;
+  DELETE FROM app.login_client_failures f WHERE f.phone_hash = v_hash;
+  GET DIAGNOSTICS v_rates = ROW_COUNT;
+  v_logins := v_logins + v_rates;
   -- a counter keyed by a phone names it by the hex of app._phone_hash
   DELETE FROM app.rate_limit_counters r WHERE r.client_key = encode(v_hash, 'hex');
   GET DIAGNOSTICS v_rates = ROW_COUNT;
@@ -128,25 +131,21 @@ $$;
 -- counted first, and an unknown phone costs one bcrypt like a wrong password.
 -- {user_id} on success.
 CREATE OR REPLACE FUNCTION app._privacy_subject(p_phone text, p_password text,
-                                               p_session_token text)
+                                               p_session_token text, p_client_key text)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_phone text;
+  v_phone_hash bytea;
   v_user app.client_users;
   v_user_id uuid;
   v_errors jsonb := '[]'::jsonb;
   v_retry integer;
 BEGIN
   IF p_session_token IS NOT NULL THEN
-    IF p_session_token ~ '^[0-9a-f]{64}$' THEN
-      SELECT s.client_user_id INTO v_user_id
-      FROM app.guest_sessions s
-      JOIN app.client_users cu ON cu.id = s.client_user_id AND cu.is_active
-      WHERE s.token_hash = sha256(decode(p_session_token, 'hex')) AND s.expires_at > now();
-    END IF;
+    v_user_id := app._session_user(p_session_token);
     IF v_user_id IS NULL THEN
       RETURN app._refusal('session_invalid', 'Sessão inválida ou expirada.');
     END IF;
@@ -167,7 +166,10 @@ BEGIN
                         jsonb_build_object('errors', v_errors));
   END IF;
 
-  v_retry := app._count_login_attempt(app._phone_hash(v_phone));
+  -- the login's lockout rules (sql/30_login.sql): the same wait, the same counts
+  v_phone_hash := app._phone_hash(v_phone);
+  PERFORM pg_advisory_xact_lock(7041, ('x' || left(encode(v_phone_hash, 'hex'), 8))::bit(32)::integer);
+  v_retry := app._login_wait(v_phone_hash, p_client_key);
   IF v_retry > 0 THEN
     RETURN app._refusal('account_locked', app._message('account_locked'),
                         jsonb_build_object('retry_after', v_retry));
@@ -176,9 +178,11 @@ BEGIN
   -- exactly one bcrypt comparison whether or not the phone is known
   IF public.crypt(p_password, coalesce(v_user.password_hash, app._dummy_password_hash()))
      IS DISTINCT FROM v_user.password_hash THEN
+    PERFORM app._login_failed(v_phone_hash, p_client_key);
     RETURN app._refusal('invalid_credentials', app._message('invalid_credentials'));
   END IF;
-  DELETE FROM app.login_failures WHERE phone_hash = app._phone_hash(v_phone);
+  DELETE FROM app.login_failures f WHERE f.phone_hash = v_phone_hash;
+  DELETE FROM app.login_client_failures f WHERE f.phone_hash = v_phone_hash;
   RETURN jsonb_build_object('user_id', v_user.id);
 END
 $$;
@@ -255,7 +259,7 @@ DECLARE
   v_subject jsonb;
 BEGIN
   PERFORM app._enforce_rate_limit('privacy', p_client_key);
-  v_subject := app._privacy_subject(p_phone, p_password, p_session_token);
+  v_subject := app._privacy_subject(p_phone, p_password, p_session_token, p_client_key);
   IF v_subject ? 'success' THEN
     RETURN v_subject;
   END IF;
@@ -289,7 +293,7 @@ BEGIN
       'errors', jsonb_build_array(jsonb_build_object('field', 'confirm', 'code', 'required',
         'message', 'Confirma que queres apagar a tua conta.'))));
   END IF;
-  v_subject := app._privacy_subject(p_phone, p_password, p_session_token);
+  v_subject := app._privacy_subject(p_phone, p_password, p_session_token, p_client_key);
   IF v_subject ? 'success' THEN
     RETURN v_subject;
   END IF;

@@ -1,11 +1,12 @@
 -- Housekeeping: the scheduled cleanup, readiness and project settings.
 SET LOCAL ROLE guestlist_owner;
 
--- Delete what has expired: cache rows, past rate windows, sessions, login
--- windows over 15 minutes old, and finished jobs past guestlist.job_retention
--- (when the queue exists); then one batch of the retention rules (guest rows
--- anonymized, unused accounts erased: sql/85_privacy.sql). pg_cron runs it
--- every minute; without pg_cron the app runs it on a timer. Returns the counts.
+-- Delete what has expired: cache rows, past rate windows, sessions, failed
+-- login counts past login_failure_window_seconds, and finished jobs past
+-- guestlist.job_retention (when the queue exists); then one batch of the
+-- retention rules (guest rows anonymized, unused accounts erased:
+-- sql/85_privacy.sql). pg_cron runs it every minute; without pg_cron the app
+-- runs it on a timer. Returns the counts.
 CREATE OR REPLACE FUNCTION api.cleanup()
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -17,6 +18,7 @@ DECLARE
   v_rates bigint;
   v_sessions bigint;
   v_logins bigint;
+  v_count bigint;
   v_jobs bigint;
   v_retention jsonb;
 BEGIN
@@ -26,8 +28,13 @@ BEGIN
   GET DIAGNOSTICS v_rates = ROW_COUNT;
   DELETE FROM app.guest_sessions WHERE expires_at <= now();
   GET DIAGNOSTICS v_sessions = ROW_COUNT;
-  DELETE FROM app.login_failures WHERE window_starts_at <= now() - interval '15 minutes';
+  DELETE FROM app.login_failures f WHERE f.last_failure_at <= now() - make_interval(
+    secs => app._config_int('login_failure_window_seconds', 900));
   GET DIAGNOSTICS v_logins = ROW_COUNT;
+  DELETE FROM app.login_client_failures f WHERE f.last_failure_at <= now() - make_interval(
+    secs => app._config_int('login_failure_window_seconds', 900));
+  GET DIAGNOSTICS v_count = ROW_COUNT;
+  v_logins := v_logins + v_count;
   v_jobs := app._cleanup_jobs();  -- sql/70_queue.sql
   v_retention := app._apply_retention();  -- sql/85_privacy.sql
   RETURN jsonb_build_object('cache', v_cache, 'rateCounters', v_rates,

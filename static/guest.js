@@ -343,9 +343,9 @@
       return;
     }
     state.phone = phone;
-    if (data.exists && data.user) {
-      state.firstName = data.user.firstName || '';
-      $('login-greeting').textContent = state.firstName ? `Olá ${state.firstName}!` : 'Olá!';
+    if (data.exists) {
+      // no name before the password: the greeting by name comes with the QR code
+      $('login-greeting').textContent = 'Olá de novo!';
       $('login-username').value = phone;
       showStep('login');
       $('login-password').focus();
@@ -440,7 +440,7 @@
     if (data.code === 'invalid_input') {
       showServerErrors(data, 'reg-');
     } else if (data.code === 'phone_exists') {
-      $('login-greeting').textContent = 'Olá!';
+      $('login-greeting').textContent = 'Olá de novo!';
       $('login-username').value = state.phone;
       showStep('login');
       showAlert(data.error || 'Este telemóvel já está registado. Entra com a tua palavra-passe.');

@@ -174,3 +174,7 @@ FROM app.events e
 -- name: privacy_backend_waits_on_lock
 SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity
                WHERE pid = %(pid)s::integer AND wait_event_type = 'Lock')
+
+-- name: security_settings
+-- The database's security settings (test_migrate): {key: value}, migrate's own record left out.
+SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM app.settings WHERE key NOT IN ('cleanup_scheduled', 'erasure_key')

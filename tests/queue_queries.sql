@@ -3,11 +3,12 @@
 -- ../queries.sql. {name} marks an identifier composed with psycopg.sql.
 
 -- name: queue_test_weak_hash
--- bcrypt cost 4 for new connections to this database (tests of the queue, not of hashing).
-ALTER DATABASE {dbname} SET guestlist.allow_weak_hash_for_bench = on
+-- bcrypt cost 4 in this database (tests of the queue, not of hashing): database settings,
+-- read on every call, that only the owner's admin.set_setting writes.
+SELECT admin.set_setting('allow_weak_hash_for_bench', 'on')
 
 -- name: queue_test_bcrypt_cost
-ALTER DATABASE {dbname} SET guestlist.bcrypt_cost = '4'
+SELECT admin.set_setting('bcrypt_cost', '4')
 
 -- name: queue_test_jobs
 SELECT j.id::text AS id, j.kind, j.status, j.attempts, j.worker, j.payload, j.result, j.error,

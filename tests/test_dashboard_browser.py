@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from conftest import PgServer
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from web_server import LiveServer, live_server, new_guest, register_body
+from web_server import UNLIMITED, LiveServer, live_server, new_guest, register_body
 
 from queries import load_queries
 
@@ -50,7 +50,7 @@ def web(
         template_db,
         tmp_path_factory.mktemp("web_dashboard"),
         ADMIN_TOKEN=TOKEN,
-        RATE_LIMIT_PER_MINUTE="100000",
+        settings=UNLIMITED,
     ) as server:
         yield server
         assert TOKEN not in server.log_text(), "the admin token reached the log"

@@ -1,6 +1,6 @@
 """Operations over real HTTP: readiness when the database goes away, idle keep-alive
-connections (KEEP_ALIVE_SECONDS), RATE_LIMIT_PER_MINUTE=0, X-Forwarded-For ignored from an
-untrusted peer, security headers on every kind of answer."""
+connections (KEEP_ALIVE_SECONDS), rate limits off (database settings), X-Forwarded-For
+ignored from an untrusted peer, security headers on every kind of answer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from conftest import PgServer, drop_database
-from web_server import assert_security_headers, live_server, new_guest
+from web_server import UNLIMITED, assert_security_headers, live_server, new_guest
 
 
 def test_readiness_fails_when_the_database_goes_away(
@@ -89,7 +89,7 @@ def test_rate_limit_off(
 ) -> None:
     workdir = tmp_path_factory.mktemp("web_nolimit")
     with (
-        live_server(pg_server, template_db, workdir, RATE_LIMIT_PER_MINUTE="0") as web,
+        live_server(pg_server, template_db, workdir, settings=UNLIMITED) as web,
         web.client() as c,
     ):
         phone = new_guest()["phone"]
@@ -104,7 +104,7 @@ def test_forwarded_for_from_an_untrusted_peer_is_ignored(
 ) -> None:
     workdir = tmp_path_factory.mktemp("web_untrusted")
     with live_server(
-        pg_server, template_db, workdir, TRUSTED_PROXIES="", RATE_LIMIT_PER_MINUTE="5"
+        pg_server, template_db, workdir, {"rate_limit_per_minute": "5"}, TRUSTED_PROXIES=""
     ) as web:
         phone = new_guest()["phone"]
         statuses = []

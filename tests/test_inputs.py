@@ -192,8 +192,17 @@ def test_trusted_proxy_without_header_is_the_key() -> None:
 
 def test_ipv6_hops() -> None:
     trusted = parse_networks("::1")
-    assert client_key(scope("::1", "2001:db8::7, ::1"), trusted) == "2001:db8::7"
-    assert ipaddress.ip_address(client_key(scope("2001:db8::9"), trusted))
+    assert client_key(scope("::1", "2001:db8::7, ::1"), trusted) == "2001:db8::/64"
+    assert ipaddress.ip_network(client_key(scope("2001:db8::9"), trusted)).prefixlen == 64
+
+
+def test_ipv6_clients_are_keyed_by_their_64() -> None:
+    # one subscriber picks any address in its /64: every one of them is the same client
+    same = {client_key(scope(f"2001:db8:1:2:{n:x}::{n:x}"), ()) for n in range(1, 50)}
+    assert same == {"2001:db8:1:2::/64"}
+    assert client_key(scope("2001:db8:1:3::1"), ()) == "2001:db8:1:3::/64"
+    assert client_key(scope("::ffff:198.51.100.7"), ()) == "198.51.100.7"  # IPv4-mapped
+    assert client_key(scope("198.51.100.7"), ()) == "198.51.100.7"  # IPv4: per address
 
 
 def test_https_only_from_socket_or_trusted_proxy() -> None:

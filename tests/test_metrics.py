@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from conftest import PgServer
 from prometheus_client.parser import text_string_to_metric_families
-from web_server import LiveServer, live_server
+from web_server import UNLIMITED, LiveServer, live_server
 
 from queries import load_queries
 
@@ -39,7 +39,7 @@ def web(
         tmp_path_factory.mktemp("web_metrics"),
         ADMIN_TOKEN=TOKEN,
         RUN_WORKERS="0",
-        RATE_LIMIT_PER_MINUTE="10000",
+        settings=UNLIMITED,
     ) as server:
         yield server
         assert TOKEN not in server.log_text(), "the admin token reached the log"

@@ -266,3 +266,29 @@ def test_failing_migration_is_named_and_rolled_back(db_url: str, tmp_path: Path)
             False,
         )
         assert c.execute(tq("yoyo_applied_count")).fetchone() == (len(MIGRATION_IDS),)
+
+
+def test_security_settings_from_the_environment(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def settings() -> dict[str, str]:
+        with psycopg.connect(db_url, autocommit=True) as c:
+            row = c.execute(tq("security_settings")).fetchone()
+        assert row is not None
+        return dict(row[0])
+
+    monkeypatch.setenv("GUESTLIST_SETTINGS", "rate_limit.login=300, bcrypt_cost=12")
+    assert migrate.main([db_url]) == 0
+    assert settings() == {"rate_limit.login": "300", "bcrypt_cost": "12"}
+    # a value out of bounds stops the run and writes nothing
+    monkeypatch.setenv("GUESTLIST_SETTINGS", "rate_limit.login=5 bcrypt_cost=3")
+    assert migrate.main([db_url]) == 1
+    assert "bcrypt_cost='3' refused" in capsys.readouterr().err
+    assert settings() == {"rate_limit.login": "300", "bcrypt_cost": "12"}
+    monkeypatch.setenv("GUESTLIST_SETTINGS", "no_such_key=1")
+    assert migrate.main([db_url]) == 1
+    # an empty value takes a setting back to its default; one not named keeps its value
+    migrate.migrate(db_url, cron=False, log=lambda _line: None, settings={"bcrypt_cost": ""})
+    assert settings() == {"rate_limit.login": "300"}
+    with pytest.raises(migrate.MigrateError, match="not key=value"):
+        migrate.parse_settings("rate_limit.login")

@@ -117,6 +117,7 @@ def test_a_login_racing_an_erasure_leaves_nothing_personal(db_url: str) -> None:
             "promoter_id": None,
             "team_id": None,
             "client_key": None,
+            "session_token": None,
         }
         try:
             outcome["result"] = login_conn.execute(q("web_login"), params).fetchone()[0]

@@ -26,7 +26,6 @@ import orjson
 import psycopg
 import pytest
 from conftest import ROOT, PgServer
-from psycopg import sql
 from psycopg.types.json import Jsonb
 from web_server import LiveServer, live_server, login_body, new_guest, register_body, wq
 
@@ -74,7 +73,8 @@ def login_payload(demo: dict[str, str], n: int) -> dict[str, Any]:
 
 def enqueue(conn: psycopg.Connection, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     row = conn.execute(
-        q("queue_enqueue"), {"kind": kind, "payload": Jsonb(payload), "client_key": None}
+        q("queue_enqueue"),
+        {"kind": kind, "payload": Jsonb(payload), "client_key": None, "session_token": None},
     ).fetchone()
     assert row is not None
     return cast(dict[str, Any], row[0])
@@ -197,10 +197,10 @@ def worker_process(db_url: str, log_path: Path, **env: str) -> Iterator[subproce
 
 @pytest.fixture
 def weak_hash(pg_server: PgServer, fresh_db: str) -> None:
-    """bcrypt cost 4 on the test database (for connections opened from now on)."""
-    with pg_server.connect(autocommit=True) as admin:
+    """bcrypt cost 4 on the test database (its settings, read on every call)."""
+    with pg_server.connect(fresh_db, autocommit=True) as admin:
         for name in ("queue_test_weak_hash", "queue_test_bcrypt_cost"):
-            admin.execute(sql.SQL(qq(name)).format(dbname=sql.Identifier(fresh_db)))
+            admin.execute(qq(name))
 
 
 # --- exactly once --------------------------------------------------------------------------------

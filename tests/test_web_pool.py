@@ -23,7 +23,7 @@ def settings_for(db_url: str, **env: str) -> Settings:
 
 def test_pooled_connections_act_as_the_web_role(db_url: str) -> None:
     async def run() -> tuple:
-        pool = db.make_pool(settings_for(db_url, RATE_LIMIT_PER_MINUTE="7"))
+        pool = db.make_pool(settings_for(db_url))
         await pool.open(wait=True)
         try:
             async with pool.connection() as conn:
@@ -44,7 +44,7 @@ def test_pooled_connections_act_as_the_web_role(db_url: str) -> None:
 
     whoami, autocommit, refused, ready = asyncio.run(run())
     # the in-process workers use this pool: a dead app's backend stops within a second
-    assert whoami == ("guestlist_web", "7", "1s")
+    assert whoami == ("guestlist_web", None, "1s")  # no rate-limit GUC: a database setting
     assert autocommit is True
     assert refused is not None and (refused.status, refused.code) == (403, "forbidden")
     assert ready["ready"] is True

@@ -24,10 +24,26 @@ SELECT admin.create_event(
     p_guest_list_closes_at => now() - interval '1 minute')
 
 -- name: web_test_whoami
--- What a pooled app connection acts as, and the GUCs the app set on it.
+-- What a pooled app connection acts as, and the GUCs the app set on it (no rate-limit GUC:
+-- limits are database settings).
 SELECT current_user::text AS role,
        current_setting('guestlist.rate_limit_per_minute', true) AS rate_limit,
        current_setting('client_connection_check_interval') AS check_interval
+
+-- name: web_test_set_setting
+-- A security setting of the test's database (NULL: back to the default).
+SELECT admin.set_setting(%(key)s::text, %(value)s::text)
+
+-- name: web_test_hits_of_client
+-- What one client key was counted for, by route bucket: {bucket: [hits in all windows, most in one]}.
+SELECT coalesce(jsonb_object_agg(bucket, jsonb_build_array(total, most)), '{}')
+FROM (SELECT bucket, sum(hits)::int AS total, max(hits) AS most
+      FROM app.rate_limit_counters WHERE client_key = %(client_key)s GROUP BY bucket) b
+
+-- name: web_test_forget_unknown_lookups
+-- This minute's count of unknown-number lookups starts again (the ceiling tests).
+WITH gone AS (DELETE FROM app.rate_limit_counters WHERE bucket = 'unknown_phone' RETURNING 1)
+SELECT count(*) FROM gone
 
 -- name: web_test_admin_call
 -- Something only guestlist_admin may run: the web role must be refused.

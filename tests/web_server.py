@@ -141,7 +141,6 @@ def run_app(db_url: str, log_path: Path, **env: str) -> Iterator[tuple[str, subp
         "POOL_MIN": "1",
         "POOL_MAX": "8",
         "TRUSTED_PROXIES": "127.0.0.1,::1",
-        "RATE_LIMIT_PER_MINUTE": "20",
         "CLEANUP_INTERVAL_SECONDS": "0",
         **env,
     }
@@ -162,17 +161,36 @@ def run_app(db_url: str, log_path: Path, **env: str) -> Iterator[tuple[str, subp
             proc.wait()
 
 
+# The web tests' security settings unless a test gives its own: every route bucket limited to
+# 20 requests a minute per client address (the production ceilings are far higher, see
+# docs/config.md), so a test can reach a limit in a few requests.
+TEST_SETTINGS: dict[str, str | None] = {"rate_limit_per_minute": "20"}
+# Every rate limit off: per address, per phone and the ceiling on unknown numbers.
+UNLIMITED: dict[str, str | None] = {
+    "rate_limit_per_minute": "0",
+    "phone_lookups_per_minute": "0",
+    "unknown_phone_lookups_per_minute": "0",
+}
+
+
 @contextlib.contextmanager
 def live_server(
-    pg_server: PgServer, template_db: str, workdir: Path, **env: str
+    pg_server: PgServer,
+    template_db: str,
+    workdir: Path,
+    settings: dict[str, str | None] | None = None,
+    **env: str,
 ) -> Iterator[LiveServer]:
-    """A database of its own (demo loaded) and app.py serving it."""
+    """A database of its own (demo loaded, `settings` over TEST_SETTINGS written with
+    admin.set_setting; None = the database's default) and app.py serving it."""
     dbname = f"web_{secrets.token_hex(6)}"
     create_database(pg_server, dbname, template=template_db)
     try:
         db_url = pg_server.url(dbname)
         with psycopg.connect(db_url, autocommit=True) as conn:
             row = conn.execute(tq("load_demo")).fetchone()
+            for key, value in {**TEST_SETTINGS, **(settings or {})}.items():
+                conn.execute(wq("web_test_set_setting"), {"key": key, "value": value})
         assert row is not None
         demo = {k: str(v) for k, v in row[0].items()}
         log_path = workdir / "app.log"
