@@ -630,6 +630,7 @@ class Bench:
             HOST="127.0.0.1",
             PORT=str(port),
             RATE_LIMIT_PER_MINUTE="0",
+            LONG_POLLS_PER_CLIENT="0",  # every k6 VU comes from this one address
             ADMIN_TOKEN=self.admin_token,
             POOL_MAX=env.get("POOL_MAX", str(self.pool_max)),
         )
@@ -1184,6 +1185,7 @@ class Bench:
             "POOL_MAX": app_env_value("POOL_MAX", str(self.pool_max)),
             "POOL_MIN": app_env_value("POOL_MIN", "2 (default)"),
             "RATE_LIMIT_PER_MINUTE": "0",
+            "LONG_POLLS_PER_CLIENT": "0",
         }
         self.record_runs(meta, [run])
         meta["limits"] = self.limits
