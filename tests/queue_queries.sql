@@ -90,6 +90,31 @@ WHERE w.name ~ '^[0-9A-F]{24}$'
   AND w.name >= pg_catalog.pg_walfile_name(%(since)s::pg_lsn)
   AND w.name <= pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_insert_lsn())
 
+-- name: queue_test_lock_event
+-- Held by the test in an open transaction: a job creating a guest on this event blocks.
+SELECT e.id FROM app.events e WHERE e.id = %(event_id)s::uuid FOR UPDATE
+
+-- name: queue_test_worker_backends
+-- Backends of worker processes (worker.make_worker_pool's application_name) in this database.
+SELECT a.pid, a.wait_event_type
+FROM pg_catalog.pg_stat_activity a
+WHERE a.datname = pg_catalog.current_database() AND a.application_name = 'guestlist-worker'
+
+-- name: queue_test_backend_alive
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = %(pid)s)
+
+-- name: queue_test_terminate_app_backends
+-- Every guestlist backend of this database but ours (workers, listeners): a restart, seen
+-- from the app's side.
+SELECT count(pg_catalog.pg_terminate_backend(a.pid))
+FROM pg_catalog.pg_stat_activity a
+WHERE a.datname = pg_catalog.current_database()
+  AND a.application_name LIKE 'guestlist-%%'
+  AND a.pid <> pg_catalog.pg_backend_pid()
+
+-- name: queue_test_set_max_depth
+SELECT pg_catalog.set_config('guestlist.queue_max_depth', %(depth)s, false)
+
 -- name: queue_test_finished_with_password
 -- Finished jobs whose row still holds the password (as a key or anywhere in its text), or whose
 -- secret is still in the side table.
