@@ -8,4 +8,4 @@ FROM (SELECT api.enqueue_guest_job('register', jsonb_build_object(
   'phone', '+3513' || :n::text, 'first_name', 'Bench', 'last_name', 'New',
   'email', 'new@bench.test', 'password', 'Segredo123', 'event_id', :event_id::text)) AS r) q \gset
 SELECT api.work_guest_jobs('pgbench', 1, 0);
-SELECT api.guest_job_status(:'job'::uuid, :'token');
+SELECT api.guest_job_status(:job::uuid, :token::text);
