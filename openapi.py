@@ -34,6 +34,23 @@ _EVENT = {
     },
 }
 
+# A queued job's status (GET /api/guest/status/{job_id}, and a held login-v2/register-v2 answer).
+_JOB_STATUS: dict[str, Any] = {
+    "id": {"type": "string", "format": "uuid"},
+    "status": {"enum": ["waiting", "active", "delayed", "completed", "failed"]},
+    "result": {
+        "oneOf": [
+            {"type": "null"},
+            {"$ref": "#/components/schemas/GuestPass"},
+            {"$ref": "#/components/schemas/Error"},
+        ]
+    },
+    "error": {"type": ["string", "null"]},
+    "createdAt": {"type": "string", "format": "date-time"},
+    "processedAt": {"type": ["string", "null"], "format": "date-time"},
+    "finishedAt": {"type": ["string", "null"], "format": "date-time"},
+}
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Health": {"type": "object", "properties": {"status": {"const": "ok"}}},
     "Ready": {"type": "object", "properties": {"ready": {"type": "boolean"}}},
@@ -178,6 +195,43 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "QueuedJob": {
+        "type": "object",
+        "description": "A queued login or registration. With ?wait, also the keys of JobStatus "
+        "(and, when the job completed with a guest pass, the gl_session cookie).",
+        "required": [
+            "success",
+            "jobId",
+            "jobToken",
+            "message",
+            "estimatedTime",
+            "estimatedSeconds",
+            "duplicate",
+        ],
+        "properties": {
+            "success": {"const": True},
+            "jobId": {"type": "string", "format": "uuid"},
+            "jobToken": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{32}$",
+                "description": "Send as X-Job-Token to read the job; only its submitter has it.",
+            },
+            "message": {"type": "string"},
+            "estimatedTime": {"type": "string"},
+            "estimatedSeconds": {"type": "integer", "minimum": 1},
+            "duplicate": {"type": "boolean"},
+            **_JOB_STATUS,
+        },
+    },
+    "JobStatus": {
+        "type": "object",
+        "description": "The first read of a guest pass by a job token also sets the HttpOnly "
+        "cookie gl_session.",
+        "required": ["id", "status", "result", "error", "createdAt", "processedAt", "finishedAt"],
+        "properties": {
+            **_JOB_STATUS,
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["success", "code", "error"],
@@ -273,6 +327,7 @@ def build_openapi(routes: Iterable[ApiRoute]) -> dict[str, Any]:
                     "schema": {"type": "string"},
                 }
             )
+        params.extend(route.params)
         if params:
             op["parameters"] = params
         if isinstance(route.read, JsonBody):

@@ -130,8 +130,8 @@ SELECT api.cleanup()
 -- The job queue (issue 4): routes_queue.py, worker.py, notify.py, bench/queue_drain.py.
 
 -- name: queue_enqueue
--- POST /api/guest/login-v2 and /register-v2: validate, rate-limit and queue (or find the pending
--- twin); {jobId, duplicate, estimatedSeconds}.
+-- POST /api/guest/login-v2 and /register-v2: validate, rate-limit and queue (or join the same
+-- submission's pending job); {jobId, jobToken, duplicate, estimatedSeconds}.
 SELECT api.enqueue_guest_job(
     p_kind => %(kind)s::text,
     p_payload => %(payload)s::jsonb,
@@ -139,8 +139,10 @@ SELECT api.enqueue_guest_job(
     p_session_token => %(session_token)s::text)
 
 -- name: queue_job_status
--- GET /api/guest/status/{job_id}: {id, status, result, error, createdAt, processedAt, finishedAt}.
-SELECT api.guest_job_status(p_job_id => %(job_id)s::uuid)
+-- GET /api/guest/status/{job_id} with X-Job-Token: {id, status, result, error, createdAt,
+-- processedAt, finishedAt}. client_key NULL for the re-reads of one long-poll (counted once).
+SELECT api.guest_job_status(p_job_id => %(job_id)s::uuid, p_job_token => %(job_token)s::text,
+                            p_client_key => %(client_key)s::text)
 
 -- name: queue_work
 -- A worker: claim jobs and do them in this one transaction, one after another while they are

@@ -5,7 +5,7 @@ openapi.py documents them; nothing else decides what a route does."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import handlers as h
 
@@ -25,6 +25,7 @@ class ApiRoute:
     errors_as: ErrorStyle = "json"
     admin: bool = False  # requires ADMIN_TOKEN (Authorization: Bearer …)
     tags: tuple[str, ...] = field(default=("guest",))
+    params: tuple[dict[str, Any], ...] = ()  # OpenAPI parameters besides the path's (query, header)
 
 
 _BODY = ("invalid_input", "payload_too_large", "unsupported_media_type")

@@ -2,16 +2,20 @@
 
 * `POST /api/guest/login-v2`, `POST /api/guest/register-v2` — the synchronous routes' body
   validation (handlers.LOGIN_BODY / REGISTER_BODY), then ONE call, api.enqueue_guest_job:
-  `{success: true, jobId, message, estimatedTime, estimatedSeconds, duplicate}`. With `?wait=N`
+  `{success: true, jobId, jobToken, message, estimatedTime, estimatedSeconds, duplicate}`; the
+  jobToken is the only way to read the job (each submission gets its own). With `?wait=N`
   (seconds, at most 25) the answer is held until the job ends or the time is up, and carries
   the job's status too (the keys of GET status below): a page gets its guest pass in one round
   trip instead of two. The job is accepted either way; a client that got no finished status
   long-polls GET status with the jobId.
-* `GET /api/guest/status/{job_id}[?wait=N]` — `{id, status, result, error, createdAt,
-  processedAt, finishedAt}`. With `wait` the answer is held until the job ends or the time is
-  up, woken by the process's one LISTEN connection (notify.JobWaiter). A completed job's guest
-  pass is shown as the synchronous route shows it (same keys, same HttpOnly session cookie,
-  token never in the body); a refusal as the synchronous route's error body.
+* `GET /api/guest/status/{job_id}[?wait=N]` with header `X-Job-Token: <jobToken>` — `{id,
+  status, result, error, createdAt, processedAt, finishedAt}`; no token or another job's: 404
+  job_not_found, as for an unknown id. With `wait` the answer is held until the job ends or the
+  time is up, woken by the process's one LISTEN connection (notify.JobWaiter); one client holds
+  at most LONG_POLLS_PER_CLIENT such answers at once (429 past that). A completed job's guest
+  pass is shown as the synchronous route shows it (same keys, and the HttpOnly session cookie
+  the first time that token reads it, token never in the body); a refusal as the synchronous
+  route's error body.
 
 Both are served by plain ASGI endpoints of their own (`routes()`): a held answer is not one SQL
 call (enqueue or read, wait, read). The rows in ROUTES and STATUS document them (openapi.py).
@@ -22,8 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
+import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -37,8 +44,9 @@ from starlette.types import Receive, Scope, Send
 
 import db
 import handlers as h
-from config import Settings
+from config import ConfigError, Settings
 from errors import ApiError, api_error, field_error, from_exception, invalid_input, json_response
+from inputs import client_key
 from notify import JobWaiter
 from request_log import note
 from routes import ApiRoute
@@ -46,6 +54,11 @@ from routes import ApiRoute
 MAX_WAIT_SECONDS = 25.0
 FINISHED = frozenset({"completed", "failed"})
 STATUS_PATH = "/api/guest/status/{job_id}"
+JOB_TOKEN_HEADER = "x-job-token"
+JOB_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")  # app._new_job_token: 24 bytes, base64url
+LONG_POLLS_PER_CLIENT = 20
+# api.guest_job_status's own message: a 404 answered without SQL reads exactly as one from SQL
+JOB_NOT_FOUND = "Pedido não encontrado."
 
 _MESSAGES = {
     "login": "Pedido de entrada recebido. A processar…",
@@ -81,14 +94,16 @@ class QueuedBody(h.JsonBody):
 
 
 def queued_body(params: h.Params, result: Any) -> dict[str, Any]:
-    """{success, jobId, message, estimatedTime, estimatedSeconds, duplicate} (the seed's keys)."""
-    if not isinstance(result, dict) or not result.get("jobId"):
+    """{success, jobId, jobToken, message, estimatedTime, estimatedSeconds, duplicate} (the
+    seed's keys, and the token that reads the job)."""
+    if not isinstance(result, dict) or not result.get("jobId") or not result.get("jobToken"):
         raise api_error("internal")
     seconds = result.get("estimatedSeconds")
     seconds = seconds if isinstance(seconds, int) and seconds > 0 else 1
     return {
         "success": True,
         "jobId": result["jobId"],
+        "jobToken": result["jobToken"],
         "message": _MESSAGES[params["kind"]],
         "estimatedTime": f"{seconds}-{seconds + 2} segundos",
         "estimatedSeconds": seconds,
@@ -103,6 +118,15 @@ def queued(request: Request, settings: Settings, params: h.Params, result: Any) 
 _BODY = ("invalid_input", "payload_too_large", "unsupported_media_type")
 _QUEUE = ("rate_limited", "queue_full", "unavailable", "timeout")
 
+WAIT_PARAM: dict[str, Any] = {
+    "name": "wait",
+    "in": "query",
+    "required": False,
+    "description": f"Seconds to hold the answer until the job ends (more than "
+    f"{MAX_WAIT_SECONDS:g} is cut to {MAX_WAIT_SECONDS:g}).",
+    "schema": {"type": "number", "minimum": 0, "default": 0},
+}
+
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute(
         "POST",
@@ -111,8 +135,10 @@ ROUTES: tuple[ApiRoute, ...] = (
         QueuedBody(h.LOGIN_BODY, kind="login"),
         queued,
         "Queue a login; ?wait=N (≤ 25 s) holds the answer until the job ends, else poll "
-        "/api/guest/status/{job_id} for the guest pass.",
+        "/api/guest/status/{job_id} with the answer's jobToken for the guest pass.",
         refusals=(*_BODY, *_QUEUE),
+        response_schema="QueuedJob",
+        params=(WAIT_PARAM,),
     ),
     ApiRoute(
         "POST",
@@ -121,8 +147,10 @@ ROUTES: tuple[ApiRoute, ...] = (
         QueuedBody(h.REGISTER_BODY, kind="register"),
         queued,
         "Queue a registration; ?wait=N (≤ 25 s) holds the answer until the job ends, else poll "
-        "/api/guest/status/{job_id} for the guest pass.",
+        "/api/guest/status/{job_id} with the answer's jobToken for the guest pass.",
         refusals=(*_BODY, *_QUEUE),
+        response_schema="QueuedJob",
+        params=(WAIT_PARAM,),
     ),
 )
 
@@ -143,34 +171,54 @@ def read_wait(request: Request) -> float:
 
 
 async def read_status(request: Request, settings: Settings) -> h.Params:
-    """The job id (malformed → 404, no SQL) and `wait` seconds (0 … 25)."""
+    """The job id and its X-Job-Token (either malformed or missing → 404 job_not_found, no
+    SQL: the answer for an unknown job), `wait` seconds (0 … 25) and the client key."""
     try:
         job_id = str(uuid.UUID(request.path_params["job_id"]))
     except ValueError:
-        raise api_error("job_not_found") from None
-    return {"job_id": job_id, "wait": read_wait(request)}
+        raise api_error("job_not_found", JOB_NOT_FOUND) from None
+    token = request.headers.get(JOB_TOKEN_HEADER, "")
+    if not JOB_TOKEN_RE.match(token):
+        raise api_error("job_not_found", JOB_NOT_FOUND)
+    return {
+        "job_id": job_id,
+        "job_token": token,
+        "wait": read_wait(request),
+        "client_key": client_key(request.scope, settings.trusted_proxies),
+    }
 
 
 def _finished(status: Any) -> bool:
     return isinstance(status, dict) and status.get("status") in FINISHED
 
 
-async def poll_status(request: Request, job_id: str, wait: float, just_queued: bool = False) -> Any:
+async def poll_status(
+    request: Request,
+    job_id: str,
+    job_token: str,
+    wait: float,
+    rate_key: str | None = None,
+    just_queued: bool = False,
+) -> Any:
     """api.guest_job_status, held until the job ends or `wait` seconds pass. Subscribes before
     each read, so a NOTIFY between the read and the wait is not lost. `just_queued`: the job
     was queued a moment ago, so the first read is skipped and the first wait comes first (the
-    waiter's memory of recently finished jobs covers one that ended before the subscription)."""
+    waiter's memory of recently finished jobs covers one that ended before the subscription).
+    `rate_key` (the client key) goes with the first read only: one request, one hit of the
+    rate limit."""
     pool = request.state.pool
     waiter: JobWaiter | None = getattr(request.state, "job_waiter", None)
+    params = {"job_id": job_id, "job_token": job_token, "client_key": rate_key}
     if waiter is None or wait <= 0:
-        return await db.call(pool, "queue_job_status", {"job_id": job_id})
+        return await db.call(pool, "queue_job_status", params)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     read = not just_queued
     while True:
         with waiter.job_done(job_id) as done:
             if read:
-                status = await db.call(pool, "queue_job_status", {"job_id": job_id})
+                status = await db.call(pool, "queue_job_status", params)
+                params = {**params, "client_key": None}
                 if _finished(status) or deadline - loop.time() <= 0:
                     return status
             read = True
@@ -227,10 +275,57 @@ STATUS: ApiRoute = ApiRoute(
     "queue_job_status",
     read_status,
     job_status,
-    "A queued job: waiting, active, delayed, completed (result = the guest pass or the refusal) "
-    "or failed. ?wait=N (≤ 25 s) answers when the job ends.",
-    refusals=("invalid_input", "job_not_found", "unavailable", "timeout"),
+    "A queued job, for the holder of its X-Job-Token only: waiting, active, delayed, completed "
+    "(result = the guest pass or the refusal; the first read of a guest pass sets gl_session) or "
+    "failed. ?wait=N (≤ 25 s) answers when the job ends.",
+    refusals=("invalid_input", "job_not_found", "rate_limited", "unavailable", "timeout"),
+    response_schema="JobStatus",
+    params=(
+        {
+            "name": "X-Job-Token",
+            "in": "header",
+            "required": True,
+            "description": "The jobToken login-v2 / register-v2 answered with this job.",
+            "schema": {"type": "string", "pattern": JOB_TOKEN_RE.pattern},
+        },
+        WAIT_PARAM,
+    ),
 )
+
+
+def long_polls_per_client(env: Mapping[str, str] | None = None) -> int:
+    """LONG_POLLS_PER_CLIENT: held answers (`?wait`) one client key may have at once; 0 = no
+    bound (a load test from one address)."""
+    raw = (os.environ if env is None else env).get("LONG_POLLS_PER_CLIENT", "").strip()
+    if not raw:
+        return LONG_POLLS_PER_CLIENT
+    if not raw.isdigit():
+        raise ConfigError(f"LONG_POLLS_PER_CLIENT must be an integer >= 0, got {raw!r}")
+    return int(raw)
+
+
+class HeldPolls:
+    """How many held answers each client key has right now (this process). A held answer
+    costs no connection, only a parked coroutine: the bound keeps one client from parking
+    thousands."""
+
+    def __init__(self, per_client: int) -> None:
+        self.per_client = per_client
+        self._held: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def hold(self, key: str) -> Iterator[bool]:
+        """Yields whether `key` may hold one more answer (counted until the block ends)."""
+        if self.per_client and self._held[key] >= self.per_client:
+            yield False
+            return
+        self._held[key] += 1
+        try:
+            yield True
+        finally:
+            self._held[key] -= 1
+            if not self._held[key]:
+                del self._held[key]
 
 
 Answer = Callable[[Request, Settings], Awaitable[Response]]
@@ -256,9 +351,10 @@ class Endpoint:
         await response(scope, receive, send)
 
 
-def submit(route: ApiRoute) -> Answer:
+def submit(route: ApiRoute, held: HeldPolls) -> Answer:
     """login-v2 / register-v2: read `wait` and the body, ONE call (the enqueue); with a wait,
-    hold the answer until the job ends (the queued keys plus the job's status)."""
+    hold the answer until the job ends (the queued keys plus the job's status). A client
+    already holding its bound of answers gets the queued answer at once."""
     assert route.query is not None
 
     async def answer(request: Request, settings: Settings) -> Response:
@@ -268,27 +364,49 @@ def submit(route: ApiRoute) -> Answer:
         if wait <= 0:
             return route.respond(request, settings, params, result)
         body = queued_body(params, result)
-        try:
-            status = await poll_status(request, body["jobId"], wait, just_queued=True)
-            return job_status(request, settings, params, status, base=body)
-        except Exception as exc:  # the job is queued whatever happens now: say so
-            note(request.scope, error=from_exception(exc).log_hint)
-            return json_response(body)
+        with held.hold(params["client_key"]) as allowed:
+            if not allowed:
+                return json_response(body)
+            try:
+                # the enqueue counted this request against the rate limit: no client key here
+                status = await poll_status(
+                    request, body["jobId"], body["jobToken"], wait, just_queued=True
+                )
+                return job_status(request, settings, params, status, base=body)
+            except Exception as exc:  # the job is queued whatever happens now: say so
+                note(request.scope, error=from_exception(exc).log_hint)
+                return json_response(body)
 
     return answer
 
 
-async def status(request: Request, settings: Settings) -> Response:
-    params = await read_status(request, settings)
-    found = await poll_status(request, params["job_id"], params["wait"])
-    return job_status(request, settings, params, found)
+def status(held: HeldPolls) -> Answer:
+    """GET status: read, or hold the answer (`?wait`) within the client's bound (429 past it)."""
+
+    async def answer(request: Request, settings: Settings) -> Response:
+        params = await read_status(request, settings)
+        job = (params["job_id"], params["job_token"])
+        if params["wait"] <= 0:
+            found = await poll_status(request, *job, 0, params["client_key"])
+            return job_status(request, settings, params, found)
+        with held.hold(params["client_key"]) as allowed:
+            if not allowed:
+                raise api_error("rate_limited", retry_after=1)
+            found = await poll_status(request, *job, params["wait"], params["client_key"])
+            return job_status(request, settings, params, found)
+
+    return answer
 
 
 def routes(settings: Settings) -> list[Route]:
-    """The Starlette routes of ROUTES (submit, with the optional wait) and STATUS."""
+    """The Starlette routes of ROUTES (submit, with the optional wait) and STATUS, sharing one
+    bound on held answers per client."""
+    held = HeldPolls(long_polls_per_client())
     out = [
-        Route(r.path, Endpoint(submit(r), settings, f"post_{r.path}"), methods=[r.method])
+        Route(r.path, Endpoint(submit(r, held), settings, f"post_{r.path}"), methods=[r.method])
         for r in ROUTES
     ]
-    out.append(Route(STATUS_PATH, Endpoint(status, settings, "get_job_status"), methods=["GET"]))
+    out.append(
+        Route(STATUS_PATH, Endpoint(status(held), settings, "get_job_status"), methods=["GET"])
+    )
     return out

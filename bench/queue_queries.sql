@@ -9,8 +9,8 @@ SELECT admin.load_demo() ->> 'eventId'
 -- name: bench_queue_reset
 -- Empty the queue and the guest list between runs (TRUNCATE fires no row trigger: the
 -- counters it keeps are reset by hand).
-TRUNCATE app.guest_jobs, app.guests, app.guest_sessions, app.login_failures,
-         app.login_client_failures, app.client_users;
+TRUNCATE app.guest_jobs, app.guest_job_tokens, app.guest_job_secrets, app.guests,
+         app.guest_sessions, app.login_failures, app.login_client_failures, app.client_users;
 UPDATE app.guest_job_counts SET pending = 0;
 UPDATE app.events SET guest_count = 0
 

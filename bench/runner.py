@@ -637,6 +637,7 @@ class Bench:
             DATABASE_URL=url,
             HOST="127.0.0.1",
             PORT=str(port),
+            LONG_POLLS_PER_CLIENT="0",  # every k6 VU comes from this one address
             ADMIN_TOKEN=self.admin_token,
             POOL_MAX=env.get("POOL_MAX", str(self.pool_max)),
         )
@@ -1191,6 +1192,7 @@ class Bench:
             "POOL_MAX": app_env_value("POOL_MAX", str(self.pool_max)),
             "POOL_MIN": app_env_value("POOL_MIN", "2 (default)"),
             **{f"database {k}": v for k, v in BENCH_SETTINGS.items()},
+            "LONG_POLLS_PER_CLIENT": "0",
         }
         self.record_runs(meta, [run])
         meta["limits"] = self.limits

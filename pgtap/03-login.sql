@@ -142,9 +142,9 @@ SELECT api.enqueue_guest_job('login', jsonb_build_object('phone', '+351935886310
 SELECT payload AS other_payload FROM app.guest_jobs WHERE id = :'other_job' \gset
 SELECT ok(NOT :'other_payload'::jsonb ? 'device_user_id',
           'another account''s session marks nothing');
-SELECT is(app._run_guest_job('login', :'other_payload'::jsonb) ->> 'code', 'account_locked',
+SELECT is(app._run_guest_job('login', :'other_payload'::jsonb, 'Segredo123') ->> 'code', 'account_locked',
           'the worker applies the phone''s delay to a job without its device');
-SELECT is(app._run_guest_job('login', :'own_payload'::jsonb) ->> 'success', 'true',
+SELECT is(app._run_guest_job('login', :'own_payload'::jsonb, 'Segredo123') ->> 'success', 'true',
           'and spares the device holding the account''s session');
 
 -- rate limit by client key (bucket login)

@@ -2,28 +2,27 @@
 -- limit), work (completion, refusals, retries with backoff, dead letter,
 -- passwords erased), status, depth, the pending counter, cleanup, privileges.
 BEGIN;
-SELECT plan(68);
+SELECT plan(66);
 \ir 00-fixture.psql
 
 -- structure and privileges
 SELECT has_table('app', 'guest_jobs', 'app.guest_jobs exists');
 SELECT col_is_pk('app', 'guest_jobs', 'id', 'jobs are keyed by a uuid');
-SELECT has_index('app', 'guest_jobs', 'guest_jobs_pending_dedupe_idx', 'one pending job per key');
 SELECT has_index('app', 'guest_jobs', 'guest_jobs_claim_idx', 'a partial index for the claim');
 SELECT has_index('app', 'guest_jobs', 'guest_jobs_finished_idx', 'an index for cleanup');
 SELECT function_returns('api', 'enqueue_guest_job', ARRAY['text', 'jsonb', 'text', 'text'], 'jsonb');
 SELECT function_returns('api', 'work_guest_job', ARRAY['text'], 'jsonb');
-SELECT function_returns('api', 'guest_job_status', ARRAY['uuid'], 'jsonb');
+SELECT function_returns('api', 'guest_job_status', ARRAY['uuid', 'text', 'text'], 'jsonb');
 SELECT function_returns('api', 'queue_depth', ARRAY[]::text[], 'jsonb');
 SELECT is_definer('api', 'enqueue_guest_job', ARRAY['text', 'jsonb', 'text', 'text'], 'enqueue is a definer');
 SELECT is_definer('api', 'work_guest_job', ARRAY['text'], 'work is a definer');
-SELECT is_definer('api', 'guest_job_status', ARRAY['uuid'], 'status is a definer');
+SELECT is_definer('api', 'guest_job_status', ARRAY['uuid', 'text', 'text'], 'status is a definer');
 SELECT is_definer('api', 'queue_depth', ARRAY[]::text[], 'depth is a definer');
 SELECT function_privs_are('api', 'enqueue_guest_job', ARRAY['text', 'jsonb', 'text', 'text'],
                           'guestlist_web', ARRAY['EXECUTE'], 'the web role may enqueue');
 SELECT function_privs_are('api', 'work_guest_job', ARRAY['text'], 'guestlist_web',
                           ARRAY['EXECUTE'], 'the web role may work jobs');
-SELECT function_privs_are('api', 'guest_job_status', ARRAY['uuid'], 'guestlist_web',
+SELECT function_privs_are('api', 'guest_job_status', ARRAY['uuid', 'text', 'text'], 'guestlist_web',
                           ARRAY['EXECUTE'], 'the web role may read a job''s status');
 SELECT function_privs_are('api', 'queue_depth', ARRAY[]::text[], 'guestlist_web',
                           ARRAY['EXECUTE'], 'the web role may read the depth');
@@ -46,22 +45,23 @@ SELECT api.enqueue_guest_job('register', jsonb_build_object(
   'birth_date', '1995-04-01', 'unknown_key', 'dropped')) AS reg \gset
 SELECT api.enqueue_guest_job('register', jsonb_build_object(
   'phone', '00351935886310', 'first_name', 'Ana', 'last_name', 'Silva', 'email', 'ana@example.pt',
-  'password', 'Segredo123', 'event_id', :'ev')) AS dup \gset
+  'password', 'Segredo123', 'event_id', :'ev', 'promoter_id', :'pr', 'team_id', :'tm',
+  'birth_date', '1995-04-01')) AS dup \gset
 SELECT api.enqueue_guest_job('login', jsonb_build_object(
   'phone', '+351935886310', 'password', 'Errada123', 'event_id', :'ev')) AS wrong \gset
 RESET ROLE;
-SELECT is(:'reg'::jsonb - 'jobId', '{"duplicate": false, "estimatedSeconds": 1}'::jsonb,
+SELECT is(:'reg'::jsonb - 'jobId' - 'jobToken', '{"duplicate": false, "estimatedSeconds": 1}'::jsonb,
           'a new job: not a duplicate, an estimate in seconds');
 SELECT is(:'dup'::jsonb ->> 'jobId', :'reg'::jsonb ->> 'jobId',
-          'the same phone (another spelling) and event while pending: the first job''s id');
+          'the same submission (the phone spelt otherwise) while pending: the first job''s id');
 SELECT is((:'dup'::jsonb ->> 'duplicate')::boolean, true, '… flagged as a duplicate');
 SELECT isnt(:'wrong'::jsonb ->> 'jobId', :'reg'::jsonb ->> 'jobId', 'a login is another job');
 SELECT is((SELECT payload FROM app.guest_jobs WHERE id = (:'reg'::jsonb ->> 'jobId')::uuid),
           jsonb_build_object('phone', '+351935886310', 'first_name', 'Ana', 'last_name', 'Silva',
-                             'email', 'ana@example.pt', 'password', 'Segredo123',
+                             'email', 'ana@example.pt',
                              'event_id', :'ev', 'promoter_id', :'pr', 'team_id', :'tm',
                              'birth_date', '1995-04-01'),
-          'the payload: the function''s parameters only, the phone in E.164');
+          'the payload: the function''s parameters only, the phone in E.164, no password');
 SELECT is((SELECT count(*)::int FROM app.guest_jobs), 2, 'two jobs queued');
 SELECT is(app._pending_jobs(), 2::bigint, 'the pending counter follows');
 SELECT is(api.queue_depth(), '{"waiting": 2, "active": 0, "delayed": 0}'::jsonb, 'depth: two wait');
@@ -88,7 +88,7 @@ SELECT throws_ok(format($$SELECT api.enqueue_guest_job('login', '{"phone": "+351
                  "password": "x", "event_id": "%s"}')$$, :'ev'),
                  'PT503', NULL, 'past guestlist.queue_max_depth: queue_full');
 SELECT is(api.enqueue_guest_job('login', jsonb_build_object(
-            'phone', '+351935886310', 'password', 'Outra123', 'event_id', :'ev')) ->> 'jobId',
+            'phone', '+351935886310', 'password', 'Errada123', 'event_id', :'ev')) ->> 'jobId',
           :'wrong'::jsonb ->> 'jobId', 'a full queue still answers a duplicate with its job');
 RESET guestlist.queue_max_depth;
 SELECT admin.set_setting('rate_limit.login', '1');
@@ -108,7 +108,7 @@ SET LOCAL ROLE guestlist_web;
 SELECT api.work_guest_job('w1') AS w1 \gset
 SELECT api.work_guest_job('w1') AS w2 \gset
 SELECT api.work_guest_job('w1') AS w3 \gset
-SELECT api.guest_job_status((:'reg'::jsonb ->> 'jobId')::uuid) AS st \gset
+SELECT api.guest_job_status((:'reg'::jsonb ->> 'jobId')::uuid, :'reg'::jsonb ->> 'jobToken') AS st \gset
 RESET ROLE;
 SELECT is(:'w1'::jsonb, jsonb_build_object('jobId', :'reg'::jsonb ->> 'jobId', 'status', 'completed'),
           'the oldest job is done first and completes');
@@ -125,23 +125,25 @@ SELECT is((SELECT row(status, attempts, result ->> 'code', worker)::text FROM ap
            WHERE id = (:'wrong'::jsonb ->> 'jobId')::uuid),
           row('completed', 1, 'invalid_credentials', 'w1')::text,
           'a wrong password: completed once with the refusal, not retried');
-SELECT is((SELECT count(*)::int FROM app.guest_jobs WHERE payload ? 'password'), 0,
-          'no finished job keeps a password');
+SELECT is((SELECT count(*)::int FROM app.guest_job_secrets), 0,
+          'no finished job keeps a password, even in the side table');
 SELECT matches(:'st'::jsonb #>> '{result,session_token}', '^[0-9a-f]{64}$',
-               'the first poll of a finished job gets its session token');
-SELECT ok(NOT (api.guest_job_status((:'reg'::jsonb ->> 'jobId')::uuid) -> 'result' ? 'session_token'),
-          'the next poll does not');
-SELECT is((SELECT count(*)::int FROM app.guest_jobs WHERE result ? 'session_token'
-           AND id = (:'reg'::jsonb ->> 'jobId')::uuid), 0, 'nor does the row keep it');
+               'the first poll of a finished job with its token opens a session');
+SELECT ok(NOT (api.guest_job_status((:'reg'::jsonb ->> 'jobId')::uuid, :'reg'::jsonb ->> 'jobToken')
+               -> 'result' ? 'session_token'),
+          'the next poll by that token does not');
 
 -- an unexpected error: delayed 1 s, then 2 s, then failed (dead letter)
 INSERT INTO app.guest_jobs (kind, payload, dedupe_key)
-VALUES ('login', '{"phone": "+351935886399", "password": "Segredo123", "event_id": "oops"}',
+VALUES ('login', '{"phone": "+351935886399", "event_id": "oops"}',
         sha256('broken')) RETURNING id AS broken \gset
+INSERT INTO app.guest_job_secrets (job_id, password, submit_hash)
+VALUES (:'broken', 'Segredo123', sha256('broken'));
 SELECT api.work_guest_job('w2') ->> 'status' AS s1 \gset
 SELECT is(:'s1'::text, 'delayed', 'an unexpected error delays the job');
 SELECT ok((SELECT run_at - clock_timestamp() BETWEEN interval '0.5 s' AND interval '1 s'
-                  AND attempts = 1 AND payload ? 'password'
+                  AND attempts = 1
+                  AND EXISTS (SELECT 1 FROM app.guest_job_secrets WHERE job_id = :'broken')
            FROM app.guest_jobs WHERE id = :'broken'),
           'first retry in 1 s, password kept for it');
 SELECT is(api.work_guest_job('w2'), NULL::jsonb, 'a delayed job is not claimed before its time');
@@ -156,15 +158,17 @@ SELECT is(api.queue_depth() - 'active', '{"waiting": 0, "delayed": 1}'::jsonb,
           'depth: one delayed');
 UPDATE app.guest_jobs SET run_at = now() - interval '1 ms' WHERE id = :'broken';
 SELECT is(api.work_guest_job('w2') ->> 'status', 'failed', 'after max_attempts: failed');
-SELECT ok((SELECT NOT payload ? 'password' AND finished_at IS NOT NULL AND result IS NULL
+SELECT ok((SELECT finished_at IS NOT NULL AND result IS NULL
                   AND error = 'Não foi possível processar o pedido. Tenta novamente.'
+                  AND NOT EXISTS (SELECT 1 FROM app.guest_job_secrets WHERE job_id = :'broken')
            FROM app.guest_jobs WHERE id = :'broken'),
           'the dead letter: no password, finished, a generic message only');
 SELECT is(app._pending_jobs(), 0::bigint, 'the pending counter is back to zero');
 
 -- status of an unknown job; depth; cleanup
 SET LOCAL ROLE guestlist_web;
-SELECT throws_ok(format('SELECT api.guest_job_status(%L)', gen_random_uuid()), 'PT404', NULL,
+SELECT throws_ok(format('SELECT api.guest_job_status(%L, %L)', gen_random_uuid(),
+                        :'reg'::jsonb ->> 'jobToken'), 'PT404', NULL,
                  'an unknown job: job_not_found');
 RESET ROLE;
 UPDATE app.guest_jobs SET finished_at = now() - interval '2 hours' WHERE id = :'broken';

@@ -38,8 +38,10 @@ SELECT api.enqueue_guest_job('login', jsonb_build_object(
 FROM generate_series(1, 3) i;
 RESET ROLE;
 INSERT INTO app.guest_jobs (kind, payload, dedupe_key)
-VALUES ('login', '{"phone": "+351935886399", "password": "Segredo123", "event_id": "oops"}',
+VALUES ('login', '{"phone": "+351935886399", "event_id": "oops"}',
         sha256('broken-in-batch')) RETURNING id AS broken \gset
+INSERT INTO app.guest_job_secrets (job_id, password, submit_hash)
+VALUES (:'broken', 'Segredo123', sha256('broken-in-batch'));
 SET LOCAL ROLE guestlist_web;
 SELECT api.enqueue_guest_job('login', jsonb_build_object(
   'phone', '+35193588631' || i, 'password', 'Segredo123', 'event_id', gen_random_uuid()))
@@ -49,11 +51,13 @@ RESET ROLE;
 SELECT is(:'batch'::jsonb,
           '{"done": 6, "completed": 5, "delayed": 1, "failed": 0, "more": false}'::jsonb,
           'one call does all six claimable jobs; none left (the retry is not due yet)');
-SELECT is((SELECT count(*)::int FROM app.guest_jobs
+SELECT is((SELECT count(*)::int FROM app.guest_jobs j
            WHERE status = 'completed' AND result ->> 'code' = 'event_not_found'
-             AND NOT payload ? 'password' AND worker = 'b'), 5,
+             AND NOT EXISTS (SELECT 1 FROM app.guest_job_secrets s WHERE s.job_id = j.id)
+             AND worker = 'b'), 5,
           'the five refusals completed, passwords erased');
-SELECT ok((SELECT status = 'delayed' AND attempts = 1 AND payload ? 'password'
+SELECT ok((SELECT status = 'delayed' AND attempts = 1
+                  AND EXISTS (SELECT 1 FROM app.guest_job_secrets s WHERE s.job_id = :'broken')
            FROM app.guest_jobs WHERE id = :'broken'),
           'the raising job is delayed for a retry, the others'' work kept');
 SELECT is(app._pending_jobs(), 1::bigint, 'the pending counter: the delayed job only');
@@ -85,8 +89,9 @@ SET LOCAL statement_timeout = '20ms';
 SELECT api.work_guest_job('b') ->> 'status' AS cancelled \gset
 SET LOCAL statement_timeout = 0;
 SELECT is(:'cancelled'::text, 'delayed', 'a statement timeout mid-job: the job is delayed');
-SELECT ok((SELECT attempts = 1 AND run_at > now() AND payload ? 'password'
-           FROM app.guest_jobs WHERE kind = 'register' AND status = 'delayed'),
+SELECT ok((SELECT attempts = 1 AND run_at > now()
+                  AND EXISTS (SELECT 1 FROM app.guest_job_secrets s WHERE s.job_id = j.id)
+           FROM app.guest_jobs j WHERE kind = 'register' AND status = 'delayed'),
           '… with the attempt counted, to be retried');
 SELECT is((SELECT count(*)::int FROM app.client_users WHERE phone LIKE '+35193588633_'), 1,
           '… and none of its work kept (one account: the job before it)');

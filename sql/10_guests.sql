@@ -111,7 +111,10 @@ BEGIN
 END
 $$;
 
--- The success answer of login and register (the seed's keys, and more).
+-- The success answer of login and register (the seed's keys, and more), with
+-- a new session's token. A queued job's run (api.work_guest_job sets
+-- guestlist.defer_session for its call) opens none: the job's result is
+-- stored, and its owner gets a session when reading it (api.guest_job_status).
 CREATE OR REPLACE FUNCTION app._guest_answer(p_guest_id uuid, p_qr_code text, p_recovered boolean,
                                              p_message text, p_first_name text,
                                              p_event app.events, p_client_user_id uuid)
@@ -120,18 +123,23 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  v_answer jsonb;
   v_session record;
 BEGIN
-  SELECT * INTO v_session FROM app._open_session(p_client_user_id);
-  RETURN jsonb_build_object(
+  v_answer := jsonb_build_object(
     'success', true,
     'guest_id', p_guest_id,
     'qr_code', p_qr_code,
     'message', p_message,
     'recovered', p_recovered,
     'first_name', p_first_name,
-    'event', app._event_json(p_event),
-    'session_token', v_session.token,
-    'session_expires_at', v_session.expires_at);
+    'event', app._event_json(p_event));
+  -- read as is (not app._setting): only whether this call opens a session
+  IF current_setting('guestlist.defer_session', true) = 'on' THEN
+    RETURN v_answer;
+  END IF;
+  SELECT * INTO v_session FROM app._open_session(p_client_user_id);
+  RETURN v_answer || jsonb_build_object('session_token', v_session.token,
+                                        'session_expires_at', v_session.expires_at);
 END
 $$;

@@ -235,13 +235,54 @@ BEGIN
 END
 $$;
 
+-- The sha256 kept for a job token: what api.guest_job_status compares.
+CREATE OR REPLACE FUNCTION app._job_token_hash(p_token text)
+RETURNS bytea
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN sha256(convert_to(p_token, 'UTF8'));
+END
+$$;
+
+-- A new job token: 192 random bits, base64url (32 characters, no padding).
+-- Handed to the submitter once; only app._job_token_hash of it is stored.
+CREATE OR REPLACE FUNCTION app._new_job_token()
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN translate(encode(public.gen_random_bytes(24), 'base64'), '+/', '-_');
+END
+$$;
+
+-- The refusal a job gets when its secret is gone before a worker could use it
+-- (a server crash empties app.guest_job_secrets) or it waited past
+-- guestlist.job_pending_max_age: the guest has to submit again.
+CREATE OR REPLACE FUNCTION app._job_expired()
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN app._refusal('job_expired',
+    'O teu pedido expirou antes de ser processado. Submete-o novamente.');
+END
+$$;
+
 -- Queue a login or register (p_kind) with the seed function's arguments
 -- (p_payload, keys without p_). Rate-limited per client key, then validated
--- like the function itself (PT400 invalid_input). A pending job for the same
--- kind, phone and event is returned instead of a new one (duplicate true).
--- Past guestlist.queue_max_depth pending jobs: PT503 queue_full with
--- retry_after. Returns {jobId, duplicate, estimatedSeconds}; a new job in a
--- short queue NOTIFYs guestlist_jobs_new so idle workers wake.
+-- like the function itself (PT400 invalid_input). The password goes to the
+-- unlogged app.guest_job_secrets, never to the job row. The submitter's
+-- identical resubmission (the whole payload, password included) while the job
+-- is pending joins that job (duplicate true); any other submission is a job of
+-- its own, whoever it is about. Every answer carries a new jobToken, the only
+-- way to read the job (api.guest_job_status). Past guestlist.queue_max_depth
+-- pending jobs: PT503 queue_full with retry_after. Returns {jobId, jobToken,
+-- duplicate, estimatedSeconds}; a new job in a short queue NOTIFYs
+-- guestlist_jobs_new so idle workers wake.
 -- A login's lockout is decided by the worker from two payload keys set here:
 -- lockout_key (the client key its failures count under) and device_user_id
 -- (the account of p_session_token, the device's valid session, when it is
@@ -256,7 +297,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_payload jsonb;
+  v_password text;
+  v_submit bytea;
   v_key bytea;
+  v_token text := app._new_job_token();
   v_id uuid;
   v_pending bigint;
   v_max bigint := coalesce(nullif(current_setting('guestlist.queue_max_depth', true), ''),
@@ -274,14 +318,19 @@ BEGIN
                          WHERE cu.id = app._session_user(p_session_token)
                            AND cu.phone = v_payload ->> 'phone')));
   END IF;
+  v_submit := sha256(convert_to(p_kind || ':' || v_payload::text, 'UTF8'));
+  v_password := v_payload ->> 'password';
+  v_payload := v_payload - 'password';
   v_key := sha256(convert_to(p_kind || ':' || (v_payload ->> 'phone') || ':'
                              || (v_payload ->> 'event_id'), 'UTF8'));
 
   FOR i IN 1..3 LOOP
-    SELECT j.id INTO v_id FROM app.guest_jobs j
-    WHERE j.dedupe_key = v_key AND j.status IN ('waiting', 'active', 'delayed');
+    -- a side row exists only while its job is pending
+    SELECT s.job_id INTO v_id FROM app.guest_job_secrets s WHERE s.submit_hash = v_submit;
     IF v_id IS NOT NULL THEN
-      RETURN jsonb_build_object('jobId', v_id, 'duplicate', true,
+      INSERT INTO app.guest_job_tokens (job_id, token_hash)
+      VALUES (v_id, app._job_token_hash(v_token));
+      RETURN jsonb_build_object('jobId', v_id, 'jobToken', v_token, 'duplicate', true,
                                 'estimatedSeconds', app._queue_seconds(app._pending_jobs()));
     END IF;
 
@@ -295,20 +344,26 @@ BEGIN
 
     INSERT INTO app.guest_jobs AS j (kind, payload, dedupe_key, client_key)
     VALUES (p_kind, v_payload, v_key, left(p_client_key, 100))
-    ON CONFLICT (dedupe_key) WHERE status IN ('waiting', 'active', 'delayed') DO NOTHING
     RETURNING j.id INTO v_id;
-    IF v_id IS NOT NULL THEN
+    INSERT INTO app.guest_job_secrets AS s (job_id, password, submit_hash)
+    VALUES (v_id, v_password, v_submit)
+    ON CONFLICT (submit_hash) DO NOTHING;
+    IF FOUND THEN
+      INSERT INTO app.guest_job_tokens (job_id, token_hash)
+      VALUES (v_id, app._job_token_hash(v_token));
       -- Wake idle workers only when the queue was short: past that every worker is busy
       -- draining it (an idle one re-claims within WORKER_IDLE_SECONDS anyway), and each
       -- NOTIFY serializes its transaction's commit with every other notifying commit.
       IF v_pending < 32 THEN
         PERFORM pg_notify('guestlist_jobs_new', '');
       END IF;
-      RETURN jsonb_build_object('jobId', v_id, 'duplicate', false,
+      RETURN jsonb_build_object('jobId', v_id, 'jobToken', v_token, 'duplicate', false,
                                 'estimatedSeconds', app._queue_seconds(v_pending + 1));
     END IF;
-    -- a concurrent submission committed its job first: loop to read its id
-    -- (or, if it already finished, to insert ours)
+    -- the same submission, sent concurrently, committed its job first: drop ours and
+    -- loop to join theirs (or, if it already finished, to queue ours again)
+    DELETE FROM app.guest_jobs j WHERE j.id = v_id;
+    v_id := NULL;
   END LOOP;
   -- three rounds of a twin appearing and finishing in between: the queue is very busy
   PERFORM app._raise(503, 'queue_full', 'Serviço sobrecarregado. Tenta novamente daqui a pouco.',
@@ -318,32 +373,37 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION api.enqueue_guest_job(text, jsonb, text, text) TO guestlist_web;
 
--- Do a job: call the seed function its kind names with its payload (no
--- client key: the rate limit was applied at enqueue; a login's lockout uses
--- the payload's lockout_key and device_user_id). Raises whatever the
--- function raises; the caller records it.
-CREATE OR REPLACE FUNCTION app._run_guest_job(p_kind text, p_payload jsonb)
+-- Do a job: call the seed function its kind names with its payload and the
+-- password from app.guest_job_secrets (no client key: the rate limit was
+-- applied at enqueue; a login's lockout uses the payload's lockout_key and
+-- device_user_id), with guestlist.defer_session on for that call only, so
+-- its answer carries no session (the job's owner gets one when reading the
+-- result). Raises whatever the function raises; the caller records it.
+CREATE OR REPLACE FUNCTION app._run_guest_job(p_kind text, p_payload jsonb, p_password text)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  v_result jsonb;
 BEGIN
+  PERFORM set_config('guestlist.defer_session', 'on', true);
   IF p_kind = 'login' THEN
-    RETURN app._login(
+    v_result := app._login(
       p_phone => p_payload ->> 'phone',
-      p_password => p_payload ->> 'password',
+      p_password => p_password,
       p_event_id => (p_payload ->> 'event_id')::uuid,
       p_promoter_id => (p_payload ->> 'promoter_id')::uuid,
       p_team_id => (p_payload ->> 'team_id')::uuid,
       p_lockout_key => p_payload ->> 'lockout_key',
       p_device_user_id => (p_payload ->> 'device_user_id')::uuid);
   ELSIF p_kind = 'register' THEN
-    RETURN api.register_and_create_guest_v2(
+    v_result := api.register_and_create_guest_v2(
       p_phone => p_payload ->> 'phone',
       p_first_name => p_payload ->> 'first_name',
       p_last_name => p_payload ->> 'last_name',
       p_email => p_payload ->> 'email',
-      p_password => p_payload ->> 'password',
+      p_password => p_password,
       p_event_id => (p_payload ->> 'event_id')::uuid,
       p_promoter_id => (p_payload ->> 'promoter_id')::uuid,
       p_team_id => (p_payload ->> 'team_id')::uuid,
@@ -351,8 +411,12 @@ BEGIN
       p_gender => p_payload ->> 'gender',
       p_city => p_payload ->> 'city',
       p_client_key => NULL);
+  ELSE
+    RAISE EXCEPTION 'unknown guest job kind %', p_kind;
   END IF;
-  RAISE EXCEPTION 'unknown guest job kind %', p_kind;
+  -- (an error above undoes the set_config with the caller's subtransaction)
+  PERFORM set_config('guestlist.defer_session', 'off', true);
+  RETURN v_result;
 END
 $$;
 
@@ -362,8 +426,10 @@ $$;
 -- refusal (success false) too. An unexpected error, or a cancel (statement
 -- timeout, pg_cancel_backend), is logged server-side and retried after 1 s,
 -- 2 s, 4 s… (delayed) until max_attempts, then the job is failed (dead
--- letter). A finished job loses its password and NOTIFYs guestlist_jobs with
--- its id. Returns {jobId, status}, or NULL when no job is claimable.
+-- letter). A job whose secret is gone (app.guest_job_secrets emptied by a
+-- crash) fails at once with the job_expired refusal. A finished job's secret
+-- is deleted and its id NOTIFYed on guestlist_jobs. Returns {jobId, status},
+-- or NULL when no job is claimable.
 CREATE OR REPLACE FUNCTION app._work_one_guest_job(p_worker text)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -371,9 +437,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_job app.guest_jobs;
+  v_password text;
   v_claimed_at timestamptz;
   v_attempt integer;
   v_result jsonb;
+  v_error text;
   v_state text;
   v_message text;
   v_status text;
@@ -382,12 +450,13 @@ BEGIN
   -- could see a change before it commits, so the job's row is written once,
   -- at the end, with the attempt, the claim's time and the outcome. The
   -- advisory lock is what shows the job as active to guest_job_status and
-  -- queue_depth while this transaction runs.
+  -- queue_depth while this transaction runs. (NO KEY UPDATE: a resubmission's
+  -- new token, whose foreign key locks the row FOR KEY SHARE, does not wait.)
   SELECT j.* INTO v_job FROM app.guest_jobs j
   WHERE j.status IN ('waiting', 'delayed') AND j.run_at <= now()
   ORDER BY j.run_at, j.id
   LIMIT 1
-  FOR UPDATE SKIP LOCKED;
+  FOR NO KEY UPDATE SKIP LOCKED;
   IF v_job.id IS NULL THEN
     RETURN NULL;
   END IF;
@@ -395,39 +464,47 @@ BEGIN
   v_attempt := v_job.attempts + 1;
   PERFORM pg_try_advisory_xact_lock(7040, app._job_lock_key(v_job.id));
 
-  BEGIN
-    v_result := app._run_guest_job(v_job.kind, v_job.payload);
-    IF v_result IS NULL THEN
-      RAISE EXCEPTION 'guest job function returned NULL';
-    END IF;
-  EXCEPTION WHEN OTHERS OR query_canceled THEN
-    -- the one place errors are caught: to record the attempt. The real error
-    -- goes to the server log only; the job row gets a generic message.
-    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
-    RAISE LOG 'guestlist: job % (%) attempt %/% failed: SQLSTATE % %',
-      v_job.id, v_job.kind, v_attempt, v_job.max_attempts, v_state, v_message;
-    v_result := NULL;
-  END;
+  SELECT s.password INTO v_password FROM app.guest_job_secrets s WHERE s.job_id = v_job.id;
+  IF NOT FOUND THEN
+    v_result := app._job_expired();
+    v_status := 'failed';
+    v_error := v_result ->> 'error';
+  ELSE
+    BEGIN
+      v_result := app._run_guest_job(v_job.kind, v_job.payload, v_password);
+      IF v_result IS NULL THEN
+        RAISE EXCEPTION 'guest job function returned NULL';
+      END IF;
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+      -- the one place errors are caught: to record the attempt. The real error
+      -- goes to the server log only; the job row gets a generic message.
+      GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
+      RAISE LOG 'guestlist: job % (%) attempt %/% failed: SQLSTATE % %',
+        v_job.id, v_job.kind, v_attempt, v_job.max_attempts, v_state, v_message;
+      v_result := NULL;
+    END;
+    v_status := CASE WHEN v_result IS NOT NULL THEN 'completed'
+                     WHEN v_attempt >= v_job.max_attempts THEN 'failed'
+                     ELSE 'delayed' END;
+    v_error := CASE v_status
+      WHEN 'failed' THEN 'Não foi possível processar o pedido. Tenta novamente.'
+      WHEN 'delayed' THEN 'Erro temporário. O pedido vai ser repetido.' END;
+  END IF;
 
-  v_status := CASE WHEN v_result IS NOT NULL THEN 'completed'
-                   WHEN v_attempt >= v_job.max_attempts THEN 'failed'
-                   ELSE 'delayed' END;
   UPDATE app.guest_jobs j
   SET attempts = v_attempt,
       processed_at = v_claimed_at,
       worker = left(p_worker, 100),
       status = v_status,
       result = v_result,
-      error = CASE v_status
-        WHEN 'failed' THEN 'Não foi possível processar o pedido. Tenta novamente.'
-        WHEN 'delayed' THEN 'Erro temporário. O pedido vai ser repetido.' END,
-      payload = CASE WHEN v_status = 'delayed' THEN j.payload ELSE j.payload - 'password' END,
+      error = v_error,
       run_at = CASE WHEN v_status = 'delayed'
                     THEN clock_timestamp() + make_interval(secs => 2 ^ (v_attempt - 1))
                     ELSE j.run_at END,
       finished_at = CASE WHEN v_status = 'delayed' THEN NULL ELSE clock_timestamp() END
   WHERE j.id = v_job.id;
   IF v_status <> 'delayed' THEN
+    DELETE FROM app.guest_job_secrets s WHERE s.job_id = v_job.id;
     PERFORM pg_notify('guestlist_jobs', v_job.id::text);
   END IF;
   RETURN jsonb_build_object('jobId', v_job.id, 'status', v_status);
@@ -495,11 +572,16 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION api.work_guest_jobs(text, integer, integer) TO guestlist_web;
 
--- A job as the page polls it (the seed's shape): {id, status, result, error,
--- createdAt, processedAt, finishedAt}. A job a worker holds right now reads
--- as active. A result's session token is returned to the first poll only,
--- then erased from the row. Unknown id: PT404 job_not_found.
-CREATE OR REPLACE FUNCTION api.guest_job_status(p_job_id uuid)
+-- A job as its submitter polls it (the seed's shape): {id, status, result,
+-- error, createdAt, processedAt, finishedAt}, for the job id with a token
+-- api.enqueue_guest_job gave for it. An unknown id, no token and another
+-- job's token are one indexed lookup that finds nothing: PT404 job_not_found,
+-- alike. A job a worker holds right now reads as active. The first read of a
+-- successful result by a token opens the guest's session and answers its
+-- token (result.session_token, session_expires_at); later reads by that
+-- token get the result only. Rate-limited per client key (bucket status).
+CREATE OR REPLACE FUNCTION api.guest_job_status(p_job_id uuid, p_job_token text,
+                                                p_client_key text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -507,23 +589,31 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_job app.guest_jobs;
+  v_token_hash bytea := app._job_token_hash(p_job_token);
   v_status text;
-  v_token text;
+  v_user uuid;
+  v_session record;
 BEGIN
-  SELECT * INTO v_job FROM app.guest_jobs j WHERE j.id = p_job_id;
+  PERFORM app._enforce_rate_limit('status', p_client_key);
+  SELECT j.* INTO v_job
+  FROM app.guest_job_tokens t JOIN app.guest_jobs j ON j.id = t.job_id
+  WHERE t.job_id = p_job_id AND t.token_hash = v_token_hash;
   IF v_job.id IS NULL THEN
     PERFORM app._raise(404, 'job_not_found', 'Pedido não encontrado.');
   END IF;
-  IF v_job.result ? 'session_token' THEN
-    -- the session token is handed out once: to the first poll that sees the result
-    SELECT j.result ->> 'session_token' INTO v_token
-    FROM app.guest_jobs j WHERE j.id = p_job_id FOR UPDATE;
-    UPDATE app.guest_jobs j SET result = j.result - 'session_token'
-    WHERE j.id = p_job_id AND v_token IS NOT NULL;
-    v_job.result := (v_job.result - 'session_token')
-                    || CASE WHEN v_token IS NOT NULL
-                            THEN jsonb_build_object('session_token', v_token)
-                            ELSE '{}'::jsonb END;
+  IF v_job.status = 'completed' AND v_job.result -> 'success' = 'true'::jsonb THEN
+    -- once per token: the row update decides between concurrent reads
+    UPDATE app.guest_job_tokens t SET session_opened_at = clock_timestamp()
+    WHERE t.job_id = p_job_id AND t.token_hash = v_token_hash AND t.session_opened_at IS NULL;
+    IF FOUND THEN
+      SELECT g.client_user_id INTO v_user
+      FROM app.guests g WHERE g.id = (v_job.result ->> 'guest_id')::uuid;
+      IF v_user IS NOT NULL THEN
+        SELECT * INTO v_session FROM app._open_session(v_user);
+        v_job.result := v_job.result || jsonb_build_object(
+          'session_token', v_session.token, 'session_expires_at', v_session.expires_at);
+      END IF;
+    END IF;
   END IF;
   v_status := v_job.status;
   IF v_status IN ('waiting', 'delayed')
@@ -540,7 +630,7 @@ BEGIN
     'finishedAt', v_job.finished_at);
 END
 $$;
-GRANT EXECUTE ON FUNCTION api.guest_job_status(uuid) TO guestlist_web;
+GRANT EXECUTE ON FUNCTION api.guest_job_status(uuid, text, text) TO guestlist_web;
 
 -- The queue's depth for the autoscaler and metrics: active = jobs workers
 -- hold now, delayed = retries not yet due, waiting = the rest of the pending
@@ -564,16 +654,36 @@ AS $$
 $$;
 GRANT EXECUTE ON FUNCTION api.queue_depth() TO guestlist_web;
 
--- Delete finished jobs (completed, failed) older than guestlist.job_retention
--- (default 1 hour); called by api.cleanup. Returns how many.
+-- Fail pending jobs queued more than guestlist.job_pending_max_age ago
+-- (default 10 minutes) with the job_expired refusal, erasing their secrets
+-- (a job a worker holds right now is left to it), and NOTIFY their pollers;
+-- then delete finished jobs older than guestlist.job_retention (default 1
+-- hour). Called by api.cleanup. Returns how many were deleted.
 CREATE OR REPLACE FUNCTION app._cleanup_jobs()
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  v_id uuid;
   v_deleted bigint;
 BEGIN
+  FOR v_id IN
+    UPDATE app.guest_jobs j
+    SET status = 'failed', result = app._job_expired(), error = app._job_expired() ->> 'error',
+        finished_at = clock_timestamp()
+    WHERE j.id IN (
+      SELECT p.id FROM app.guest_jobs p
+      WHERE p.status IN ('waiting', 'delayed')
+        AND p.created_at < now() - app._setting('guestlist.job_pending_max_age',
+                                                '10 minutes')::interval
+      FOR NO KEY UPDATE SKIP LOCKED)
+    RETURNING j.id
+  LOOP
+    DELETE FROM app.guest_job_secrets s WHERE s.job_id = v_id;
+    PERFORM pg_notify('guestlist_jobs', v_id::text);
+  END LOOP;
+
   DELETE FROM app.guest_jobs j
   WHERE j.finished_at < now() - app._setting('guestlist.job_retention', '1 hour')::interval;
   GET DIAGNOSTICS v_deleted = ROW_COUNT;

@@ -7,8 +7,12 @@
 (() => {
   // --- API: one function per call -------------------------------------------------------------
 
-  async function request(method, url, body) {
-    const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  async function request(method, url, body, headers) {
+    const init = {
+      method,
+      headers: Object.assign({ Accept: 'application/json' }, headers),
+      credentials: 'same-origin',
+    };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -42,8 +46,11 @@
     loginQueued: (body, wait) => request('POST', `/api/guest/login-v2?wait=${wait}`, body),
     registerQueued: (body, wait) =>
       request('POST', `/api/guest/register-v2?wait=${wait}`, body),
-    jobStatus: (jobId, wait) =>
-      request('GET', `/api/guest/status/${encodeURIComponent(jobId)}?wait=${wait}`),
+    // a job answers only the holder of the token its submit answered with
+    jobStatus: (jobId, jobToken, wait) =>
+      request('GET', `/api/guest/status/${encodeURIComponent(jobId)}?wait=${wait}`, undefined, {
+        'X-Job-Token': jobToken,
+      }),
     qrImageUrl: (qrCode) => `/api/guest/qr/${encodeURIComponent(qrCode)}.svg`,
     // the guest's own data (the session cookie): a download, and the account's erasure
     myData: () => fetch('/api/guest/data', { credentials: 'same-origin' }),
@@ -62,7 +69,9 @@
       return { ok: job.result.success === true, status: 200, data: job.result };
     }
     if (job.status === 'failed') {
-      return { ok: false, status: 500, data: { code: 'job_failed', error: job.error } };
+      // job_expired (its result): the request was lost before it was done, send it again
+      const data = job.result && job.result.code ? job.result : { code: 'job_failed', error: job.error };
+      return { ok: false, status: 500, data };
     }
     $('processing-text').textContent = job.status === 'active'
       ? 'Estamos a confirmar a tua entrada na lista.'
@@ -79,10 +88,11 @@
     if (early) return early;
     const deadline = Date.now() + 120000;
     while (Date.now() < deadline) {
-      const polled = await api.jobStatus(sent.data.jobId, WAIT_SECONDS);
+      const polled = await api.jobStatus(sent.data.jobId, sent.data.jobToken, WAIT_SECONDS);
       if (!polled.ok) {
-        if (polled.status !== 0 && polled.status < 500) return polled;
-        await sleep(1000); // network or server trouble: the job goes on, ask again
+        if (polled.status !== 0 && polled.status !== 429 && polled.status < 500) return polled;
+        // network or server trouble, or too many polls at once: the job goes on, ask again
+        await sleep(1000 * Math.min(Math.max(polled.data.retry_after || 1, 1), 10));
         continue;
       }
       const outcome = jobOutcome(polled.data);

@@ -38,10 +38,58 @@ SELECT count(*) FROM app.client_users cu WHERE cu.phone = %(phone)s
 
 -- name: queue_test_insert_job
 -- A job whose payload makes the seed function raise (enqueue would refuse it): the
--- "unexpected error" path of work_guest_job.
-INSERT INTO app.guest_jobs (kind, payload, dedupe_key)
-VALUES (%(kind)s, %(payload)s::jsonb, pg_catalog.sha256(pg_catalog.gen_random_uuid()::text::bytea))
-RETURNING id::text
+-- "unexpected error" path of work_guest_job. Its password goes to the side table, as enqueue's.
+WITH job AS (
+  INSERT INTO app.guest_jobs (kind, payload, dedupe_key)
+  VALUES (%(kind)s, %(payload)s::jsonb - 'password',
+          pg_catalog.sha256(pg_catalog.gen_random_uuid()::text::bytea))
+  RETURNING id
+)
+INSERT INTO app.guest_job_secrets (job_id, password, submit_hash)
+SELECT job.id, %(payload)s::jsonb ->> 'password',
+       pg_catalog.sha256(pg_catalog.gen_random_uuid()::text::bytea)
+FROM job
+RETURNING job_id::text
+
+-- name: queue_test_job_has_secret
+-- Whether a job's password is still in the unlogged side table.
+SELECT EXISTS (SELECT 1 FROM app.guest_job_secrets s WHERE s.job_id = %(job_id)s::uuid)
+
+-- name: queue_test_delete_secret
+-- What a server crash does to a pending job's secret (the unlogged table is emptied).
+DELETE FROM app.guest_job_secrets s WHERE s.job_id = %(job_id)s::uuid
+
+-- name: queue_test_rows_with_text
+-- Job rows (any status), tokens and sessions whose text holds a string (a password, a token).
+SELECT (SELECT count(*) FROM app.guest_jobs j
+        WHERE pg_catalog.strpos(pg_catalog.row_to_json(j)::text, %(text)s) > 0)
+     + (SELECT count(*) FROM app.guest_job_tokens t
+        WHERE pg_catalog.strpos(pg_catalog.row_to_json(t)::text, %(text)s) > 0)
+     + (SELECT count(*) FROM app.guest_sessions s
+        WHERE pg_catalog.strpos(pg_catalog.row_to_json(s)::text, %(text)s) > 0)
+
+-- name: queue_test_session_of
+-- The phone of the account a session token (64 hex) belongs to, if any.
+SELECT cu.phone FROM app.guest_sessions s JOIN app.client_users cu ON cu.id = s.client_user_id
+WHERE s.token_hash = pg_catalog.sha256(pg_catalog.decode(%(token)s, 'hex'))
+
+-- name: queue_test_wal_position
+SELECT pg_catalog.pg_current_wal_insert_lsn()::text
+
+-- name: queue_test_wal_switch
+-- Ends the current WAL segment, its records written out to the file (the test server runs with
+-- synchronous_commit off: a commit alone may leave them in the WAL buffers a while).
+SELECT pg_catalog.pg_switch_wal()::text
+
+-- name: queue_test_wal_since
+-- The WAL written since a position, as bytes: the segment files from the one holding `since` to
+-- the current one (superuser: pg_ls_waldir, pg_read_binary_file under the data directory).
+SELECT pg_catalog.string_agg(pg_catalog.pg_read_binary_file('pg_wal/' || w.name), ''::bytea
+                             ORDER BY w.name)
+FROM pg_catalog.pg_ls_waldir() w
+WHERE w.name ~ '^[0-9A-F]{24}$'
+  AND w.name >= pg_catalog.pg_walfile_name(%(since)s::pg_lsn)
+  AND w.name <= pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_insert_lsn())
 
 -- name: queue_test_lock_event
 -- Held by the test in an open transaction: a job creating a guest on this event blocks.
@@ -69,11 +117,13 @@ WHERE a.datname = pg_catalog.current_database()
 SELECT pg_catalog.set_config('guestlist.queue_max_depth', %(depth)s, false)
 
 -- name: queue_test_finished_with_password
--- Finished jobs whose row still holds the password, as a key or anywhere in its text.
+-- Finished jobs whose row still holds the password (as a key or anywhere in its text), or whose
+-- secret is still in the side table.
 SELECT count(*)
 FROM app.guest_jobs j
 WHERE j.finished_at IS NOT NULL
-  AND (j.payload ? 'password' OR pg_catalog.row_to_json(j)::text LIKE '%%' || %(password)s || '%%')
+  AND (j.payload ? 'password' OR pg_catalog.row_to_json(j)::text LIKE '%%' || %(password)s || '%%'
+       OR EXISTS (SELECT 1 FROM app.guest_job_secrets s WHERE s.job_id = j.id))
 
 -- name: queue_test_listen
 LISTEN guestlist_jobs

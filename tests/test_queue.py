@@ -1,7 +1,8 @@
 """The job queue with real workers and real connections: every job done exactly once (200 jobs,
 8 workers), a worker process killed mid-job, a PostgreSQL restart under load, duplicates, the
-depth limit, retries with backoff and the dead letter, passwords erased, and the long-poll's
-wake-up (the one time bound asserted: the answer within 100 ms of the job's end).
+depth limit, retries with backoff and the dead letter, passwords erased (and never in the WAL),
+a job readable by its submitter only, and the long-poll's wake-up (the one time bound asserted:
+the answer within 100 ms of the job's end).
 
 Jobs here hash with bcrypt cost 4 (`weak_hash`): these tests are about the queue, not hashing.
 """
@@ -11,17 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, LiteralString, cast
 
+import httpx
 import orjson
 import psycopg
 import pytest
@@ -85,8 +89,10 @@ def work(conn: psycopg.Connection, name: str = "test") -> dict[str, Any] | None:
     return cast("dict[str, Any] | None", row[0] if row else None)
 
 
-def status(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
-    row = conn.execute(q("queue_job_status"), {"job_id": job_id}).fetchone()
+def status(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]:
+    """The status of a job enqueue answered (`{jobId, jobToken, …}`), read with its token."""
+    params = {"job_id": job["jobId"], "job_token": job["jobToken"], "client_key": None}
+    row = conn.execute(q("queue_job_status"), params).fetchone()
     assert row is not None
     return cast(dict[str, Any], row[0])
 
@@ -242,7 +248,8 @@ def test_a_killed_worker_process_leaves_its_job_to_another(
     with psycopg.connect(db_url) as lock:
         # the test holds the event's row: the job blocks inside its guest insert
         lock.execute(qq("queue_test_lock_event"), {"event_id": demo["eventId"]})
-        job_id = enqueue(web, "register", register_payload(demo, 1))["jobId"]
+        job = enqueue(web, "register", register_payload(demo, 1))
+        job_id = job["jobId"]
         with worker_process(db_url, log_path) as first:
             blocked = wait_until(
                 lambda: [
@@ -253,7 +260,7 @@ def test_a_killed_worker_process_leaves_its_job_to_another(
                 30,
                 "the worker to block on the event row",
             )
-            assert status(web, job_id)["status"] == "active", "a held job reads as active"
+            assert status(web, job)["status"] == "active", "a held job reads as active"
             first.send_signal(signal.SIGKILL)
             first.wait()
         # its backend notices the dead client (client_connection_check_interval) and rolls back
@@ -262,7 +269,7 @@ def test_a_killed_worker_process_leaves_its_job_to_another(
             30,
             "the killed worker's backend to end",
         )
-        assert status(web, job_id)["status"] == "waiting"
+        assert status(web, job)["status"] == "waiting"
         assert job_row(db_url, job_id)["attempts"] == 0, "the killed attempt left no trace"
         lock.rollback()
 
@@ -401,6 +408,7 @@ def test_concurrent_duplicate_submissions_share_one_job(
     with ThreadPoolExecutor(max_workers=n) as pool:
         answers = list(pool.map(submit, range(n)))
     assert len({a["jobId"] for a in answers}) == 1
+    assert len({a["jobToken"] for a in answers}) == n, "each submission has a token of its own"
     assert sorted(a["duplicate"] for a in answers) == [False] + [True] * (n - 1)
     assert len(rows(db_url, "queue_test_jobs")) == 1
 
@@ -413,6 +421,62 @@ def test_concurrent_duplicate_submissions_share_one_job(
     # another event, or a register of the same phone, is another job too
     other = enqueue(conns[0], "register", register_payload(demo, 0, phone=spellings[0]))
     assert other["jobId"] not in (again["jobId"], answers[0]["jobId"])
+
+
+def test_concurrent_submissions_for_one_phone_join_only_their_own_job(
+    db_url: str, demo: dict[str, str], web_conn_factory: Callable[..., psycopg.Connection]
+) -> None:
+    """20 clients at once submit a login for one phone and event: ten the same submission (a
+    page retrying), ten each with a password of their own. The ten identical ones share one
+    job; every other submission gets a job of its own, never someone else's."""
+    n = 20
+    conns = [web_conn_factory() for _ in range(n)]
+    barrier = threading.Barrier(n)
+
+    def submit(i: int) -> dict[str, Any]:
+        password = PASSWORD if i % 2 == 0 else f"Outra{i}x"
+        payload = {"phone": phone(42), "password": password, "event_id": demo["eventId"]}
+        barrier.wait()
+        return enqueue(conns[i], "login", payload)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        answers = list(pool.map(submit, range(n)))
+    same = {a["jobId"] for a in answers[0::2]}
+    others = [a["jobId"] for a in answers[1::2]]
+    assert len(same) == 1, "the identical submissions share one job"
+    assert len(set(others)) == len(others) == 10 and not same & set(others)
+    assert sorted(a["duplicate"] for a in answers[0::2]) == [False] + [True] * 9
+    assert not any(a["duplicate"] for a in answers[1::2])
+    assert len({a["jobToken"] for a in answers}) == n
+    assert len(rows(db_url, "queue_test_jobs")) == 11
+
+
+def test_no_password_reaches_the_wal(
+    db_url: str,
+    demo: dict[str, str],
+    web_conn_factory: Callable[..., psycopg.Connection],
+    weak_hash: None,
+) -> None:
+    """A registration queued, done and read: the WAL written meanwhile holds the guest's last
+    name (the account row is logged: the check does see what is written) but never the
+    password, nor the session token its owner was given."""
+    web = web_conn_factory()
+    password = f"Wal{secrets.token_hex(8)}A1"
+    last_name = f"Walmarker{secrets.token_hex(6)}"
+    since = scalar(db_url, "queue_test_wal_position")
+    job = enqueue(
+        web, "register", register_payload(demo, 77, password=password, last_name=last_name)
+    )
+    assert work(web) == {"jobId": job["jobId"], "status": "completed"}
+    token = status(web, job)["result"]["session_token"]
+    assert scalar(db_url, "queue_test_session_of", token=token) == phone(77)
+    scalar(db_url, "queue_test_wal_switch")
+    wal = scalar(db_url, "queue_test_wal_since", since=since)
+    assert last_name.encode() in wal, "the WAL read covers the job's work"
+    assert password.encode() not in wal
+    assert token.encode() not in wal
+    for secret in (password, token, job["jobToken"]):
+        assert scalar(db_url, "queue_test_rows_with_text", text=secret) == 0
 
 
 def _connect_in_slot(db_url: str, slot: int) -> psycopg.Connection:
@@ -514,7 +578,7 @@ def test_queue_depth_limit_refuses_with_503(
     assert (err.status, err.code) == (503, "queue_full")
     assert int(err.headers()["Retry-After"]) >= 1
     # a duplicate of a pending job is still answered (it adds nothing)
-    dup = enqueue(web, "login", {"phone": phone(0), "password": "y", "event_id": demo["eventId"]})
+    dup = enqueue(web, "login", login_payload(demo, 0))
     assert dup["duplicate"] is True
 
 
@@ -551,6 +615,7 @@ def test_wrong_password_completes_once_and_is_not_retried(
     assert done["attempts"] == 1 and done["error"] is None
     assert done["result"]["success"] is False and done["result"]["code"] == "invalid_credentials"
     assert "password" not in done["payload"]
+    assert scalar(db_url, "queue_test_job_has_secret", job_id=job_id) is False
 
 
 def test_unexpected_errors_back_off_then_dead_letter(
@@ -575,7 +640,7 @@ def test_unexpected_errors_back_off_then_dead_letter(
             assert work(web) == {"jobId": job_id, "status": "delayed"}
             row = job_row(db_url, job_id)
             assert row["attempts"] == attempt and row["finished_at"] is None
-            assert "password" in row["payload"], "kept for the retry"
+            assert scalar(db_url, "queue_test_job_has_secret", job_id=job_id), "kept for the retry"
             assert row["error"] == "Erro temporário. O pedido vai ser repetido."
             backoffs.append(row["run_at"] - row["processed_at"])
             assert work(web) is None, "not claimable before its run_at"
@@ -587,7 +652,7 @@ def test_unexpected_errors_back_off_then_dead_letter(
         dead = job_row(db_url, job_id)
         assert dead["attempts"] == 3 and dead["finished_at"] is not None
         assert dead["result"] is None and dead["error"] == GENERIC_FAILURE
-        assert "password" not in dead["payload"]
+        assert scalar(db_url, "queue_test_job_has_secret", job_id=job_id) is False
         assert work(web) is None, "a dead letter is not retried"
         notes = [n.payload for n in listener.notifies(timeout=1.0)]
         assert notes == [job_id], "one NOTIFY, when the job ended (not for the retries)"
@@ -748,9 +813,15 @@ def test_worker_settings_from_env() -> None:
 def web(
     pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """app.py without in-process workers (RUN_WORKERS=0): the tests decide when a job is done."""
+    """app.py without in-process workers (RUN_WORKERS=0): the tests decide when a job is done.
+    One held answer per client (LONG_POLLS_PER_CLIENT=1); each test client has an address of
+    its own."""
     with live_server(
-        pg_server, template_db, tmp_path_factory.mktemp("web_queue"), RUN_WORKERS="0"
+        pg_server,
+        template_db,
+        tmp_path_factory.mktemp("web_queue"),
+        RUN_WORKERS="0",
+        LONG_POLLS_PER_CLIENT="1",
     ) as server:
         yield server
         log = server.log_text()
@@ -759,8 +830,16 @@ def web(
 
 
 # what login-v2/register-v2 answer, and what GET status (and a held submit) adds
-QUEUED_KEYS = {"success", "jobId", "message", "estimatedTime", "estimatedSeconds", "duplicate"}
+QUEUED_KEYS = {
+    "success", "jobId", "jobToken", "message", "estimatedTime", "estimatedSeconds", "duplicate"
+}  # fmt: skip
 STATUS_KEYS = {"id", "status", "result", "error", "createdAt", "processedAt", "finishedAt"}
+GUEST_PASS_KEYS = {"success", "guest_id", "qr_code", "first_name", "message", "recovered", "event"}
+
+
+def owner(job: dict[str, Any]) -> dict[str, str]:
+    """The header that reads a job: its submitter's token."""
+    return {"X-Job-Token": job["jobToken"]}
 
 
 def _work_one(server: LiveServer) -> dict[str, Any] | None:
@@ -781,21 +860,20 @@ def test_v2_routes_queue_and_status_shows_the_guest_pass(web: LiveServer) -> Non
         job_id = queued["jobId"]
         again = c.post("/api/guest/register-v2", json=register_body(web, guest)).json()
         assert again["jobId"] == job_id and again["duplicate"] is True
+        assert again["jobToken"] != queued["jobToken"]
 
-        pending = c.get(f"/api/guest/status/{job_id}")
+        pending = c.get(f"/api/guest/status/{job_id}", headers=owner(queued))
         assert pending.status_code == 200
         assert pending.json()["status"] == "waiting" and pending.json()["result"] is None
         assert "gl_session" not in pending.cookies
 
         assert _work_one(web) == {"jobId": job_id, "status": "completed"}
-        done = c.get(f"/api/guest/status/{job_id}")
+        done = c.get(f"/api/guest/status/{job_id}", headers=owner(queued))
         body = done.json()
         assert set(body) == STATUS_KEYS
         assert body["status"] == "completed" and body["id"] == job_id
         assert body["result"]["success"] is True
-        assert set(body["result"]) == {
-            "success", "guest_id", "qr_code", "first_name", "message", "recovered", "event"
-        }  # fmt: skip
+        assert set(body["result"]) == GUEST_PASS_KEYS
         assert "session_token" not in done.text
         cookie = done.headers["set-cookie"]
         assert cookie.startswith("gl_session=") and "HttpOnly" in cookie
@@ -807,9 +885,9 @@ def test_v2_routes_queue_and_status_shows_the_guest_pass(web: LiveServer) -> Non
 
         # login with a wrong password: completed, the refusal as the sync route's error body
         r = c.post("/api/guest/login-v2", json=login_body(web, guest, password=WRONG_PASSWORD))
-        login_job = r.json()["jobId"]
+        login_job = r.json()
         _work_one(web)
-        refused = c.get(f"/api/guest/status/{login_job}").json()
+        refused = c.get(f"/api/guest/status/{login_job['jobId']}", headers=owner(login_job)).json()
         assert refused["status"] == "completed"
         assert refused["result"]["success"] is False
         assert refused["result"]["code"] == "invalid_credentials"
@@ -828,13 +906,17 @@ def test_v2_routes_validate_like_the_sync_routes(web: LiveServer) -> None:
 
 
 def test_status_refusals(web: LiveServer) -> None:
+    token = {"X-Job-Token": "A" * 32}
     with web.client() as c:
         for path in ("/api/guest/status/nope", "/api/guest/status/" + "0" * 32 + "x"):
-            r = c.get(path)
+            r = c.get(path, headers=token)
             assert r.status_code == 404 and r.json()["code"] == "job_not_found"
-        r = c.get("/api/guest/status/6b0f2f56-7bd3-4c7a-9a3c-2f0c0a4f6d11")
-        assert r.status_code == 404 and r.json()["code"] == "job_not_found"
-        r = c.get("/api/guest/status/6b0f2f56-7bd3-4c7a-9a3c-2f0c0a4f6d11?wait=soon")
+        unknown = c.get("/api/guest/status/6b0f2f56-7bd3-4c7a-9a3c-2f0c0a4f6d11", headers=token)
+        assert unknown.status_code == 404 and unknown.json()["code"] == "job_not_found"
+        for headers in ({}, {"X-Job-Token": ""}, {"X-Job-Token": "A" * 31 + "="}):
+            r = c.get("/api/guest/status/6b0f2f56-7bd3-4c7a-9a3c-2f0c0a4f6d11", headers=headers)
+            assert r.status_code == 404 and r.json() == unknown.json(), headers
+        r = c.get("/api/guest/status/6b0f2f56-7bd3-4c7a-9a3c-2f0c0a4f6d11?wait=soon", headers=token)
         assert r.status_code == 400 and r.json()["errors"][0]["field"] == "wait"
 
 
@@ -848,14 +930,15 @@ def test_long_poll_answers_within_100ms_of_the_job_end(
         guest = new_guest()
         web.remember(guest)
         with web.client() as c:
-            job_id = c.post("/api/guest/register-v2", json=register_body(web, guest)).json()[
-                "jobId"
-            ]
+            job = c.post("/api/guest/register-v2", json=register_body(web, guest)).json()
+        job_id = job["jobId"]
         answer: dict[str, Any] = {}
 
-        def hold(job_id: str = job_id, answer: dict[str, Any] = answer) -> None:
+        def hold(job: dict[str, Any] = job, answer: dict[str, Any] = answer) -> None:
             with web.client() as poller:
-                response = poller.get(f"/api/guest/status/{job_id}?wait=20")
+                response = poller.get(
+                    f"/api/guest/status/{job['jobId']}?wait=20", headers=owner(job)
+                )
                 answer["at"] = time.time()
                 answer["response"] = response
 
@@ -879,8 +962,8 @@ def test_long_poll_times_out_with_the_current_status(web: LiveServer) -> None:
     guest = new_guest()
     web.remember(guest)
     with web.client() as c:
-        job_id = c.post("/api/guest/login-v2", json=login_body(web, guest)).json()["jobId"]
-        r = c.get(f"/api/guest/status/{job_id}?wait=0.5")
+        job = c.post("/api/guest/login-v2", json=login_body(web, guest)).json()
+        r = c.get(f"/api/guest/status/{job['jobId']}?wait=0.5", headers=owner(job))
         assert r.status_code == 200 and r.json()["status"] == "waiting"
     _work_one(web)
 
@@ -911,9 +994,9 @@ def test_submit_with_wait_answers_when_the_job_ends(web: LiveServer) -> None:
     assert "session_token" not in response.text
     assert response.headers["set-cookie"].startswith("gl_session=")
     web.secrets.update({body["result"]["qr_code"], response.cookies["gl_session"]})
-    # the token went to this answer only: a later poll of the job has no cookie
+    # the session went to this answer only: a later poll with the same token has no cookie
     with web.client() as c:
-        again = c.get(f"/api/guest/status/{body['jobId']}")
+        again = c.get(f"/api/guest/status/{body['jobId']}", headers=owner(body))
         assert again.json()["result"]["qr_code"] == body["result"]["qr_code"]
         assert "gl_session" not in again.cookies
 
@@ -966,6 +1049,197 @@ def test_job_waiter_remembers_recently_finished_jobs() -> None:
             assert not forgotten.done() and kept.done()
 
     asyncio.run(run())
+
+
+# --- a job belongs to its submitter -----------------------------------------------------------
+
+
+def _is_not_found(response: httpx.Response, unknown: httpx.Response) -> None:
+    """Answered exactly as an unknown job: 404 job_not_found, the same body, no cookie."""
+    assert response.status_code == unknown.status_code == 404
+    assert response.json() == unknown.json() == {
+        "success": False, "code": "job_not_found", "error": "Pedido não encontrado."
+    }  # fmt: skip
+    assert "set-cookie" not in response.headers
+    assert "qr_code" not in response.text and "first_name" not in response.text
+
+
+def test_a_stranger_cannot_take_over_a_queued_registration(web: LiveServer) -> None:
+    """With no worker running, the guest queues a registration for +351912345670; a stranger
+    queues one for the same phone and event with another password and other names. The
+    stranger gets a job of their own, cannot read the guest's (no token, their own token, held
+    or not, before and after it is done), and is refused the phone; the guest gets their pass
+    and their session."""
+    real = new_guest(phone="+351 912 345 670", e164="+351912345670")
+    web.remember(real)
+    stranger_body = register_body(
+        web, real, firstName="Mal", lastName="Feitor", email="mal@example.pt", password="Outra12345"
+    )
+    with web.client() as guest_c, web.client() as stranger_c:
+        first = guest_c.post("/api/guest/register-v2", json=register_body(web, real)).json()
+        r = stranger_c.post("/api/guest/register-v2", json=stranger_body)
+        assert r.status_code == 200, r.text
+        second = r.json()
+        assert second["jobId"] != first["jobId"] and second["duplicate"] is False
+        assert second["jobToken"] != first["jobToken"]
+
+        unknown = stranger_c.get(f"/api/guest/status/{uuid.uuid4()}", headers=owner(second))
+        victim = f"/api/guest/status/{first['jobId']}"
+
+        def try_the_guests_job() -> None:
+            for path, headers in (
+                (victim, {}),
+                (victim, owner(second)),
+                (victim + "?wait=0.2", owner(second)),
+                (victim, {"X-Job-Token": second["jobToken"][::-1]}),
+            ):
+                _is_not_found(stranger_c.get(path, headers=headers), unknown)
+
+        try_the_guests_job()
+        assert _work_one(web) == {"jobId": first["jobId"], "status": "completed"}
+        assert _work_one(web) == {"jobId": second["jobId"], "status": "completed"}
+        try_the_guests_job()  # the guest pass exists now: still not theirs
+
+        own = stranger_c.get(f"/api/guest/status/{second['jobId']}", headers=owner(second))
+        assert own.status_code == 200 and own.json()["status"] == "completed"
+        assert own.json()["result"]["code"] == "phone_exists"
+        assert "set-cookie" not in own.headers and "qr_code" not in own.text
+
+        done = guest_c.get(victim, headers=owner(first))
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert body["status"] == "completed" and set(body["result"]) == GUEST_PASS_KEYS
+        assert body["result"]["first_name"] == "Ana"
+        assert done.headers["set-cookie"].startswith("gl_session=")
+        web.secrets.update({body["result"]["qr_code"], done.cookies["gl_session"]})
+        me = guest_c.get(f"/api/guest/me/{web.demo['eventId']}")
+        assert me.status_code == 200 and me.json()["qr_code"] == body["result"]["qr_code"]
+        # the stranger's cookie jar never got a session
+        assert stranger_c.get(f"/api/guest/me/{web.demo['eventId']}").status_code == 401
+
+
+def test_a_wrong_password_login_never_reads_the_guests_job(web: LiveServer) -> None:
+    guest = new_guest()
+    web.remember(guest)
+    with web.client() as guest_c, web.client() as stranger_c:
+        assert (
+            guest_c.post("/api/guest/register", json=register_body(web, guest)).status_code == 200
+        )
+        guest_c.cookies.clear()
+        first = guest_c.post("/api/guest/login-v2", json=login_body(web, guest)).json()
+        wrong = login_body(web, guest, password=WRONG_PASSWORD)
+        second = stranger_c.post("/api/guest/login-v2", json=wrong).json()
+        assert second["jobId"] != first["jobId"] and second["duplicate"] is False
+
+        unknown = stranger_c.get(f"/api/guest/status/{uuid.uuid4()}", headers=owner(second))
+        victim = f"/api/guest/status/{first['jobId']}"
+        _is_not_found(stranger_c.get(victim, headers=owner(second)), unknown)
+        _work_one(web)
+        _work_one(web)
+        _is_not_found(stranger_c.get(victim, headers=owner(second)), unknown)
+        _is_not_found(stranger_c.get(victim), unknown)
+
+        own = stranger_c.get(f"/api/guest/status/{second['jobId']}", headers=owner(second))
+        assert own.json()["result"]["code"] == "invalid_credentials"
+        assert "set-cookie" not in own.headers and "qr_code" not in own.text
+
+        done = guest_c.get(victim, headers=owner(first))
+        assert done.json()["result"]["success"] is True
+        assert done.headers["set-cookie"].startswith("gl_session=")
+        web.secrets.update({done.json()["result"]["qr_code"], done.cookies["gl_session"]})
+
+
+def test_a_job_whose_secret_is_gone_fails_and_asks_to_submit_again(web: LiveServer) -> None:
+    """What a crash does to a pending job (the unlogged side table is emptied): the job fails
+    with the stable code job_expired and a pt-PT message, not retried, no session."""
+    guest = new_guest()
+    web.remember(guest)
+    with web.client() as c:
+        job = c.post("/api/guest/login-v2", json=login_body(web, guest)).json()
+        with psycopg.connect(web.db_url, autocommit=True) as admin:
+            admin.execute(qq("queue_test_delete_secret"), {"job_id": job["jobId"]})
+        assert _work_one(web) == {"jobId": job["jobId"], "status": "failed"}
+        r = c.get(f"/api/guest/status/{job['jobId']}", headers=owner(job))
+        assert r.status_code == 200 and "set-cookie" not in r.headers
+        body = r.json()
+        message = "O teu pedido expirou antes de ser processado. Submete-o novamente."
+        assert body["status"] == "failed" and body["error"] == message
+        assert body["result"] == {"success": False, "code": "job_expired", "error": message}
+    assert job_row(web.db_url, job["jobId"])["attempts"] == 1
+
+
+def test_one_client_holds_a_bounded_number_of_long_polls(web: LiveServer) -> None:
+    """LONG_POLLS_PER_CLIENT=1 here: while a client's long-poll is held, its next one is
+    refused (429, Retry-After) and its held submit answers at once; a plain read still
+    answers; once the held one ends, the client may hold one again."""
+    guest = new_guest()
+    web.remember(guest)
+    ip = web.new_ip()
+    with web.client(ip=ip) as c:
+        job = c.post("/api/guest/login-v2", json=login_body(web, guest)).json()
+    path = f"/api/guest/status/{job['jobId']}"
+    held: dict[str, Any] = {}
+
+    def hold() -> None:
+        with web.client(ip=ip) as poller:
+            held["response"] = poller.get(path + "?wait=20", headers=owner(job))
+
+    def park_first() -> threading.Thread:
+        thread = threading.Thread(target=hold)
+        thread.start()
+        return thread
+
+    thread = park_first()
+    with web.client(ip=ip) as c:
+
+        def probe() -> httpx.Response | None:
+            """A second long-poll: refused once the first is parked. Until then it is held
+            itself (1 s: at most 12, under this client's 20 status reads a minute), and if the
+            first came while it was held, the first was the one refused: park it again."""
+            nonlocal thread
+            r = c.get(path + "?wait=1", headers=owner(job))
+            if r.status_code == 429:
+                return r
+            if not thread.is_alive():
+                assert held.pop("response").status_code == 429
+                thread = park_first()
+            return None
+
+        refused = wait_until(probe, 12, "the second long-poll to be refused")
+        assert refused.json()["code"] == "rate_limited" and refused.headers["Retry-After"] == "1"
+        plain = c.get(path, headers=owner(job))
+        assert plain.status_code == 200 and plain.json()["status"] == "waiting"
+        other = new_guest()
+        web.remember(other)
+        submitted = c.post("/api/guest/login-v2?wait=20", json=login_body(web, other))
+        assert submitted.status_code == 200 and set(submitted.json()) == QUEUED_KEYS
+        assert "response" not in held, "the first is still held"
+    _work_one(web)
+    _work_one(web)
+    thread.join(timeout=30)
+    assert held["response"].status_code == 200 and held["response"].json()["status"] == "completed"
+    with web.client(ip=ip) as c:
+        again = c.get(path + "?wait=0.2", headers=owner(job))
+        assert again.status_code == 200 and again.json()["status"] == "completed"
+
+
+def test_status_is_rate_limited_per_client(web: LiveServer) -> None:
+    """RATE_LIMIT_PER_MINUTE=20 here: the 21st status read of a client in a minute is 429;
+    another client is not affected."""
+    guest = new_guest()
+    web.remember(guest)
+    with web.client() as c:
+        job = c.post("/api/guest/login-v2", json=login_body(web, guest)).json()
+    path = f"/api/guest/status/{job['jobId']}"
+    for _ in range(2):  # 21 reads straddling a minute's end start a new window: once more
+        with web.client() as c:
+            codes = [c.get(path, headers=owner(job)).status_code for _ in range(21)]
+        if 429 in codes:
+            break
+    assert codes == [200] * 20 + [429]
+    with web.client() as c:
+        assert c.get(path, headers=owner(job)).status_code == 200
+    _work_one(web)
 
 
 # --- the page: queued path, 503 fallback ------------------------------------------------------

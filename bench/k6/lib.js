@@ -69,13 +69,15 @@ export function safeJson(res, path) {
   }
 }
 
-// Long-poll the queue until the job ends: GET /api/guest/status/{jobId}?wait=N answers the
-// moment the job ends (or after N seconds with its current status). At most `polls` polls.
-// Returns {status, body, response} — status 'gave_up' when the polls ran out.
-export function waitForJob(jobId, waitSeconds, polls, tags) {
+// Long-poll the queue until the job ends: GET /api/guest/status/{jobId}?wait=N with the
+// submit's X-Job-Token answers the moment the job ends (or after N seconds with its current
+// status). At most `polls` polls. Returns {status, body, response} — status 'gave_up' when the
+// polls ran out.
+export function waitForJob(jobId, jobToken, waitSeconds, polls, tags) {
   let last;
   for (let i = 0; i < polls; i++) {
     const res = http.get(`${BASE_URL}/api/guest/status/${jobId}?wait=${waitSeconds}`, {
+      headers: { 'X-Job-Token': jobToken },
       tags: Object.assign({ name: 'status-wait' }, tags || {}),
       timeout: `${waitSeconds + 30}s`,
     });
@@ -97,7 +99,8 @@ export function waitForJob(jobId, waitSeconds, polls, tags) {
 // until the job ends (it then carries the job's status, keys of GET status); a job still pending
 // after N s is long-polled by waitForJob. Request name `<route>-wait`: a held answer waits for
 // the job by design, like the status long-poll. Returns waitForJob's {status, body, response}
-// plus {submit, jobId}; status 'refused' when the submit was not accepted (see submit.status).
+// plus {submit, jobId, jobToken}; status 'refused' when the submit was not accepted (see
+// submit.status).
 export function submitAndWait(route, body, waitSeconds, polls, tags) {
   const submit = http.post(`${BASE_URL}/api/guest/${route}?wait=${waitSeconds}`, JSON.stringify(body), {
     headers: JSON_HEADERS,
@@ -106,11 +109,13 @@ export function submitAndWait(route, body, waitSeconds, polls, tags) {
   });
   const answer = safeJson(submit);
   const jobId = answer && answer.jobId;
-  if (submit.status !== 200 || typeof jobId !== 'string') {
+  const jobToken = answer && answer.jobToken;
+  if (submit.status !== 200 || typeof jobId !== 'string' || typeof jobToken !== 'string') {
     return { submit, jobId: undefined, status: 'refused', body: answer, response: submit };
   }
   if (answer.status === 'completed' || answer.status === 'failed') {
-    return { submit, jobId, status: answer.status, body: answer, response: submit };
+    return { submit, jobId, jobToken, status: answer.status, body: answer, response: submit };
   }
-  return Object.assign({ submit, jobId }, waitForJob(jobId, waitSeconds, polls, tags));
+  return Object.assign({ submit, jobId, jobToken },
+    waitForJob(jobId, jobToken, waitSeconds, polls, tags));
 }

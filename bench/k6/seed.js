@@ -127,7 +127,7 @@ export default function () {
     // Step 3: Verificar status do job
     let jobId = loginResponse.json('jobId');
     if (jobId) {
-      pollJobStatus(jobId);
+      pollJobStatus(jobId, loginResponse.json('jobToken'));
     }
 
   } else {
@@ -157,16 +157,20 @@ export default function () {
     // Step 3: Verificar status do job
     let jobId = registerResponse.json('jobId');
     if (jobId) {
-      pollJobStatus(jobId);
+      pollJobStatus(jobId, registerResponse.json('jobToken'));
     }
   }
 
   sleep(1); // Pausa entre iterações
 }
 
-function pollJobStatus(jobId) {
+// The seed's poll, with the one header a job now needs: the token its submit answered with.
+function pollJobStatus(jobId, jobToken) {
   for (let i = 0; i < 10; i++) {
-    let statusResponse = http.get(`${BASE_URL}/api/guest/status/${jobId}`, { tags: { name: 'status' } });
+    let statusResponse = http.get(`${BASE_URL}/api/guest/status/${jobId}`, {
+      headers: { 'X-Job-Token': jobToken },
+      tags: { name: 'status' },
+    });
     count5xx(statusResponse, false);
 
     if (statusResponse.status === 200) {
