@@ -73,7 +73,9 @@ def test_schemathesis_finds_nothing(web: LiveServer, tmp_path: Path) -> None:
         "--report-dir",
         str(tmp_path),
     ]
-    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, check=False)
+    run = subprocess.run(
+        cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False
+    )  # cwd: schemathesis keeps a .schemathesis/ cache there
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-20000:]
     assert "No issues found" in output or "passed" in output, output[-5000:]
