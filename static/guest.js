@@ -45,6 +45,8 @@
     jobStatus: (jobId, wait) =>
       request('GET', `/api/guest/status/${encodeURIComponent(jobId)}?wait=${wait}`),
     qrImageUrl: (qrCode) => `/api/guest/qr/${encodeURIComponent(qrCode)}.svg`,
+    // ends this device's session on the server and clears its cookie
+    logout: () => request('POST', '/api/guest/logout', {}),
   };
 
   // The queued route first, its answer held until the job ends; while it has not, the job is
@@ -134,7 +136,7 @@
   // --- page state and elements ----------------------------------------------------------------
 
   const $ = (id) => document.getElementById(id);
-  const state = { page: null, phone: '', firstName: '', busy: false };
+  const state = { page: null, phone: '', firstName: '', busy: false, signedIn: false };
 
   const MESSAGES = {
     network: 'Sem ligação. Verifica a tua rede e tenta novamente.',
@@ -268,11 +270,17 @@
     const link = $('qr-download');
     link.href = url;
     link.download = downloadName(event.title);
+    state.signedIn = true;
     showAlert('');
     showStep('qr');
   }
 
-  function restart() {
+  async function restart() {
+    // "Não és tu?": the next person on this device must not get the last one's QR code back
+    if (state.signedIn) {
+      state.signedIn = false;
+      await api.logout();
+    }
     state.phone = '';
     state.firstName = '';
     for (const form of document.querySelectorAll('form')) {
