@@ -173,7 +173,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "GuestPass": {
         "type": "object",
-        "description": "Also sets the HttpOnly cookie gl_session (the token is never in the body).",
+        "description": "Also sets the HttpOnly session cookie (the token is never in the body): "
+        "__Host-gl_session with Secure over HTTPS, gl_session on a plain-http deployment.",
         "properties": {
             "success": {"const": True},
             "guest_id": {"type": "string", "format": "uuid"},
@@ -297,7 +298,8 @@ def build_openapi(routes: Iterable[ApiRoute]) -> dict[str, Any]:
                     "name": "gl_session",
                     "in": "cookie",
                     "required": True,
-                    "schema": {"type": "string"},
+                    "description": "The session token; named __Host-gl_session over HTTPS.",
+                    "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                 }
             )
         if params:
