@@ -55,7 +55,7 @@ psql:
 	psql "$(DB_URL)"
 
 run: demo
-	@export DATABASE_URL="$(DB_URL)"; \
+	@export DATABASE_URL="$(DB_URL)" HTTPS="$${HTTPS:-0}"; \
 	if [[ -z "$${ADMIN_TOKEN:-}" ]]; then \
 		ADMIN_TOKEN=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(32))'); \
 		export ADMIN_TOKEN; \

@@ -40,6 +40,21 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+_TRUE = ("1", "true", "on", "yes")
+_FALSE = ("0", "false", "off", "no")
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be on or off (1/0, true/false, yes/no), got {raw!r}")
+
+
 def parse_networks(raw: str) -> tuple[IPNetwork, ...]:
     """`10.0.0.1, 192.168.0.0/16, ::1` → networks (a bare address is a /32 or /128)."""
     networks: list[IPNetwork] = []
@@ -67,6 +82,10 @@ class Settings:
     admin_token: str = ""
     cleanup_interval_seconds: int = 60
     log_level: str = "info"
+    # The deployment is served over HTTPS: the session cookie is `__Host-gl_session` with
+    # Secure, and answers carry HSTS. Off only for plain http (make run, tests); even then a
+    # request a trusted proxy says came over https gets them (inputs.uses_https).
+    https: bool = True
 
     @property
     def admin_enabled(self) -> bool:
@@ -101,4 +120,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admin_token=env.get("ADMIN_TOKEN", "").strip(),
         cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 60, minimum=0),
         log_level=env.get("LOG_LEVEL", "").strip().lower() or "info",
+        https=_bool(env, "HTTPS", True),
     )

@@ -32,10 +32,10 @@ from inputs import (
     QR_CODE_RE,
     Field,
     client_key,
-    is_https,
     parse_uuid,
     read_json_body,
     session_token,
+    uses_https,
     validate_body,
 )
 
@@ -44,6 +44,9 @@ Reader = Callable[[Request, Settings], Awaitable[Params]]
 Responder = Callable[[Request, Settings, Params, Any], Response]
 
 SESSION_COOKIE = "gl_session"
+# Over HTTPS: a cookie only this host, over https, with Path=/ and no Domain can set, so a
+# sibling subdomain or a plain-http answer cannot plant a session (RFC 6265bis "__Host-").
+SECURE_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _SLUG_MAX = 80
 
@@ -63,17 +66,22 @@ LOGIN_BODY: tuple[Field, ...] = (
     *ATTRIBUTION,
 )
 
+# The rules and messages of app._registration_errors (sql/40_register.sql).
 REGISTER_BODY: tuple[Field, ...] = (
     Field("phone", "phone", "phone"),
-    Field("firstName", "first_name"),
-    Field("lastName", "last_name"),
-    Field("email", "email"),
-    Field("password", "password", "secret"),
+    Field("firstName", "first_name", max_chars=80, printable=True,
+          messages=(("length", "O nome deve ter entre 1 e 80 caracteres."),)),
+    Field("lastName", "last_name", max_chars=80, printable=True,
+          messages=(("length", "O apelido deve ter entre 1 e 80 caracteres."),)),
+    Field("email", "email", "email"),
+    Field("password", "password", "new_secret"),
     *ATTRIBUTION,
-    Field("birthDate", "birth_date", "date", required=False),
-    Field("gender", "gender", required=False),
-    Field("city", "city", required=False),
-)
+    Field("birthDate", "birth_date", "date", required=False, past=True),
+    Field("gender", "gender", required=False, choices=("M", "F", "O"),
+          messages=(("invalid", "Género inválido."),)),
+    Field("city", "city", required=False, max_chars=80, printable=True,
+          messages=(("length", "A cidade deve ter no máximo 80 caracteres."),)),
+)  # fmt: skip
 
 # A data export or erasure by phone and password (the session cookie is the other way in).
 CREDENTIALS_BODY: tuple[Field, ...] = (
@@ -110,13 +118,8 @@ class LoginBody(JsonBody):
 
     async def __call__(self, request: Request, settings: Settings) -> Params:
         params = await super().__call__(request, settings)
-        params["session_token"] = device_session(request)
+        params["session_token"] = request_session_token(request, settings)
         return params
-
-
-def device_session(request: Request) -> str | None:
-    """The session cookie's token if it has the token's shape (SQL decides if it is valid)."""
-    return session_token(request.cookies.get(SESSION_COOKIE))
 
 
 async def no_input(request: Request, settings: Settings) -> Params:
@@ -137,10 +140,21 @@ async def page_slugs(request: Request, settings: Settings) -> Params:
     }
 
 
+def session_cookie_name(request: Request, settings: Settings) -> str:
+    """The session cookie's name for this request: `__Host-gl_session` over HTTPS, else
+    `gl_session`. Every reader and writer of the cookie asks here."""
+    return SECURE_SESSION_COOKIE if uses_https(request.scope, settings) else SESSION_COOKIE
+
+
+def request_session_token(request: Request, settings: Settings) -> str | None:
+    """The session token this request's cookie carries, if it has the token's shape."""
+    return session_token(request.cookies.get(session_cookie_name(request, settings)))
+
+
 async def session_and_event(request: Request, settings: Settings) -> Params:
-    """The gl_session cookie and the event id; no usable cookie → 401 without asking SQL."""
+    """The session cookie and the event id; no usable cookie → 401 without asking SQL."""
     event_id = parse_uuid(request.path_params["event_id"], "eventId")
-    token = session_token(request.cookies.get(SESSION_COOKIE))
+    token = request_session_token(request, settings)
     if token is None:
         raise api_error("session_invalid")
     return {
@@ -150,20 +164,34 @@ async def session_and_event(request: Request, settings: Settings) -> Params:
     }
 
 
+# Fetch metadata a browser sends with a request from this site's own pages (or typed by hand).
+_OWN_SITE = ("same-origin", "none")
+
+
+@dataclass(frozen=True)
+class SessionBody(JsonBody):
+    """POST /api/guest/logout: a JSON object (keys ignored), then the cookie's token (None when
+    there is none: nothing to end). Cross-site requests cannot log a guest out: the body must be
+    JSON (a cross-site form cannot send application/json without a CORS preflight, which this
+    app never grants), and a browser that says the request comes from another site
+    (Sec-Fetch-Site) is refused (403)."""
+
+    async def __call__(self, request: Request, settings: Settings) -> Params:
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site.strip().lower() not in _OWN_SITE:
+            raise api_error("forbidden")
+        validate_body(await read_json_body(request), self.fields)
+        return {"session_token": request_session_token(request, settings)}
+
+
+logout_request = SessionBody(())
+
+
 async def qr_code(request: Request, settings: Settings) -> Params:
     code = request.path_params["qr_code"]
     if not QR_CODE_RE.match(code):
         raise api_error("qr_not_found")
     return {"qr_code": code, "client_key": client_key(request.scope, settings.trusted_proxies)}
-
-
-# Password limits of the privacy routes, as SQL checks them (app._privacy_subject).
-_PASSWORD_SCHEMA: dict[str, Any] = {"type": "string", "format": "password", "minLength": 1,
-                                    "maxLength": 200}  # fmt: skip
-
-
-def _session_cookie(request: Request) -> str | None:
-    return session_token(request.cookies.get(SESSION_COOKIE))
 
 
 @dataclass(frozen=True)
@@ -174,7 +202,7 @@ class SessionCookie:
     session_cookie: ClassVar[Literal["required", "optional"]] = "required"
 
     async def __call__(self, request: Request, settings: Settings) -> Params:
-        token = _session_cookie(request)
+        token = request_session_token(request, settings)
         if token is None:
             raise api_error("session_invalid")
         return {
@@ -193,9 +221,6 @@ class CredentialsBody(JsonBody):
         params = await super().__call__(request, settings)
         params["session_token"] = None
         return params
-
-    def amend_schema(self, schema: dict[str, Any]) -> None:
-        schema["properties"] = {**schema["properties"], "password": _PASSWORD_SCHEMA}
 
 
 @dataclass(frozen=True)
@@ -228,7 +253,7 @@ class ErasureBody(JsonBody):
             raise invalid_input(errors)
         token = None
         if not given:
-            token = _session_cookie(request)
+            token = request_session_token(request, settings)
             if token is None:
                 raise api_error("session_invalid")
         return {
@@ -243,9 +268,12 @@ class ErasureBody(JsonBody):
         schema["required"] = ["confirm"]
         schema["properties"] = {
             **schema["properties"],
-            "password": _PASSWORD_SCHEMA,
             "confirm": {"const": True, "description": "Must be true: erasure is final."},
         }
+        # phone and password go together, each as a non-empty text: the empty and null forms
+        # an optional field may take elsewhere would count as absent here, which is refused
+        for key in ("phone", "password"):
+            schema["properties"][key] = schema["properties"][key]["anyOf"][0]
         schema["dependentRequired"] = {"phone": ["password"], "password": ["phone"]}
 
 
@@ -302,16 +330,32 @@ def guest_pass(request: Request, settings: Settings, params: Params, result: Any
     )
     token = session_token(result.get("session_token"))
     if token is not None:
+        name = session_cookie_name(request, settings)
         response.set_cookie(
-            SESSION_COOKIE,
+            name,
             token,
             max_age=_cookie_max_age(result.get("session_expires_at")),
-            path="/",
-            secure=is_https(request.scope, settings.trusted_proxies),
+            path="/",  # no Domain: this host only (required by the __Host- prefix)
+            secure=name == SECURE_SESSION_COOKIE,
             httponly=True,
             samesite="lax",
         )
     return response
+
+
+def logged_out(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """The session is over server-side (or there was none): the browser forgets the cookie."""
+    response = json_response({"success": True})
+    _forget_session_cookie(request, settings, response)
+    return response
+
+
+def _forget_session_cookie(request: Request, settings: Settings, response: Response) -> None:
+    """The browser drops this request's session cookie (logout, erasure)."""
+    name = session_cookie_name(request, settings)
+    response.delete_cookie(
+        name, path="/", secure=name == SECURE_SESSION_COOKIE, httponly=True, samesite="lax"
+    )
 
 
 def page_json(request: Request, settings: Settings, params: Params, result: Any) -> Response:
@@ -393,13 +437,7 @@ def erased(request: Request, settings: Settings, params: Params, result: Any) ->
         },
         headers={"Cache-Control": "no-store"},
     )
-    response.delete_cookie(
-        SESSION_COOKIE,
-        path="/",
-        secure=is_https(request.scope, settings.trusted_proxies),
-        httponly=True,
-        samesite="lax",
-    )
+    _forget_session_cookie(request, settings, response)
     return response
 
 

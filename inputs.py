@@ -1,8 +1,11 @@
-"""Request input: JSON bodies (type, size, shape), phone numbers, client keys.
+"""Request input: JSON bodies (type, size, shape, field rules), phone numbers, client keys.
 
-Only the shape is checked here (types, required keys, formats Postgres would choke on); the
-business rules (name lengths, email, password strength, birth date, list open…) live in SQL and
-come back as `invalid_input` with SQL field names, mapped to JSON keys by errors.json_key.
+A body's fields are checked by the same rules the SQL functions apply (app._registration_errors,
+app._login_errors: lengths, email, password strength and its 72-byte limit, printable names,
+dates, gender, ids), every field at once, so one answer names every invalid field whichever
+layer would have found it; SQL stays the authority and checks again. What only SQL can know
+(the event exists, the list is open, the phone is taken…) comes back from SQL with SQL field
+names, mapped to JSON keys by errors.json_key.
 """
 
 from __future__ import annotations
@@ -21,25 +24,63 @@ import phonenumbers
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
-from config import IPNetwork
+from config import IPNetwork, Settings
 from errors import api_error, field_error, invalid_input
 
 MAX_BODY_BYTES = 16 * 1024
 DEFAULT_REGION = "PT"
-_MAX_PHONE_CHARS = 40
+MAX_PHONE_CHARS = 40
+_MAX_PHONE_CHARS = MAX_PHONE_CHARS
 
 QR_CODE_RE = re.compile(r"^[0-9a-f]{32}$")
 SESSION_TOKEN_RE = re.compile(r"^[0-9a-f]{64}$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fullmatch
+# A uuid as app._try_uuid takes it: 32 hex digits, hyphens optional between the groups.
+UUID_RE = re.compile(
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+)
+
+# Characters no name may hold: Unicode's control (Cc), format (Cf), line and paragraph separator
+# (Zl, Zp) characters as of Unicode 15 — C0/C1 controls, soft hyphen, zero-width spaces and
+# joiners, LRM/RLM, bidi embeddings, overrides and isolates, BOM, tags… They make one name look
+# like another on the door's screen and in exports. The same class as app._printable_text
+# (migrations/0009), compared code point by code point in tests/test_inputs.py.
+PRINTABLE_BREAKERS = re.compile(
+    r"[\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891"
+    r"\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    r"\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    r"\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
+# Whitespace an email cannot hold (ASCII's and Unicode's spaces), as app._registration_errors
+# spells it out.
+_EMAIL_PART = r"[^@ \t\n\v\f\r\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+"
+EMAIL_RE = re.compile(rf"{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}")  # fullmatch
+EMAIL_MAX_CHARS = 254
+# bcrypt reads only a password's first 72 bytes: longer ones are refused, never cut.
+PASSWORD_MAX_BYTES = 72
+PASSWORD_MIN_CHARS = 8
+OLDEST_BIRTH_DATE = dt.date(1900, 1, 1)  # a birth date must be after it and before today
 
 MSG_REQUIRED = "Campo obrigatório"
 MSG_TEXT = "Tem de ser texto"
 MSG_PHONE = "Número de telemóvel inválido."
 MSG_UUID = "Identificador inválido"
 MSG_DATE = "Data inválida (AAAA-MM-DD)"
-MSG_CHARS = "Contém caracteres inválidos"
+MSG_CHARS = "Contém caracteres de controlo ou invisíveis, que não são permitidos."
+MSG_EMAIL = "Email inválido."
+MSG_PASSWORD_WEAK = (
+    "A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números."
+)
+MSG_PASSWORD_LONG = (
+    "A palavra-passe pode ter no máximo 72 bytes (letras acentuadas contam 2, emojis 4)."
+)
+MSG_BIRTH_DATE = "A data de nascimento deve ser no passado."
+MSG_CHOICE = "Valor inválido."
 
-Kind = Literal["phone", "text", "secret", "uuid", "date"]
+# phone: any usual form; text: a string (max_chars/printable/choices add SQL's rules); secret: a
+# login password (≤ 72 bytes); new_secret: a new password (strength, ≤ 72 bytes); email; uuid;
+# date: YYYY-MM-DD (past=True: a birth date).
+Kind = Literal["phone", "text", "secret", "new_secret", "email", "uuid", "date"]
 
 
 # --- phone -------------------------------------------------------------------------------
@@ -121,12 +162,22 @@ async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
 
 @dataclass(frozen=True)
 class Field:
-    """One JSON key of a body: its SQL parameter, kind and whether it must be present."""
+    """One JSON key of a body: its SQL parameter, kind, whether it must be present, and the
+    rules SQL applies to it (lengths count characters after trimming spaces, as SQL's
+    length(btrim(…)); `messages` are SQL's own texts for this field, by error code)."""
 
     key: str
     param: str
     kind: Kind = "text"
     required: bool = True
+    max_chars: int | None = None
+    printable: bool = False  # no control or invisible formatting characters
+    choices: tuple[str, ...] = ()
+    past: bool = False  # a date before today and after 1900-01-01
+    messages: tuple[tuple[str, str], ...] = ()
+
+    def message(self, code: str, default: str) -> str:
+        return dict(self.messages).get(code, default)
 
 
 def _text_ok(value: str) -> bool:
@@ -139,36 +190,80 @@ def _text_ok(value: str) -> bool:
     return True
 
 
+def printable(value: str) -> bool:
+    """No control, format, line or paragraph separator character (app._printable_text)."""
+    return PRINTABLE_BREAKERS.search(value) is None
+
+
+def password_error(value: str, new: bool) -> tuple[str, str] | None:
+    """(code, message) when a password breaks SQL's rules: more than 72 bytes of UTF-8 (login and
+    registration); fewer than 8 characters or no lower case, upper case or digit (new ones)."""
+    if len(value.encode("utf-8")) > PASSWORD_MAX_BYTES:
+        return "too_long", MSG_PASSWORD_LONG
+    if new and (
+        len(value) < PASSWORD_MIN_CHARS
+        or not re.search("[a-z]", value)
+        or not re.search("[A-Z]", value)
+        or not re.search("[0-9]", value)
+    ):
+        return "weak", MSG_PASSWORD_WEAK
+    return None
+
+
+def _check_text(spec: Field, value: str) -> tuple[str, str] | None:
+    """(code, message) for a text, email or password breaking its field's rules."""
+    if spec.kind in ("secret", "new_secret"):
+        return password_error(value, new=spec.kind == "new_secret")
+    trimmed = value.strip(" ")  # SQL's btrim: spaces only
+    if spec.kind == "email":
+        if len(trimmed) > EMAIL_MAX_CHARS or not EMAIL_RE.fullmatch(trimmed):
+            return "invalid", spec.message("invalid", MSG_EMAIL)
+    elif spec.max_chars is not None and not (
+        (1 if spec.required else 0) <= len(trimmed) <= spec.max_chars
+    ):
+        return "length", spec.message("length", MSG_REQUIRED)
+    if (spec.printable or spec.kind == "email") and not printable(value):
+        return "invalid_characters", MSG_CHARS
+    if spec.choices and value not in spec.choices:
+        return "invalid", spec.message("invalid", MSG_CHOICE)
+    return None
+
+
 def _convert(spec: Field, value: Any) -> tuple[Any, dict[str, str] | None]:
     """(SQL value, None) or (None, field error)."""
-    if value is None or (isinstance(value, str) and value == "" and spec.kind != "secret"):
+    secret = spec.kind in ("secret", "new_secret")
+    if value is None or (isinstance(value, str) and value == "" and not secret):
         if spec.required:
             return None, field_error(spec.key, "required", MSG_REQUIRED)
         return None, None
     if not isinstance(value, str):
         return None, field_error(spec.key, "wrong_type", MSG_TEXT)
-    if spec.kind == "secret" and value == "":
+    if secret and value == "":
         return None, field_error(spec.key, "required", MSG_REQUIRED)
     if not _text_ok(value):
         return None, field_error(spec.key, "invalid_characters", MSG_CHARS)
     if spec.kind == "phone":
-        phone = normalize_phone(value.strip())
+        phone = normalize_phone(value.strip()) if len(value) <= MAX_PHONE_CHARS else None
         if phone is None:
             return None, field_error(spec.key, "invalid", MSG_PHONE)
         return phone, None
     if spec.kind == "uuid":
-        try:
-            return str(uuid.UUID(value.strip())), None
-        except ValueError:
+        if not UUID_RE.fullmatch(value):
             return None, field_error(spec.key, "invalid", MSG_UUID)
+        return str(uuid.UUID(value)), None
     if spec.kind == "date":
-        text = value.strip()
-        if not _DATE_RE.match(text):
+        if not _DATE_RE.fullmatch(value):
             return None, field_error(spec.key, "invalid", MSG_DATE)
         try:
-            return dt.date.fromisoformat(text), None
+            day = dt.date.fromisoformat(value)
         except ValueError:
             return None, field_error(spec.key, "invalid", MSG_DATE)
+        if spec.past and not OLDEST_BIRTH_DATE < day < dt.date.today():
+            return None, field_error(spec.key, "invalid", MSG_BIRTH_DATE)
+        return day, None
+    broken = _check_text(spec, value)
+    if broken is not None:
+        return None, field_error(spec.key, *broken)
     return value, None
 
 
@@ -281,6 +376,13 @@ def is_https(scope: Scope, trusted: Sequence[IPNetwork]) -> bool:
         return False
     values = _header_values(scope, b"x-forwarded-proto")
     return bool(values) and values[-1].split(",")[-1].strip().lower() == "https"
+
+
+def uses_https(scope: Scope, settings: Settings) -> bool:
+    """Whether this request is served over HTTPS: the deployment says so (HTTPS, the default),
+    or the socket or a trusted proxy does (is_https). Decides the session cookie's name and
+    Secure flag and the HSTS header."""
+    return settings.https or is_https(scope, settings.trusted_proxies)
 
 
 def session_token(cookie: str | None) -> str | None:

@@ -9,7 +9,16 @@ from typing import Any
 
 from errors import CODE_STATUS
 from handlers import SESSION_COOKIE, JsonBody
-from inputs import MAX_BODY_BYTES, Field
+from inputs import (
+    EMAIL_MAX_CHARS,
+    MAX_BODY_BYTES,
+    MAX_PHONE_CHARS,
+    PASSWORD_MAX_BYTES,
+    PASSWORD_MIN_CHARS,
+    PRINTABLE_BREAKERS,
+    UUID_RE,
+    Field,
+)
 from routes import ApiRoute
 
 _KIND_SCHEMA: dict[str, dict[str, Any]] = {
@@ -23,6 +32,94 @@ _KIND_SCHEMA: dict[str, dict[str, Any]] = {
     "uuid": {"type": "string", "format": "uuid"},
     "date": {"type": "string", "format": "date"},
 }
+
+# The server's rules as JSON Schema (inputs.py applies them, SQL again). Characters no text may
+# hold: NUL (Postgres text cannot), and in names also PRINTABLE_BREAKERS. (Lone surrogates, which
+# JSON escapes can carry, are refused too; they are no Unicode scalar values, so no pattern
+# names them.) Astral code points are written \U0001xxxx, which Python and Rust regexes read.
+_BAD = "\\u0000"
+_BREAKERS = PRINTABLE_BREAKERS.pattern[1:-1]  # the class's inside
+_TEXT = f"^[^{_BAD}]*$"
+_NAME_CHAR = f"[^{_BAD}{_BREAKERS}]"
+_PRINTABLE = f"^{_NAME_CHAR}*$"
+_NOT_BLANK = f"^{_NAME_CHAR}*[^ {_BAD}{_BREAKERS}]{_NAME_CHAR}*$"
+_EMAIL_CHAR = f"[^@ \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000{_BAD}{_BREAKERS}]"
+_EMAIL = f"^ *{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\\.{_EMAIL_CHAR}+ *$"
+_ANY = "[\\s\\S]*"
+_STRONG = f"^(?={_ANY}[a-z])(?={_ANY}[A-Z])(?={_ANY}[0-9])[^{_BAD}]*$"
+_PASSWORD_BYTES = (
+    f"At most {PASSWORD_MAX_BYTES} bytes of UTF-8 (bcrypt reads no more; longer is refused with "
+    f"code too_long): {PASSWORD_MAX_BYTES} ASCII characters, fewer with accents or emoji."
+)
+
+
+def _field_schema(f: Field) -> dict[str, Any]:
+    """One body key's schema: type, lengths, pattern, enum and format as the server checks."""
+    if f.kind == "phone":
+        schema: dict[str, Any] = {
+            **_KIND_SCHEMA["phone"],
+            "format": "phone",
+            "minLength": 1,
+            "maxLength": MAX_PHONE_CHARS,
+            "description": "A phone number libphonenumber finds valid, in any usual form "
+            "(spaces, +, 00); default region PT.",
+        }
+    elif f.kind == "secret":
+        schema = {
+            **_KIND_SCHEMA["secret"],
+            "minLength": 1,
+            "maxLength": PASSWORD_MAX_BYTES,
+            "pattern": _TEXT,
+            "description": _PASSWORD_BYTES,
+        }
+    elif f.kind == "new_secret":
+        schema = {
+            **_KIND_SCHEMA["secret"],
+            "minLength": PASSWORD_MIN_CHARS,
+            "maxLength": PASSWORD_MAX_BYTES,
+            "pattern": _STRONG,
+            "description": f"At least {PASSWORD_MIN_CHARS} characters with a lower-case letter, "
+            f"an upper-case letter and a digit (a-z, A-Z, 0-9). {_PASSWORD_BYTES}",
+        }
+    elif f.kind == "email":
+        schema = {
+            "type": "string",
+            "minLength": 5,
+            "maxLength": EMAIL_MAX_CHARS,
+            "pattern": _EMAIL,
+            "description": "name@domain.tld without spaces or control characters; surrounding "
+            "spaces are trimmed.",
+        }
+    elif f.kind == "uuid":
+        schema = {
+            "type": "string",
+            "pattern": f"^{UUID_RE.pattern}$",
+            "description": "A uuid: 32 hex digits, hyphens optional between the groups.",
+        }
+    elif f.kind == "date":
+        schema = {**_KIND_SCHEMA["date"]}
+        if f.past:
+            schema["description"] = "YYYY-MM-DD, after 1900-01-01 and before today."
+    elif f.choices:
+        schema = {"type": "string", "enum": list(f.choices)}
+    else:
+        schema = {"type": "string", "pattern": _PRINTABLE if f.printable else _TEXT}
+        if f.max_chars is not None:
+            schema["maxLength"] = f.max_chars
+            if f.required:
+                schema["minLength"] = 1
+                schema["pattern"] = _NOT_BLANK if f.printable else schema["pattern"]
+        if f.printable:
+            schema["description"] = (
+                "No control or invisible formatting characters (Unicode Cc, Cf, Zl, Zp: "
+                "bidirectional overrides, zero-width spaces…; code invalid_characters). "
+                "Surrounding spaces are trimmed before the length is counted."
+            )
+    if f.required:
+        return schema
+    # optional: null, absent or "" all mean "not given"
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}, {"type": "null"}]}
+
 
 _EVENT = {
     "type": "object",
@@ -90,7 +187,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "GuestPass": {
         "type": "object",
-        "description": "Also sets the HttpOnly cookie gl_session (the token is never in the body).",
+        "description": "Also sets the HttpOnly session cookie (the token is never in the body): "
+        "__Host-gl_session with Secure over HTTPS, gl_session on a plain-http deployment.",
         "properties": {
             "success": {"const": True},
             "guest_id": {"type": "string", "format": "uuid"},
@@ -100,6 +198,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "recovered": {"type": "boolean"},
             "event": {"$ref": "#/components/schemas/Event"},
         },
+    },
+    "LoggedOut": {
+        "type": "object",
+        "required": ["success"],
+        "description": "Also clears the session cookie.",
+        "properties": {"success": {"const": True}},
     },
     "ReturningGuest": {
         "type": "object",
@@ -256,6 +360,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 _PATH_PARAM = re.compile(r"\{([a-z_]+)\}")
+_SLUG = {"type": "string", "maxLength": 80, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"}
+# What each path parameter must look like (anything else: 400 for an event id, 404 for the rest).
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "event_id": {"type": "string", "format": "uuid"},
+    "job_id": {"type": "string", "format": "uuid"},
+    "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "promoter": _SLUG,
+    "event": _SLUG,
+}
 
 
 def _body_schema(fields: Iterable[Field]) -> dict[str, Any]:
@@ -263,7 +376,8 @@ def _body_schema(fields: Iterable[Field]) -> dict[str, Any]:
     return {
         "type": "object",
         "required": [f.key for f in fields if f.required],
-        "properties": {f.key: _KIND_SCHEMA[f.kind] for f in fields},
+        "properties": {f.key: _field_schema(f) for f in fields},
+        "additionalProperties": True,  # other keys are ignored
     }
 
 
@@ -305,26 +419,29 @@ def build_openapi(routes: Iterable[ApiRoute]) -> dict[str, Any]:
             "responses": _responses(route),
         }
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": _PATH_SCHEMAS.get(name, {"type": "string"}),
+            }
             for name in _PATH_PARAM.findall(route.path)
         ]
-        if route.path.startswith("/api/guest/me/"):
-            params.append(
-                {
-                    "name": "gl_session",
-                    "in": "cookie",
-                    "required": True,
-                    "schema": {"type": "string"},
-                }
-            )
-        cookie = getattr(route.read, "session_cookie", None)
-        if cookie is not None:  # the privacy routes: the session cookie, required or optional
+        # the session cookie: required by /api/guest/me/…, required or optional for a reader
+        # that says so (the privacy routes)
+        cookie = (
+            "required"
+            if route.path.startswith("/api/guest/me/")
+            else getattr(route.read, "session_cookie", None)
+        )
+        if cookie is not None:
             params.append(
                 {
                     "name": SESSION_COOKIE,
                     "in": "cookie",
                     "required": cookie == "required",
-                    "schema": {"type": "string"},
+                    "description": "The session token; named __Host-gl_session over HTTPS.",
+                    "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                 }
             )
         params.extend(route.params)

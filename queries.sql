@@ -97,6 +97,10 @@ SELECT api.session_guest(
     p_event_id => %(event_id)s::uuid,
     p_client_key => %(client_key)s::text)
 
+-- name: web_guest_logout
+-- POST /api/guest/logout: end the session of the cookie's token (NULL: nothing to end).
+SELECT api.guest_logout(p_session_token => %(session_token)s::text)
+
 -- name: web_qr_code_exists
 SELECT api.qr_code_exists(p_qr_code => %(qr_code)s::text, p_client_key => %(client_key)s::text)
 

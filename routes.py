@@ -72,6 +72,10 @@ ROUTES: tuple[ApiRoute, ...] = (
              refusals=("invalid_input", "session_invalid", "event_not_found", "rate_limited",
                        *_BUSY),
              response_schema="ReturningGuest"),
+    ApiRoute("POST", "/api/guest/logout", "web_guest_logout", h.logout_request, h.logged_out,
+             "End this device's session server-side and clear its cookie (idempotent). "
+             "Only from this site: a JSON body, and no cross-site Sec-Fetch-Site.",
+             refusals=(*_BODY, "forbidden", *_BUSY), response_schema="LoggedOut"),
     ApiRoute("GET", "/api/guest/qr/{qr_code}.svg", "web_qr_code_exists", h.qr_code, h.qr_svg,
              "The QR image of a guest's code (SVG, made locally).",
              refusals=("qr_not_found", "rate_limited", *_BUSY), response_schema="Svg"),

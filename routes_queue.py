@@ -84,7 +84,7 @@ class QueuedBody(h.JsonBody):
         client_key = params.pop("client_key")
         payload = {k: _json_value(v) for k, v in params.items() if v is not None}
         # a login's device session: checked at enqueue, never part of the payload
-        session = h.device_session(request) if self.kind == "login" else None
+        session = h.request_session_token(request, settings) if self.kind == "login" else None
         return {
             "kind": self.kind,
             "payload": Jsonb(payload),

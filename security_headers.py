@@ -1,11 +1,15 @@
 """Security headers on every answer (pure ASGI middleware, so errors and static files get them
-too): a CSP allowing only this origin and no inline code; no framing, sniffing or referrer."""
+too): a CSP allowing only this origin and no inline code; no framing, sniffing or referrer; HSTS
+when the answer goes out over HTTPS (inputs.uses_https)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from config import Settings
+from inputs import uses_https
 
 CSP = "; ".join(
     [
@@ -31,7 +35,8 @@ HEADERS: list[tuple[bytes, bytes]] = [
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
 ]
-_NAMES = {name for name, _ in HEADERS}
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+_NAMES = {name for name, _ in HEADERS} | {HSTS[0]}
 
 # Answers without their own Cache-Control: static files may be cached briefly (and revalidated
 # by ETag), everything else (JSON with per-guest data, the page) must not be stored.
@@ -51,10 +56,22 @@ def secure(scope: Scope, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[b
             out.append(header)
             has_cache_control = has_cache_control or name == b"cache-control"
     out.extend(HEADERS)
+    if _https(scope):
+        out.append(HSTS)
     if not has_cache_control:
         static = scope.get("path", "").startswith(STATIC_PREFIX)
         out.append((b"cache-control", STATIC_CACHE if static else b"no-store"))
     return out
+
+
+def _https(scope: Scope) -> bool:
+    """Whether this answer goes out over HTTPS, by the app's settings (app.state.settings, as
+    app.create_app keeps them; Starlette puts the app in the scope)."""
+    app = scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    if isinstance(settings, Settings):
+        return uses_https(scope, settings)
+    return scope.get("scheme") == "https"
 
 
 class SecurityHeadersMiddleware:

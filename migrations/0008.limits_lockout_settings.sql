@@ -7,7 +7,7 @@
 --   old signatures go here, or a call without it would be ambiguous.
 -- Security settings (bcrypt cost, rate limits, lockout) are rows of
 -- app.settings, written by admin.set_setting or migrate.py: never GUCs.
--- depends: 0006.guest_jobs_claim
+-- depends: 0007.guest_jobs_owner
 
 SET LOCAL ROLE guestlist_owner;
 

@@ -3,7 +3,7 @@
 -- retention periods, the cache of when an account may next be erased, and the
 -- erasure log (no personal data: a keyed hash of the phone, for re-erasing
 -- after a restore).
--- depends: 0006.guest_jobs_claim
+-- depends: 0009.printable_names
 
 SET LOCAL ROLE guestlist_owner;
 

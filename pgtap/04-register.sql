@@ -1,7 +1,7 @@
 -- api.register_and_create_guest_v2: bcrypt cost 10, every invalid field at
 -- once, phone_exists, an atomic account + place, a session token.
 BEGIN;
-SELECT plan(20);
+SELECT plan(28);
 \ir 00-fixture.psql
 
 SELECT api.register_and_create_guest_v2('+351935886310', ' Ana ', 'Silva', 'Ana@Example.pt',
@@ -58,6 +58,45 @@ SELECT is(api.register_and_create_guest_v2('+351910000004', 'A', 'B', 'a@b.pt', 
           gen_random_uuid()) ->> 'code', 'event_not_found', 'an unknown event is refused');
 SELECT is((SELECT count(*)::int FROM app.client_users WHERE phone = '+351910000004'), 0,
           'a refused registration leaves no account');
+
+-- invisible characters spoof names at the door: refused by code, field by field
+SELECT is(api.register_and_create_guest_v2('+351910000005', E'Ana\u202Egis', E'Sil\u200Bva',
+          E'a\u2066b@example.pt', 'Segredo123', :'ev', p_city => E'Porto\u0007') -> 'errors',
+  '[{"code": "invalid_characters", "field": "first_name", "message": "Contém caracteres de controlo ou invisíveis, que não são permitidos."},
+    {"code": "invalid_characters", "field": "last_name", "message": "Contém caracteres de controlo ou invisíveis, que não são permitidos."},
+    {"code": "invalid_characters", "field": "email", "message": "Contém caracteres de controlo ou invisíveis, que não são permitidos."},
+    {"code": "invalid_characters", "field": "city", "message": "Contém caracteres de controlo ou invisíveis, que não são permitidos."}]'::jsonb,
+  'bidi overrides, isolates, zero-width spaces and controls are refused in every name');
+SELECT is(api.register_and_create_guest_v2('+351910000005', E'Ana\tMaria', 'B', E'a\u00A0b@b.pt',
+          'Segredo123', :'ev') -> 'errors',
+  '[{"code": "invalid_characters", "field": "first_name", "message": "Contém caracteres de controlo ou invisíveis, que não são permitidos."},
+    {"code": "invalid", "field": "email", "message": "Email inválido."}]'::jsonb,
+  'a tab is a control character; a no-break space is no email');
+SELECT is(api.register_and_create_guest_v2('+351910000006', 'Maria-João', 'Ñúñez O''Brien',
+          'mj@example.pt', 'Segredo123', :'ev', p_city => 'São João da Madeira') ->> 'success',
+          'true', 'accents, hyphens and apostrophes are fine');
+SELECT throws_ok($$INSERT INTO app.client_users (phone, first_name, last_name, email, password_hash)
+                   VALUES ('+351910000007', E'Ana\u202E', 'B', 'a@b.pt',
+                           '$2a$10$.NN.10MPuoIdeIpQ3roEYudSgIWlCgLEOh2pIMJILkJtK6cw9.fwK')$$,
+                 '23514', NULL, 'the table refuses such a name from any other writer');
+
+-- bcrypt reads 72 bytes: a longer password is refused, never silently cut
+SELECT is(api.register_and_create_guest_v2('+351910000008', 'A', 'B', 'a@b.pt',
+          'Aa1' || repeat('x', 70), :'ev') -> 'errors',
+  '[{"code": "too_long", "field": "password", "message": "A palavra-passe pode ter no máximo 72 bytes (letras acentuadas contam 2, emojis 4)."}]'::jsonb,
+  'a 73-byte password is too long');
+SELECT is(api.register_and_create_guest_v2('+351910000008', 'A', 'B', 'a@b.pt',
+          'Aa1' || repeat('é', 35), :'ev') -> 'errors' -> 0 ->> 'code', 'too_long',
+          '38 characters can be 73 bytes: the limit counts bytes');
+SELECT is(api.register_and_create_guest_v2('+351910000008', 'A', 'B', 'a@b.pt',
+          'Aa1' || repeat('x', 69), :'ev') ->> 'success', 'true', 'exactly 72 bytes is fine');
+SELECT is(api.register_and_create_guest_v2('', '', ' ', 'x', 'a', :'ev') -> 'errors',
+  '[{"code": "invalid", "field": "phone", "message": "Número de telemóvel inválido."},
+    {"code": "length", "field": "first_name", "message": "O nome deve ter entre 1 e 80 caracteres."},
+    {"code": "length", "field": "last_name", "message": "O apelido deve ter entre 1 e 80 caracteres."},
+    {"code": "invalid", "field": "email", "message": "Email inválido."},
+    {"code": "weak", "field": "password", "message": "A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números."}]'::jsonb,
+  'empty names, email x and password a: every field named at once');
 
 SELECT * FROM finish();
 ROLLBACK;

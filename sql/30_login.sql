@@ -121,9 +121,13 @@ BEGIN
     v_errors := v_errors || jsonb_build_object('field', 'phone', 'code', 'invalid',
       'message', 'Número de telemóvel inválido.');
   END IF;
-  IF coalesce(p_password, '') = '' OR length(p_password) > 200 THEN
+  IF coalesce(p_password, '') = '' THEN
     v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'invalid',
       'message', 'Indica a tua palavra-passe.');
+  ELSIF octet_length(p_password) > 72 THEN
+    -- bcrypt reads 72 bytes and registration refuses more: no account has such a password
+    v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'too_long',
+      'message', 'A palavra-passe pode ter no máximo 72 bytes (letras acentuadas contam 2, emojis 4).');
   END IF;
   IF p_event_id IS NULL THEN
     v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'required',

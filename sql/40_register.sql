@@ -3,7 +3,11 @@
 SET LOCAL ROLE guestlist_owner;
 
 -- Every invalid registration field at once: a jsonb array of
--- {field, code, message}, fields named by parameter without p_.
+-- {field, code, message}, fields named by parameter without p_. One error
+-- per field; inputs.py applies the same rules in the same order (tests
+-- compare the two). Codes: required, length, invalid, weak, too_long,
+-- invalid_characters (control or invisible formatting characters, see
+-- app._printable_text: they spoof names on the door's screen and in exports).
 CREATE OR REPLACE FUNCTION app._registration_errors(
   p_phone text, p_first_name text, p_last_name text, p_email text, p_password text,
   p_event_id uuid, p_birth_date date, p_gender text, p_city text)
@@ -13,6 +17,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_errors jsonb := '[]'::jsonb;
+  v_chars constant text := 'Contém caracteres de controlo ou invisíveis, que não são permitidos.';
+  -- whitespace an email cannot hold: ASCII's and Unicode's spaces (Zs), spelled out so the
+  -- rule does not depend on the database's locale; other invisibles are invalid_characters
+  v_email_re constant text := '^[^@ \t\n\v\f\r\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]+'
+    '@[^@ \t\n\v\f\r\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]+'
+    '\.[^@ \t\n\v\f\r\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]+$';
 BEGIN
   IF app._normalize_phone(p_phone) IS NULL THEN
     v_errors := v_errors || jsonb_build_object('field', 'phone', 'code', 'invalid',
@@ -21,17 +31,29 @@ BEGIN
   IF coalesce(length(btrim(p_first_name)), 0) NOT BETWEEN 1 AND 80 THEN
     v_errors := v_errors || jsonb_build_object('field', 'first_name', 'code', 'length',
       'message', 'O nome deve ter entre 1 e 80 caracteres.');
+  ELSIF NOT app._printable_text(p_first_name) THEN
+    v_errors := v_errors || jsonb_build_object('field', 'first_name',
+      'code', 'invalid_characters', 'message', v_chars);
   END IF;
   IF coalesce(length(btrim(p_last_name)), 0) NOT BETWEEN 1 AND 80 THEN
     v_errors := v_errors || jsonb_build_object('field', 'last_name', 'code', 'length',
       'message', 'O apelido deve ter entre 1 e 80 caracteres.');
+  ELSIF NOT app._printable_text(p_last_name) THEN
+    v_errors := v_errors || jsonb_build_object('field', 'last_name',
+      'code', 'invalid_characters', 'message', v_chars);
   END IF;
-  IF p_email IS NULL OR length(btrim(p_email)) > 254
-     OR btrim(p_email) !~ '^[^[:space:]@]+@[^[:space:]@]+\.[^[:space:]@]+$' THEN
+  IF p_email IS NULL OR length(btrim(p_email)) > 254 OR btrim(p_email) !~ v_email_re THEN
     v_errors := v_errors || jsonb_build_object('field', 'email', 'code', 'invalid',
       'message', 'Email inválido.');
+  ELSIF NOT app._printable_text(p_email) THEN
+    v_errors := v_errors || jsonb_build_object('field', 'email',
+      'code', 'invalid_characters', 'message', v_chars);
   END IF;
-  IF p_password IS NULL OR length(p_password) NOT BETWEEN 8 AND 200
+  -- bcrypt reads only the first 72 bytes: a longer password is refused, not cut
+  IF octet_length(p_password) > 72 THEN
+    v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'too_long',
+      'message', 'A palavra-passe pode ter no máximo 72 bytes (letras acentuadas contam 2, emojis 4).');
+  ELSIF p_password IS NULL OR length(p_password) < 8
      OR p_password !~ '[a-z]' OR p_password !~ '[A-Z]' OR p_password !~ '[0-9]' THEN
     v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'weak',
       'message', 'A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números.');
@@ -52,6 +74,9 @@ BEGIN
   IF p_city IS NOT NULL AND length(btrim(p_city)) > 80 THEN
     v_errors := v_errors || jsonb_build_object('field', 'city', 'code', 'length',
       'message', 'A cidade deve ter no máximo 80 caracteres.');
+  ELSIF NOT app._printable_text(p_city) THEN
+    v_errors := v_errors || jsonb_build_object('field', 'city',
+      'code', 'invalid_characters', 'message', v_chars);
   END IF;
   RETURN v_errors;
 END

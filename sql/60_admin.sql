@@ -14,6 +14,25 @@ BEGIN
 END
 $$;
 
+-- Raise PT400 invalid_input naming p_field when p_text holds control or
+-- invisible formatting characters (app._printable_text): a name shown on the
+-- guest page, the door's screen and in exports must read as what it is.
+CREATE OR REPLACE FUNCTION app._require_printable(p_field text, p_text text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_message constant text := 'Contém caracteres de controlo ou invisíveis, que não são permitidos.';
+BEGIN
+  IF NOT app._printable_text(p_text) THEN
+    PERFORM app._raise(400, 'invalid_input', v_message, jsonb_build_object('errors',
+      jsonb_build_array(jsonb_build_object('field', p_field, 'code', 'invalid_characters',
+                                           'message', v_message))));
+  END IF;
+END
+$$;
+
 -- Whether a slug is lowercase words joined by hyphens, at most 80 characters.
 CREATE OR REPLACE FUNCTION app._valid_slug(p_slug text)
 RETURNS boolean
@@ -38,6 +57,7 @@ BEGIN
   IF coalesce(length(btrim(p_name)), 0) NOT BETWEEN 1 AND 120 THEN
     PERFORM app._invalid_field('name', 'O nome deve ter entre 1 e 120 caracteres.');
   END IF;
+  PERFORM app._require_printable('name', p_name);
   IF NOT app._valid_slug(p_slug) THEN
     PERFORM app._invalid_field('slug', 'Slug inválido (letras minúsculas, números e hífenes).');
   END IF;
@@ -74,6 +94,7 @@ BEGIN
   IF coalesce(length(btrim(p_title)), 0) NOT BETWEEN 1 AND 160 THEN
     PERFORM app._invalid_field('title', 'O título deve ter entre 1 e 160 caracteres.');
   END IF;
+  PERFORM app._require_printable('title', p_title);
   IF NOT app._valid_slug(p_slug) THEN
     PERFORM app._invalid_field('slug', 'Slug inválido (letras minúsculas, números e hífenes).');
   END IF;
@@ -83,6 +104,7 @@ BEGIN
   IF length(p_location) > 200 THEN
     PERFORM app._invalid_field('location', 'O local deve ter no máximo 200 caracteres.');
   END IF;
+  PERFORM app._require_printable('location', p_location);
   IF p_guest_capacity <= 0 THEN
     PERFORM app._invalid_field('guest_capacity', 'A capacidade deve ser positiva.');
   END IF;
@@ -119,6 +141,7 @@ BEGIN
   IF coalesce(length(btrim(p_display_name)), 0) NOT BETWEEN 1 AND 80 THEN
     PERFORM app._invalid_field('display_name', 'O nome deve ter entre 1 e 80 caracteres.');
   END IF;
+  PERFORM app._require_printable('display_name', p_display_name);
   INSERT INTO app.promoters (slug, display_name) VALUES (p_slug, btrim(p_display_name))
   ON CONFLICT (slug) DO NOTHING RETURNING id INTO v_id;
   IF v_id IS NULL THEN
@@ -145,6 +168,7 @@ BEGIN
   IF coalesce(length(btrim(p_name)), 0) NOT BETWEEN 1 AND 80 THEN
     PERFORM app._invalid_field('name', 'O nome deve ter entre 1 e 80 caracteres.');
   END IF;
+  PERFORM app._require_printable('name', p_name);
   INSERT INTO app.teams (organization_id, name) VALUES (p_organization_id, btrim(p_name))
   ON CONFLICT (organization_id, name) DO NOTHING RETURNING id INTO v_id;
   IF v_id IS NULL THEN

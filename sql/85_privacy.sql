@@ -157,7 +157,8 @@ BEGIN
     v_errors := v_errors || jsonb_build_object('field', 'phone', 'code', 'invalid',
       'message', 'Número de telemóvel inválido.');
   END IF;
-  IF coalesce(p_password, '') = '' OR length(p_password) > 200 THEN
+  IF coalesce(p_password, '') = '' OR octet_length(p_password) > 72 THEN
+    -- as the login's: no account has a password past bcrypt's 72 bytes
     v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'invalid',
       'message', 'Indica a tua palavra-passe.');
   END IF;

@@ -55,6 +55,8 @@
     // the guest's own data (the session cookie): a download, and the account's erasure
     myData: () => fetch('/api/guest/data', { credentials: 'same-origin' }),
     erase: () => request('POST', '/api/guest/erase', { confirm: true }),
+    // ends this device's session on the server and clears its cookie
+    logout: () => request('POST', '/api/guest/logout', {}),
   };
 
   // The queued route first, its answer held until the job ends; while it has not, the job is
@@ -147,7 +149,7 @@
   // --- page state and elements ----------------------------------------------------------------
 
   const $ = (id) => document.getElementById(id);
-  const state = { page: null, phone: '', firstName: '', busy: false };
+  const state = { page: null, phone: '', firstName: '', busy: false, signedIn: false };
 
   const MESSAGES = {
     network: 'Sem ligação. Verifica a tua rede e tenta novamente.',
@@ -308,11 +310,17 @@
     const link = $('qr-download');
     link.href = url;
     link.download = downloadName(event.title);
+    state.signedIn = true;
     showAlert('');
     showStep('qr');
   }
 
-  function restart() {
+  async function restart() {
+    // "Não és tu?": the next person on this device must not get the last one's QR code back
+    if (state.signedIn) {
+      state.signedIn = false;
+      await api.logout();
+    }
     state.phone = '';
     state.firstName = '';
     for (const form of document.querySelectorAll('form')) {

@@ -188,6 +188,24 @@ def test_existing_guest_logs_in_and_gets_the_same_qr_code(
     screenshot(page, artifacts_dir, "login-qr")
 
 
+def test_not_you_logs_the_device_out(visit: Visit) -> None:
+    guest = register(visit.web)
+    page = open_page(visit)
+    enter_phone(page, guest["phone"])
+    page.fill("#login-password", PASSWORD)
+    page.click("#form-login button[type=submit]")
+    assert qr_code_shown(page) == guest["qr_code"]
+    with page.expect_response("**/api/guest/logout") as answer:
+        page.click("#step-qr [data-action=restart]")
+    assert answer.value.status == 200
+    expect(page.locator("#step-phone")).to_be_visible()
+    # the next person on this device does not get the last one's QR code back
+    again = visit.new_page()
+    again.goto(visit.web.base_url + PAGE)
+    expect(again.locator("#step-phone")).to_be_visible()
+    expect(again.locator("#step-qr")).to_be_hidden()
+
+
 def test_wrong_password_shows_the_portuguese_error(visit: Visit, artifacts_dir: Path) -> None:
     guest = register(visit.web)
     page = open_page(visit)

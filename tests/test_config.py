@@ -59,3 +59,17 @@ def test_values() -> None:
 def test_bad_values_fail_loudly(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("raw", "https"),
+    [(None, True), ("", True), ("1", True), ("on", True), ("0", False), ("off", False),
+     ("False", False), ("no", False)],
+)  # fmt: skip
+def test_https_is_on_unless_turned_off(raw: str | None, https: bool) -> None:
+    assert load_settings({} if raw is None else {"HTTPS": raw}).https is https
+
+
+def test_https_needs_a_yes_or_no() -> None:
+    with pytest.raises(ConfigError, match="HTTPS"):
+        load_settings({"HTTPS": "sometimes"})

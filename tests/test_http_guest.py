@@ -183,8 +183,101 @@ def test_cookie_is_secure_behind_a_trusted_https_proxy(web: LiveServer) -> None:
     with web.client(headers={"X-Forwarded-Proto": "https"}) as c:
         r = c.post("/api/guest/register", json=register_body(web, guest))
     assert r.status_code == 200
-    web.secrets.update({r.json()["qr_code"], r.cookies["gl_session"]})
-    assert "Secure" in r.headers["set-cookie"]
+    token = r.headers["set-cookie"].split(";")[0].removeprefix("__Host-gl_session=")
+    web.secrets.update({r.json()["qr_code"], token})
+    assert_host_cookie(r.headers["set-cookie"])
+    assert r.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+    # over plain http (HTTPS=0 here): neither
+    with web.client() as c:
+        plain = c.get("/healthz")
+    assert "strict-transport-security" not in plain.headers
+
+
+def assert_host_cookie(set_cookie: str) -> None:
+    """A session cookie only this host over https can set: __Host-, Secure, Path=/, no Domain."""
+    assert set_cookie.startswith("__Host-gl_session=")
+    attributes = [a.strip().lower() for a in set_cookie.split(";")[1:]]
+    assert "secure" in attributes and "httponly" in attributes and "path=/" in attributes
+    assert not any(a.startswith("domain") for a in attributes)
+
+
+# --- logout ----------------------------------------------------------------------------------
+
+
+def test_logout_ends_the_session_on_the_server(web: LiveServer) -> None:
+    me = f"/api/guest/me/{web.demo['eventId']}"
+    with web.client() as c:
+        register(web, client=c)
+        token = c.cookies["gl_session"]
+        assert c.get(me).status_code == 200
+        out = c.post("/api/guest/logout", json={})
+        again = c.post("/api/guest/logout", json={})  # idempotent, now without a cookie
+    assert out.status_code == 200 and out.json() == {"success": True}
+    cleared = out.headers["set-cookie"]
+    assert cleared.startswith('gl_session="";') or cleared.startswith("gl_session=;")
+    assert "max-age=0" in cleared.lower()
+    assert again.status_code == 200 and again.json() == {"success": True}
+    # the old token, kept by whoever copied the cookie, opens nothing any more
+    with web.client() as other:
+        stale = other.get(me, headers={"Cookie": f"gl_session={token}"})
+    assert stale.status_code == 401 and stale.json()["code"] == "session_invalid"
+
+
+def test_logout_refuses_cross_site_requests(web: LiveServer) -> None:
+    with web.client() as c:
+        guest = register(web, client=c)
+        cross = c.post("/api/guest/logout", json={}, headers={"Sec-Fetch-Site": "cross-site"})
+        form = c.post(
+            "/api/guest/logout",
+            content=b"x=1",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        still = c.get(f"/api/guest/me/{web.demo['eventId']}")
+        own = c.post("/api/guest/logout", json={}, headers={"Sec-Fetch-Site": "same-origin"})
+    assert cross.status_code == 403 and cross.json()["code"] == "forbidden"
+    assert form.status_code == 415
+    assert "set-cookie" not in cross.headers and "set-cookie" not in form.headers
+    assert still.status_code == 200 and still.json()["qr_code"] == guest["qr_code"]
+    assert own.status_code == 200
+
+
+@pytest.fixture(scope="module")
+def https_web(
+    pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The app with HTTPS on (the default of a deployment), still reached over plain http."""
+    workdir = tmp_path_factory.mktemp("web_https")
+    with live_server(pg_server, template_db, workdir, HTTPS="1") as server:
+        yield server
+
+
+def test_over_https_the_cookie_is_host_only_and_hsts_is_sent(https_web: LiveServer) -> None:
+    web = https_web
+    guest = new_guest()
+    web.remember(guest)
+    me = f"/api/guest/me/{web.demo['eventId']}"
+    with web.client() as c:
+        r = c.post("/api/guest/register", json=register_body(web, guest))
+        health = c.get("/healthz")
+    assert r.status_code == 200, r.text
+    web.secrets.add(r.json()["qr_code"])
+    assert_host_cookie(r.headers["set-cookie"])
+    token = r.headers["set-cookie"].split(";")[0].removeprefix("__Host-gl_session=")
+    assert re.fullmatch(r"[0-9a-f]{64}", token)
+    web.secrets.add(token)
+    for answer in (r, health):
+        assert answer.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+    with web.client() as c:
+        host = c.get(me, headers={"Cookie": f"__Host-gl_session={token}"})
+        plain = c.get(me, headers={"Cookie": f"gl_session={token}"})  # not read over HTTPS
+        out = c.post("/api/guest/logout", json={}, headers={"Cookie": f"__Host-gl_session={token}"})
+        after = c.get(me, headers={"Cookie": f"__Host-gl_session={token}"})
+    assert host.status_code == 200 and host.json()["qr_code"] == r.json()["qr_code"]
+    assert plain.status_code == 401
+    assert out.status_code == 200
+    cleared = out.headers["set-cookie"].lower()
+    assert cleared.startswith("__host-gl_session=") and "secure" in cleared
+    assert after.status_code == 401
 
 
 def test_login_gets_the_same_qr_code(web: LiveServer) -> None:
@@ -330,6 +423,7 @@ def test_openapi_describes_every_route_and_body(web: LiveServer) -> None:
         ("/api/guest/page/{promoter}/{event}", "get"),
         ("/api/guest/me/{event_id}", "get"),
         ("/api/guest/qr/{qr_code}.svg", "get"),
+        ("/api/guest/logout", "post"),
         ("/promotor/{promoter}/{event}", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),

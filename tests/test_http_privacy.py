@@ -269,12 +269,19 @@ def test_openapi_documents_the_privacy_routes(web: LiveServer) -> None:
         doc = c.get("/openapi.json").json()
     get_data = doc["paths"]["/api/guest/data"]["get"]
     assert get_data["parameters"] == [
-        {"name": SESSION_COOKIE, "in": "cookie", "required": True, "schema": {"type": "string"}}
+        {
+            "name": SESSION_COOKIE,
+            "in": "cookie",
+            "required": True,
+            "description": "The session token; named __Host-gl_session over HTTPS.",
+            "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        }
     ]
     erase = doc["paths"]["/api/guest/erase"]["post"]
     schema = erase["requestBody"]["content"]["application/json"]["schema"]
     assert schema["required"] == ["confirm"]
     assert schema["properties"]["confirm"]["const"] is True
     assert schema["dependentRequired"] == {"phone": ["password"], "password": ["phone"]}
+    assert schema["properties"]["password"]["minLength"] == 1
     assert erase["parameters"][0]["required"] is False
     assert {"400", "401", "429"} <= set(erase["responses"])

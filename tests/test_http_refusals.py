@@ -95,6 +95,66 @@ def test_register_lists_every_bad_field_by_its_json_key(web: LiveServer) -> None
     assert all(e["message"] and e["code"] for e in refusal["errors"])
 
 
+@pytest.mark.parametrize("route", ["/api/guest/register", "/api/guest/register-v2"])
+def test_empty_names_bad_email_and_weak_password_in_one_answer(web: LiveServer, route: str) -> None:
+    guest = new_guest()
+    web.remember(guest)
+    body = register_body(web, guest, firstName="", lastName="", email="x", password="a")
+    with web.client() as c:
+        r = c.post(route, json=body)
+    refusal = assert_refusal(r, 400, "invalid_input")
+    assert fields(refusal) == ["firstName", "lastName", "email", "password"]
+
+
+@pytest.mark.parametrize("route", ["/api/guest/register", "/api/guest/register-v2"])
+def test_invisible_characters_in_names_are_refused(web: LiveServer, route: str) -> None:
+    guest = new_guest()
+    web.remember(guest)
+    body = register_body(
+        web,
+        guest,
+        firstName="Ana\u202e",  # RIGHT-TO-LEFT OVERRIDE: would show "Ana" + a reversed tail
+        lastName="Sil\u200bva",
+        email="ana\u2066@example.pt",
+        city="Porto\x07",
+    )
+    with web.client() as c:
+        r = c.post(route, json=body)
+    refusal = assert_refusal(r, 400, "invalid_input")
+    assert [(e["field"], e["code"]) for e in refusal["errors"]] == [
+        ("firstName", "invalid_characters"),
+        ("lastName", "invalid_characters"),
+        ("email", "invalid_characters"),
+        ("city", "invalid_characters"),
+    ]
+    assert all("invisíveis" in e["message"] for e in refusal["errors"])
+
+
+@pytest.mark.parametrize(
+    "route", ["/api/guest/login", "/api/guest/login-v2", "/api/guest/register"]
+)
+def test_a_password_over_72_bytes_is_refused(web: LiveServer, route: str) -> None:
+    guest = new_guest(password="Aa1" + "é" * 35)  # 38 characters, 73 bytes
+    web.remember(guest)
+    body = (register_body if route.endswith("register") else login_body)(web, guest)
+    with web.client() as c:
+        r = c.post(route, json=body)
+    refusal = assert_refusal(r, 400, "invalid_input")
+    assert [(e["field"], e["code"]) for e in refusal["errors"]] == [("password", "too_long")]
+    assert "72 bytes" in refusal["errors"][0]["message"]
+
+
+def test_a_72_byte_password_registers_and_logs_in(web: LiveServer) -> None:
+    guest = new_guest(password="Aa1" + "é" * 34 + "x")  # 72 bytes
+    web.remember(guest)
+    with web.client() as c:
+        reg = c.post("/api/guest/register", json=register_body(web, guest))
+        login = c.post("/api/guest/login", json=login_body(web, guest))
+    assert reg.status_code == 200, reg.text
+    assert login.status_code == 200, login.text
+    web.secrets.add(reg.json()["qr_code"])
+
+
 @pytest.mark.parametrize(
     ("over", "field"),
     [

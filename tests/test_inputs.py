@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import unicodedata
 
 import pytest
 
 from config import parse_networks
 from errors import ApiError
+from handlers import LOGIN_BODY, REGISTER_BODY
 from inputs import (
     Field,
     client_key,
     is_https,
     normalize_phone,
+    printable,
     session_token,
     validate_body,
 )
@@ -217,3 +220,124 @@ def test_session_token_shape() -> None:
     assert session_token("A" * 64) is None
     assert session_token("a" * 63) is None
     assert session_token(None) is None
+
+
+# --- the rules SQL applies, applied here too -------------------------------------------------
+
+
+def register_errors(**over: object) -> list[tuple[str, str]]:
+    body: dict[str, object] = {
+        "phone": "935 886 310",
+        "firstName": "Ana",
+        "lastName": "Silva",
+        "email": "ana@example.pt",
+        "password": "Segredo123",
+        "eventId": EVENT,
+    }
+    body.update(over)
+    try:
+        validate_body(body, REGISTER_BODY)
+    except ApiError as err:
+        assert err.errors is not None
+        return [(e["field"], e["code"]) for e in err.errors]
+    return []
+
+
+def test_a_good_registration_passes() -> None:
+    assert register_errors(city="São João da Madeira", gender="F", birthDate="1990-01-01") == []
+    assert register_errors(firstName="Maria-João", lastName="O'Brien Ñúñez") == []
+
+
+def test_empty_names_bad_email_and_weak_password_are_all_named() -> None:
+    assert register_errors(firstName="", lastName="", email="x", password="a") == [
+        ("firstName", "required"),
+        ("lastName", "required"),
+        ("email", "invalid"),
+        ("password", "weak"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "char",
+    ["\u202e", "\u202a", "\u2066", "\u2069", "\u200b", "\u200d", "\u200f", "\ufeff", "\u00ad",
+     "\x07", "\t", "\n", "\x85", "\u2028", "\U000e0041"],
+)  # fmt: skip
+def test_invisible_characters_in_names(char: str) -> None:
+    assert register_errors(
+        firstName=f"Ana{char}", lastName=f"{char}Silva", city=f"Por{char}to"
+    ) == [
+        ("firstName", "invalid_characters"),
+        ("lastName", "invalid_characters"),
+        ("city", "invalid_characters"),
+    ]
+
+
+def test_invisible_characters_in_email() -> None:
+    assert register_errors(email="ana\u202e@example.pt") == [("email", "invalid_characters")]
+    # whitespace of any kind is no email (its own rule, as in SQL)
+    assert register_errors(email="ana\u00a0x@example.pt") == [("email", "invalid")]
+    assert register_errors(email="  ana@example.pt  ") == []
+
+
+def test_the_class_covers_every_control_and_format_character() -> None:
+    """Every Cc, Cf, Zl and Zp code point of this Python's Unicode database is in the class,
+    and nothing else is but the format characters Unicode 15 added (U+13439…U+1343F)."""
+    newer = set(range(0x13439, 0x13440))
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        char = chr(cp)
+        hidden = unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+        assert printable(char) is not hidden or (cp in newer and unicodedata.category(char) == "Cn")
+
+
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("Aa1" + "x" * 69, None),  # 72 bytes
+        ("Aa1" + "x" * 70, "too_long"),  # 73 bytes
+        ("Aa1" + "é" * 34 + "x", None),  # 3 + 68 + 1 = 72 bytes in 38 characters
+        ("Aa1" + "é" * 35, "too_long"),  # 73 bytes in 38 characters
+        ("Aa1😀" + "x" * 65, None),  # 72 bytes
+        ("Aa1😀" + "x" * 66, "too_long"),
+        ("Aa1" + "x" * 197, "too_long"),
+    ],
+)
+def test_passwords_are_limited_to_72_bytes(password: str, code: str | None) -> None:
+    assert register_errors(password=password) == ([("password", code)] if code else [])
+    login = {"phone": "935 886 310", "password": password, "eventId": EVENT}
+    if code is None:
+        assert validate_body(login, LOGIN_BODY)["password"] == password
+    else:
+        with pytest.raises(ApiError) as info:
+            validate_body(login, LOGIN_BODY)
+        assert [(e["field"], e["code"]) for e in info.value.errors or []] == [("password", code)]
+
+
+@pytest.mark.parametrize(
+    ("over", "expected"),
+    [
+        ({"firstName": "   "}, [("firstName", "length")]),
+        ({"firstName": "a" * 81}, [("firstName", "length")]),
+        ({"firstName": "a" * 80}, []),
+        ({"firstName": "  " + "a" * 80 + "  "}, []),  # counted after trimming, as in SQL
+        ({"city": "c" * 81}, [("city", "length")]),
+        ({"city": "   "}, []),
+        ({"email": "a@b"}, [("email", "invalid")]),
+        ({"email": "a" * 250 + "@b.pt"}, [("email", "invalid")]),
+        ({"gender": "X"}, [("gender", "invalid")]),
+        ({"gender": "F"}, []),
+        ({"birthDate": "1900-01-01"}, [("birthDate", "invalid")]),
+        ({"birthDate": (dt.date.today() + dt.timedelta(days=1)).isoformat()},
+         [("birthDate", "invalid")]),
+        ({"birthDate": " 1990-01-01"}, [("birthDate", "invalid")]),
+        ({"eventId": EVENT.replace("-", "")}, []),
+        ({"eventId": EVENT.upper()}, []),
+        ({"eventId": "{" + EVENT + "}"}, [("eventId", "invalid")]),
+        ({"eventId": " " + EVENT}, [("eventId", "invalid")]),
+        ({"password": "semmaiusculas1"}, [("password", "weak")]),
+        ({"phone": "9" * 41}, [("phone", "invalid")]),
+    ],
+)  # fmt: skip
+def test_each_sql_rule(over: dict[str, object], expected: list[tuple[str, str]]) -> None:
+    assert register_errors(**over) == expected

@@ -142,6 +142,8 @@ def run_app(db_url: str, log_path: Path, **env: str) -> Iterator[tuple[str, subp
         "POOL_MAX": "8",
         "TRUSTED_PROXIES": "127.0.0.1,::1",
         "CLEANUP_INTERVAL_SECONDS": "0",
+        # plain http: the cookie is gl_session without Secure (a test turns HTTPS on)
+        "HTTPS": "0",
         **env,
     }
     with log_path.open("wb") as log:
