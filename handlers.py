@@ -226,11 +226,16 @@ class CredentialsBody(JsonBody):
 @dataclass(frozen=True)
 class ErasureBody(JsonBody):
     """Reader of POST /api/guest/erase: `confirm` must be JSON true; phone + password when
-    either is given (both then required), else the session cookie (none → 401)."""
+    either is given (both then required), else the session cookie (none → 401). As for the
+    logout, a browser that says the request comes from another site is refused (403): an
+    erasure is final, so it does not rest on the JSON body and SameSite alone."""
 
     session_cookie: ClassVar[Literal["required", "optional"]] = "optional"
 
     async def __call__(self, request: Request, settings: Settings) -> Params:
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site.strip().lower() not in _OWN_SITE:
+            raise api_error("forbidden")
         body = await read_json_body(request)
         confirm_error = None
         if not isinstance(body, dict) or body.get("confirm") is not True:

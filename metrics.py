@@ -154,7 +154,7 @@ QUEUE_FINISHED = Gauge(
 )
 QUEUE_KEPT = Gauge(
     "guestlist_queue_jobs_kept",
-    "Finished guest jobs still in the table (until guestlist.job_retention), by status.",
+    "Finished guest jobs still in the table (until job_retention_seconds), by status.",
     ("status",),
     registry=REGISTRY,
 )

@@ -91,8 +91,8 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("POST", "/api/guest/erase", "web_guest_erase", h.ErasureBody(h.ERASE_CREDENTIALS),
              h.erased, "Erase my account for good (phone + password, or the session cookie); "
              "clears the session cookie.",
-             refusals=(*_BODY, "session_invalid", "invalid_credentials", "account_locked",
-                       "rate_limited", *_BUSY),
+             refusals=(*_BODY, "forbidden", "session_invalid", "invalid_credentials",
+                       "account_locked", "rate_limited", *_BUSY),
              response_schema="Erased"),
     # --- queued guest API (issue 4, the queue helper): ------------------------------------------
     #   POST /api/guest/login-v2, POST /api/guest/register-v2, GET /api/guest/status/{job_id}

@@ -1,13 +1,14 @@
 -- Structure and privileges: what exists, who owns it, what the web role may
 -- and may not do.
 BEGIN;
-SELECT plan(46);
+SELECT plan(53);
 
 SELECT has_schema(s) FROM unnest(ARRAY['app', 'api', 'admin']) s;
 SELECT has_table('app', t, 'table app.' || t) FROM unnest(ARRAY[
   'organizations', 'events', 'event_slugs', 'promoters', 'teams', 'team_members',
   'client_users', 'guests', 'guest_sessions', 'phone_lookup_cache', 'rate_limit_counters',
-  'login_failures', 'login_client_failures']) t;
+  'login_failures', 'login_client_failures', 'settings', 'guest_jobs', 'guest_job_secrets',
+  'guest_job_tokens', 'erasures']) t;
 SELECT has_role(r) FROM unnest(ARRAY['guestlist_owner', 'guestlist_web', 'guestlist_admin']) r;
 SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'guestlist_owner'), false,
           'the owner cannot log in');
@@ -16,6 +17,17 @@ SELECT is((SELECT relpersistence FROM pg_class WHERE oid = 'app.rate_limit_count
 SELECT is((SELECT relpersistence FROM pg_class WHERE oid = 'app.phone_lookup_cache'::regclass),
           'u', 'the phone cache is UNLOGGED');
 SELECT schema_privs_are('app', 'guestlist_web', ARRAY[]::text[], 'web role has no access to app');
+-- every relation of app, the ones added later included: no privilege for the web role or PUBLIC
+SELECT is(
+  (SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class c
+   WHERE c.relnamespace = 'app'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+     AND (has_table_privilege('guestlist_web', c.oid,
+            'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+          OR EXISTS (SELECT 1 FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+                     WHERE a.grantee IN (0, 'guestlist_web'::regrole)))),
+  NULL, 'no app table, view or sequence grants the web role or PUBLIC anything');
+SELECT is((SELECT relpersistence FROM pg_class WHERE oid = 'app.guest_job_secrets'::regclass),
+          'u', 'queued passwords are UNLOGGED (never in the WAL)');
 SELECT schema_privs_are('api', 'guestlist_web', ARRAY['USAGE'], 'web role may use api');
 SELECT schema_privs_are('admin', 'guestlist_web', ARRAY[]::text[], 'web role has no access to admin');
 SELECT schema_privs_are('app', 'public', ARRAY[]::text[], 'PUBLIC has no access to app');

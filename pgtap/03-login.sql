@@ -2,7 +2,7 @@
 -- phones alike, the same answer, recovery of a place, the lockout per client
 -- and the progressive delay per phone, a device's own session.
 BEGIN;
-SELECT plan(39);
+SELECT plan(41);
 \ir 00-fixture.psql
 SET LOCAL track_functions = 'all';
 
@@ -109,6 +109,20 @@ SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'
           'true', 'with its own session and the right password the guest gets in');
 SELECT is((SELECT count(*)::int FROM app.login_failures
            WHERE phone_hash = app._phone_hash('+351935886310')), 0, 'and the delay is cleared');
+-- the session spares the device others' failures, not its own: holding a session (a lost
+-- phone, a copied cookie) is no unlimited way to guess the account's password
+SELECT api.authenticate_and_create_guest_v2('+351935886310', 'Errada' || i || 'B', :'ev',
+          p_client_key => '10.0.1.8', p_session_token => :'reg'::jsonb ->> 'session_token') ->> 'code'
+FROM generate_series(1, 5) i;
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Errada6B', :'ev',
+          p_client_key => '10.0.1.99', p_session_token => :'reg'::jsonb ->> 'session_token') ->> 'code',
+          'account_locked', 'five wrong passwords with the session lock that session''s device, '
+          'whatever its address');
+-- its failures are guesses like any: they feed the phone's (short) delay too
+UPDATE app.login_failures SET last_failure_at = now() - interval '1 minute';
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev',
+          p_client_key => '10.0.1.7') ->> 'success', 'true',
+          'the device''s own lock does not hold the owner back on another device');
 
 -- refusals
 SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123',

@@ -230,7 +230,7 @@ SELECT is((SELECT array_agg(counts ORDER BY id) FROM app.erasures WHERE reason =
 SELECT is(api.cleanup() -> 'retention', '{"guestRows": 0, "accounts": 0}',
           'the next cleanup finds nothing more');
 
--- Past guestlist.erasure_key_retention an erasure keeps its counts, not its subject key.
+-- Past erasure_key_retention_days (90) an erasure keeps its counts, not its subject key.
 UPDATE app.erasures SET erased_at = erased_at - interval '91 days'
 WHERE reason = 'guest_request';
 SELECT is(api.cleanup() #> '{retention,accounts}', '0', 'a cleanup later');

@@ -83,14 +83,14 @@ SELECT is(app._try_date(NULL), NULL, 'no birth date: NULL');
 SELECT throws_ok(format($$SELECT api.enqueue_guest_job('login', '{"phone": "+351935886311",
                  "password": "x", "event_id": "%s", "team_id": "not-a-uuid"}')$$, :'ev'),
                  'PT400', NULL, 'a malformed id is refused');
-SET LOCAL guestlist.queue_max_depth = 2;
+SELECT admin.set_setting('queue_max_depth', '2');
 SELECT throws_ok(format($$SELECT api.enqueue_guest_job('login', '{"phone": "+351935886311",
                  "password": "x", "event_id": "%s"}')$$, :'ev'),
-                 'PT503', NULL, 'past guestlist.queue_max_depth: queue_full');
+                 'PT503', NULL, 'past the setting queue_max_depth: queue_full');
 SELECT is(api.enqueue_guest_job('login', jsonb_build_object(
             'phone', '+351935886310', 'password', 'Errada123', 'event_id', :'ev')) ->> 'jobId',
           :'wrong'::jsonb ->> 'jobId', 'a full queue still answers a duplicate with its job');
-RESET guestlist.queue_max_depth;
+SELECT admin.set_setting('queue_max_depth', NULL);
 SELECT admin.set_setting('rate_limit.login', '1');
 SELECT lives_ok(format($$SELECT api.enqueue_guest_job('login', '{"phone": "+351935886312",
                 "password": "x", "event_id": "%s"}', '198.51.100.9')$$, :'ev'),
@@ -174,7 +174,7 @@ RESET ROLE;
 UPDATE app.guest_jobs SET finished_at = now() - interval '2 hours' WHERE id = :'broken';
 SELECT is(app._cleanup_jobs(), 1::bigint, 'cleanup deletes a job finished 2 hours ago');
 UPDATE app.guest_jobs SET finished_at = now() - interval '10 minutes';
-SET LOCAL guestlist.job_retention = '5 minutes';
+SELECT admin.set_setting('job_retention_seconds', '300');
 SELECT is((api.cleanup() ->> 'jobs')::int, 3, 'api.cleanup counts jobs past a shorter retention');
 SELECT is((SELECT count(*)::int FROM app.guest_jobs), 0, 'the finished jobs are gone');
 

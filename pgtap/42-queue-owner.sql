@@ -166,7 +166,7 @@ SELECT is(:'sl'::jsonb ->> 'error',
 SELECT is((SELECT attempts FROM app.guest_jobs WHERE id = (:'lost'::jsonb ->> 'jobId')::uuid), 1,
           '… not retried');
 
--- pending jobs older than guestlist.job_pending_max_age (10 minutes) fail in the cleanup
+-- pending jobs older than job_pending_max_age_seconds (10 minutes) fail in the cleanup
 SET LOCAL ROLE guestlist_web;
 SELECT api.enqueue_guest_job('login', jsonb_build_object(
   'phone', '+351912345672', 'password', 'Segredo123', 'event_id', :'ev')) AS old \gset
@@ -187,11 +187,11 @@ SELECT ok((SELECT status = 'waiting' AND EXISTS (SELECT 1 FROM app.guest_job_sec
                                                  WHERE s.job_id = j.id)
            FROM app.guest_jobs j WHERE id = (:'young'::jsonb ->> 'jobId')::uuid),
           'one pending for 5 minutes waits on');
-SET LOCAL guestlist.job_pending_max_age = '1 minute';
+SELECT admin.set_setting('job_pending_max_age_seconds', '60');
 SELECT api.cleanup() IS NOT NULL AS cleaned \gset
 SELECT is((SELECT status FROM app.guest_jobs WHERE id = (:'young'::jsonb ->> 'jobId')::uuid),
-          'failed', 'the bound is the setting guestlist.job_pending_max_age');
-RESET guestlist.job_pending_max_age;
+          'failed', 'the bound is the setting job_pending_max_age_seconds');
+SELECT admin.set_setting('job_pending_max_age_seconds', NULL);
 SELECT is(app._pending_jobs(), 0::bigint, 'the pending counter follows');
 DELETE FROM app.guest_jobs WHERE id = (:'old'::jsonb ->> 'jobId')::uuid;
 SELECT is((SELECT count(*)::int FROM app.guest_job_tokens

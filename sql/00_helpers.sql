@@ -118,6 +118,16 @@ BEGIN
       kind := 'integer'; low := 1; high := 1000;
     WHEN p_key IN ('login_failure_window_seconds', 'login_phone_max_delay_seconds') THEN
       kind := 'integer'; low := 1; high := 604800;
+    -- the queue's and the erasure log's bounds: what a password, a result or an erasure's
+    -- subject key may outlive, and how many jobs the database accepts
+    WHEN p_key = 'queue_max_depth' THEN
+      kind := 'integer'; low := 1; high := 10000000;
+    WHEN p_key = 'job_pending_max_age_seconds' THEN
+      kind := 'integer'; low := 1; high := 86400;
+    WHEN p_key = 'job_retention_seconds' THEN
+      kind := 'integer'; low := 1; high := 604800;
+    WHEN p_key = 'erasure_key_retention_days' THEN
+      kind := 'integer'; low := 1; high := 3650;
     ELSE
       kind := NULL;
   END CASE;

@@ -142,8 +142,9 @@ $$;
 -- synchronous route and the queue's worker. p_lockout_key: the client key the
 -- failures are counted under (NULL: only the per-phone delay applies).
 -- p_device_user_id: the account of the device's valid session, checked by
--- the caller; when it is this phone's account the lockout does not apply (the
--- password is still checked). Attempts on one phone take turns (an advisory
+-- the caller; when it is this phone's account the phone's delay and the
+-- address's lock do not apply (the password is still checked, and the
+-- device's own failures lock it after login_client_max_failures). Attempts on one phone take turns (an advisory
 -- lock on its hash, to the end of the transaction), so a burst cannot outrun
 -- the count. Refusals are returned, not raised.
 CREATE OR REPLACE FUNCTION app._login(
@@ -168,6 +169,8 @@ DECLARE
   v_user app.client_users;
   v_guest record;
   v_code text;
+  v_lockout_key text := p_lockout_key;
+  v_window interval := make_interval(secs => app._config_int('login_failure_window_seconds', 900));
 BEGIN
   v_errors := app._login_errors(p_phone, p_password, p_event_id);
   IF jsonb_array_length(v_errors) > 0 THEN
@@ -188,18 +191,30 @@ BEGIN
   -- class 7041: one login at a time per phone (hash collisions only make two phones take turns)
   PERFORM pg_advisory_xact_lock(7041, ('x' || left(encode(v_phone_hash, 'hex'), 8))::bit(32)::integer);
   SELECT * INTO v_user FROM app.client_users cu WHERE cu.phone = v_phone AND cu.is_active;
-  IF p_device_user_id IS NULL OR v_user.id IS DISTINCT FROM p_device_user_id THEN
+  IF p_device_user_id IS NOT NULL AND v_user.id = p_device_user_id THEN
+    -- the account's own device: others' failures (the phone's delay, its address's lock) do
+    -- not hold it back, but its own failures count under a key of its own and lock it like
+    -- any client, so a held session (a lost phone, a copied cookie) is no unlimited way to
+    -- guess the account's password
+    v_lockout_key := 'device:' || p_device_user_id::text;
+    SELECT greatest(1, ceil(extract(epoch FROM f.last_failure_at + v_window - now())))::integer
+      INTO v_retry
+    FROM app.login_client_failures f
+    WHERE f.phone_hash = v_phone_hash AND f.client_key = v_lockout_key
+      AND f.last_failure_at > now() - v_window
+      AND f.failures >= app._config_int('login_client_max_failures', 5);
+  ELSE
     v_retry := app._login_wait(v_phone_hash, p_lockout_key);
-    IF v_retry > 0 THEN
-      RETURN app._refusal('account_locked', app._message('account_locked'),
-                          jsonb_build_object('retry_after', v_retry));
-    END IF;
+  END IF;
+  IF v_retry > 0 THEN
+    RETURN app._refusal('account_locked', app._message('account_locked'),
+                        jsonb_build_object('retry_after', v_retry));
   END IF;
 
   -- exactly one bcrypt comparison whether or not the phone is known
   IF public.crypt(p_password, coalesce(v_user.password_hash, app._dummy_password_hash()))
      IS DISTINCT FROM v_user.password_hash THEN
-    PERFORM app._login_failed(v_phone_hash, p_lockout_key);
+    PERFORM app._login_failed(v_phone_hash, v_lockout_key);
     RETURN app._refusal('invalid_credentials', app._message('invalid_credentials'));
   END IF;
   DELETE FROM app.login_failures f WHERE f.phone_hash = v_phone_hash;

@@ -260,7 +260,7 @@ $$;
 
 -- The refusal a job gets when its secret is gone before a worker could use it
 -- (a server crash empties app.guest_job_secrets) or it waited past
--- guestlist.job_pending_max_age: the guest has to submit again.
+-- the setting job_pending_max_age_seconds: the guest has to submit again.
 CREATE OR REPLACE FUNCTION app._job_expired()
 RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
@@ -279,7 +279,7 @@ $$;
 -- identical resubmission (the whole payload, password included) while the job
 -- is pending joins that job (duplicate true); any other submission is a job of
 -- its own, whoever it is about. Every answer carries a new jobToken, the only
--- way to read the job (api.guest_job_status). Past guestlist.queue_max_depth
+-- way to read the job (api.guest_job_status). Past the setting queue_max_depth
 -- pending jobs: PT503 queue_full with retry_after. Returns {jobId, jobToken,
 -- duplicate, estimatedSeconds}; a new job in a short queue NOTIFYs
 -- guestlist_jobs_new so idle workers wake.
@@ -303,8 +303,7 @@ DECLARE
   v_token text := app._new_job_token();
   v_id uuid;
   v_pending bigint;
-  v_max bigint := coalesce(nullif(current_setting('guestlist.queue_max_depth', true), ''),
-                           '5000')::bigint;
+  v_max bigint := app._config_int('queue_max_depth', 5000);
 BEGIN
   IF p_client_key IS NOT NULL THEN
     PERFORM app._enforce_rate_limit(CASE WHEN p_kind = 'login' THEN 'login' ELSE 'register' END,
@@ -654,11 +653,12 @@ AS $$
 $$;
 GRANT EXECUTE ON FUNCTION api.queue_depth() TO guestlist_web;
 
--- Fail pending jobs queued more than guestlist.job_pending_max_age ago
--- (default 10 minutes) with the job_expired refusal, erasing their secrets
+-- Fail pending jobs queued more than job_pending_max_age_seconds ago
+-- (app.settings, default 600) with the job_expired refusal, erasing their secrets
 -- (a job a worker holds right now is left to it), and NOTIFY their pollers;
--- then delete finished jobs older than guestlist.job_retention (default 1
--- hour). Called by api.cleanup. Returns how many were deleted.
+-- then delete finished jobs older than job_retention_seconds (default
+-- 3600). Both are app.settings rows, never GUCs: the web role may call
+-- api.cleanup, and a GUC it set would expire every job or keep them all. Called by api.cleanup. Returns how many were deleted.
 CREATE OR REPLACE FUNCTION app._cleanup_jobs()
 RETURNS bigint
 LANGUAGE plpgsql
@@ -675,8 +675,8 @@ BEGIN
     WHERE j.id IN (
       SELECT p.id FROM app.guest_jobs p
       WHERE p.status IN ('waiting', 'delayed')
-        AND p.created_at < now() - app._setting('guestlist.job_pending_max_age',
-                                                '10 minutes')::interval
+        AND p.created_at < now() - make_interval(
+                                     secs => app._config_int('job_pending_max_age_seconds', 600))
       FOR NO KEY UPDATE SKIP LOCKED)
     RETURNING j.id
   LOOP
@@ -685,7 +685,8 @@ BEGIN
   END LOOP;
 
   DELETE FROM app.guest_jobs j
-  WHERE j.finished_at < now() - app._setting('guestlist.job_retention', '1 hour')::interval;
+  WHERE j.finished_at < now() - make_interval(
+                                 secs => app._config_int('job_retention_seconds', 3600));
   GET DIAGNOSTICS v_deleted = ROW_COUNT;
   RETURN v_deleted;
 END

@@ -7,7 +7,7 @@ SET LOCAL ROLE guestlist_owner;
 -- jobs per 5-second bucket ([bucket start epoch, completed, failed]; the app keeps the history).
 -- Reads status and timestamps only: never payload, result, error, worker or client_key.
 -- Cost: api.queue_depth (16 counter rows, due retries, pg_locks) + the finished rows through
--- guest_jobs_finished_idx (bounded by guestlist.job_retention).
+-- guest_jobs_finished_idx (bounded by job_retention_seconds).
 CREATE OR REPLACE FUNCTION api.queue_metrics()
 RETURNS jsonb
 LANGUAGE sql

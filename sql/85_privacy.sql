@@ -341,8 +341,9 @@ $$;
 -- erased (reason retention). An account with a job in the queue is in use:
 -- it is looked at again in an hour. Rows and accounts locked by someone
 -- else are skipped this time. Last, erasure log rows older than
--- guestlist.erasure_key_retention (default 90 days: longer than any backup
--- is kept) lose their subject key: no restore can need it any more, and the
+-- erasure_key_retention_days (app.settings, default 90: longer than any
+-- backup is kept; never a GUC, or a web session calling api.cleanup could
+-- strip every key and no restore could be erased again) lose their subject key: no restore can need it any more, and the
 -- row is then anonymous. Returns {guestRows, accounts}.
 CREATE OR REPLACE FUNCTION app._apply_retention(p_batch integer DEFAULT 100)
 RETURNS jsonb
@@ -399,7 +400,8 @@ BEGIN
   END LOOP;
   UPDATE app.erasures x SET subject_key = NULL
   WHERE x.subject_key IS NOT NULL
-    AND x.erased_at < now() - app._setting('guestlist.erasure_key_retention', '90 days')::interval;
+    AND x.erased_at < now() - make_interval(
+                                days => app._config_int('erasure_key_retention_days', 90));
   IF cardinality(v_expired) = 0 THEN
     RETURN jsonb_build_object('guestRows', v_guests, 'accounts', 0);
   END IF;

@@ -3,7 +3,7 @@ SET LOCAL ROLE guestlist_owner;
 
 -- Delete what has expired: cache rows, past rate windows, sessions, failed
 -- login counts past login_failure_window_seconds, and finished jobs past
--- guestlist.job_retention (when the queue exists); then one batch of the
+-- job_retention_seconds (when the queue exists); then one batch of the
 -- retention rules (guest rows anonymized, unused accounts erased:
 -- sql/85_privacy.sql). pg_cron runs it every minute; without pg_cron the app
 -- runs it on a timer. Returns the counts.

@@ -114,7 +114,7 @@ WHERE a.datname = pg_catalog.current_database()
   AND a.pid <> pg_catalog.pg_backend_pid()
 
 -- name: queue_test_set_max_depth
-SELECT pg_catalog.set_config('guestlist.queue_max_depth', %(depth)s, false)
+SELECT admin.set_setting('queue_max_depth', %(depth)s)
 
 -- name: queue_test_finished_with_password
 -- Finished jobs whose row still holds the password (as a key or anywhere in its text), or whose

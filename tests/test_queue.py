@@ -563,10 +563,13 @@ def test_the_depth_counter_waits_only_when_every_slot_is_held(
 
 
 def test_queue_depth_limit_refuses_with_503(
-    demo: dict[str, str], web_conn_factory: Callable[..., psycopg.Connection]
+    demo: dict[str, str],
+    conn: psycopg.Connection,
+    web_conn_factory: Callable[..., psycopg.Connection],
 ) -> None:
+    # a database setting (app.settings): the web role cannot move the queue's ceiling
+    conn.execute(qq("queue_test_set_max_depth"), {"depth": "3"})
     web = web_conn_factory()
-    web.execute(qq("queue_test_set_max_depth"), {"depth": "3"})
     for n in range(3):
         enqueue(web, "login", login_payload(demo, n))
     with pytest.raises(psycopg.Error) as refused:
