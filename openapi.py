@@ -271,14 +271,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
             "jobs": {
                 "type": "array",
+                "description": "Queued requests naming the phone: no request body (one may be "
+                "another person's attempt on this number).",
                 "items": {
                     "type": "object",
                     "properties": {
                         "id": {"type": "string", "format": "uuid"},
                         "kind": {"enum": ["login", "register"]},
                         "status": {"type": "string"},
-                        "request": {"type": "object", "description": "without the password"},
-                        "result": {"type": ["object", "null"]},
+                        "eventId": {"type": "string", "format": "uuid"},
                         "createdAt": {"type": "string", "format": "date-time"},
                         "finishedAt": {"type": ["string", "null"], "format": "date-time"},
                     },

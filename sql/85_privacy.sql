@@ -191,7 +191,9 @@ $$;
 -- Everything stored about an account, as its owner downloads it: the
 -- profile, each guest row (event, organization, promoter, team, status,
 -- check-in, created), the sessions (times only), and the jobs whose payload
--- names the phone (without the password or a session token). Never a hash.
+-- names the phone: kind, event, status and times only, since such a job may
+-- be a stranger's attempt on this number (its names, email and address are
+-- theirs, not this account's). Never a hash.
 CREATE OR REPLACE FUNCTION app._account_export(p_user_id uuid)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -234,8 +236,7 @@ BEGIN
     'jobs', coalesce((
       SELECT jsonb_agg(jsonb_build_object(
                'id', j.id, 'kind', j.kind, 'status', j.status,
-               'request', j.payload - 'password',
-               'result', j.result - 'session_token',
+               'eventId', j.payload ->> 'event_id',
                'createdAt', j.created_at, 'finishedAt', j.finished_at)
              ORDER BY j.created_at, j.id)
       FROM app.guest_jobs j WHERE j.payload ->> 'phone' = v_user.phone), '[]'::jsonb));
