@@ -15,7 +15,7 @@
 3. the enqueue's depth check with 5000 pending jobs: the 16 counter rows it reads vs a count
    over the partial index → µs per call.
 
-    .venv/bin/python bench/queue_drain.py [--jobs 500] [--fast-jobs 5000]
+    .venv/bin/python -m bench.queue_drain [--jobs 500] [--fast-jobs 5000]
                                           [--workers 1,2,4,8] [--seconds 5]
                                           [--fast-workers 1,2,4] [--batch-ms 0,10]
                                           [--skip-cost10]
@@ -33,7 +33,6 @@ import os
 import platform
 import re
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -45,14 +44,13 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
+from guestlist import migrate
+from guestlist.queries import load_queries, q
+from guestlist.queue import workers as worker
+from guestlist.queue.listener import JobWaiter
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT))
-
-import migrate  # noqa: E402
-import worker  # noqa: E402
-from notify import JobWaiter  # noqa: E402
-from queries import load_queries, q  # noqa: E402
 
 DBNAME = "guestlist_bench_queue"
 BQ = {**load_queries(BENCH / "queries.sql"), **load_queries(BENCH / "queue_queries.sql")}

@@ -16,4 +16,4 @@ if [[ ! -x $PY ]]; then
     echo "bench: no .venv; run 'make install' first" >&2
     exit 1
 fi
-exec "$PY" bench/runner.py "$@"
+exec "$PY" -m bench.runner "$@"

@@ -56,15 +56,12 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from bench import report
+from guestlist import demo, migrate
+from guestlist.queries import load_queries
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT))
-
-import report  # noqa: E402  (bench/report.py, beside this file)
-
-import demo  # noqa: E402
-import migrate  # noqa: E402
-from queries import load_queries  # noqa: E402
 
 BQ: dict[str, str] = load_queries(BENCH / "queries.sql")
 K6_DIR = BENCH / "k6"
@@ -652,7 +649,7 @@ class Bench:
         port = free_port()
         srv = Server(
             "bare_app.py",
-            [sys.executable, str(BENCH / "bare_app.py")],
+            [sys.executable, "-m", "bench.bare_app"],
             self.server_env(url, port),
             port,
             self.raw / f"{name}.bare.log",

@@ -36,8 +36,8 @@ from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql import factories
 from pytest_postgresql.executors import PostgreSQLExecutor
 
-import migrate
-from queries import load_queries
+from guestlist import migrate
+from guestlist.queries import load_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from config import ConfigError, load_settings
+from guestlist.config import ConfigError, load_settings
 
 
 def test_defaults() -> None:

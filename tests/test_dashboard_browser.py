@@ -20,7 +20,7 @@ from conftest import PgServer
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from web_server import LiveServer, live_server, new_guest, register_body
 
-from queries import load_queries
+from guestlist.queries import load_queries
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

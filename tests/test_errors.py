@@ -7,7 +7,14 @@ import psycopg
 import psycopg_pool
 import pytest
 
-from errors import CODE_STATUS, ApiError, error_response, from_exception, from_refusal, json_key
+from guestlist.web.errors import (
+    CODE_STATUS,
+    ApiError,
+    error_response,
+    from_exception,
+    from_refusal,
+    json_key,
+)
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import ipaddress
 
 import pytest
 
-from config import parse_networks
-from errors import ApiError
-from inputs import (
+from guestlist.config import parse_networks
+from guestlist.web.errors import ApiError
+from guestlist.web.inputs import (
     Field,
     client_key,
     is_https,

@@ -18,7 +18,7 @@ from conftest import PgServer
 from prometheus_client.parser import text_string_to_metric_families
 from web_server import LiveServer, live_server
 
-from queries import load_queries
+from guestlist.queries import load_queries
 
 TOKEN = "metrics-test-" + "x" * 24
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-import metrics
-import metrics_report
-import request_log
-from metrics_buffers import (
+from guestlist import logs as request_log
+from guestlist.monitor import figures as metrics
+from guestlist.monitor import report as metrics_report
+from guestlist.monitor.windows import (
     BUCKET_SECONDS,
     LatencyHistogram,
     QueueSample,

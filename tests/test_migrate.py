@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, PgServer, create_database, drop_database, tq, tq_ident
 from yoyo.connections import parse_uri
 
-import migrate
+from guestlist import migrate
 
 MIGRATION_IDS = sorted(p.stem for p in (ROOT / "migrations").glob("*.sql"))
 SQL_FILES = sorted(p.name for p in (ROOT / "sql").glob("*.sql"))
@@ -179,7 +179,7 @@ def test_two_runs_at_once_take_turns(pg_server: PgServer, empty_db: str) -> None
     env = {**os.environ, "DATABASE_URL": url}
     runs = [
         subprocess.Popen(
-            [sys.executable, str(ROOT / "migrate.py")],
+            [sys.executable, "-m", "guestlist.migrate"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import segno
 
-from qr import render_svg
+from guestlist.web.qr import render_svg
 
 CODE = "0123456789abcdef0123456789abcdef"
 SVG_NS = "{http://www.w3.org/2000/svg}"

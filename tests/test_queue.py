@@ -30,10 +30,10 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from web_server import LiveServer, live_server, login_body, new_guest, register_body, wq
 
-import worker
-from errors import from_exception
-from notify import CHANNEL_DONE, CHANNEL_NEW, RECENT_DONE, JobWaiter
-from queries import load_queries, q
+from guestlist.queries import load_queries, q
+from guestlist.queue import workers as worker
+from guestlist.queue.listener import CHANNEL_DONE, CHANNEL_NEW, RECENT_DONE, JobWaiter
+from guestlist.web.errors import from_exception
 
 QQ = load_queries(Path(__file__).with_name("queue_queries.sql"))
 PASSWORD = "Segredo123"
@@ -185,7 +185,11 @@ def worker_process(db_url: str, log_path: Path, **env: str) -> Iterator[subproce
     }
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "worker.py"], cwd=ROOT, env=full_env, stdout=log, stderr=log
+            [sys.executable, "-m", "guestlist.queue.workers"],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=log,
         )
     try:
         yield proc

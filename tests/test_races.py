@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from conftest import tq
 
-from queries import q
+from guestlist.queries import q
 
 N = 50
 

@@ -11,10 +11,10 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 from web_server import wq
 
-import cleanup_timer
-import db
-from config import Settings, load_settings
-from errors import from_exception
+from guestlist import cleanup as cleanup_timer
+from guestlist import db
+from guestlist.config import Settings, load_settings
+from guestlist.web.errors import from_exception
 
 
 def settings_for(db_url: str, **env: str) -> Settings:

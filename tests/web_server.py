@@ -24,7 +24,7 @@ import httpx
 import psycopg
 from conftest import PgServer, create_database, drop_database, tq
 
-from queries import load_queries
+from guestlist.queries import load_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB_TEST_QUERIES = load_queries(Path(__file__).with_name("web_queries.sql"))

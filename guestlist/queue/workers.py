@@ -45,9 +45,9 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from errors import from_exception
-from notify import JobWaiter
-from queries import q
+from guestlist.queries import q
+from guestlist.queue.listener import JobWaiter
+from guestlist.web.errors import from_exception
 
 log = logging.getLogger("guestlist.worker")
 
@@ -448,7 +448,7 @@ async def run_standalone(conninfo: str, settings: WorkerSettings) -> None:
 
 
 def main() -> None:
-    from request_log import configure_logging
+    from guestlist.logs import configure_logging
 
     configure_logging(os.environ.get("LOG_LEVEL", "info"))
     conninfo = os.environ.get("DATABASE_URL", "").strip()

@@ -15,11 +15,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-import page
-import qr
-from config import Settings
-from errors import ApiError, api_error, error_response, from_refusal, json_response
-from inputs import (
+from guestlist.config import Settings
+from guestlist.web import page, qr
+from guestlist.web.errors import ApiError, api_error, error_response, from_refusal, json_response
+from guestlist.web.inputs import (
     QR_CODE_RE,
     Field,
     client_key,

@@ -15,8 +15,8 @@
   most once per `max_age` seconds, and spreads the answer over the Prometheus gauges and the
   ring. `sampling` (an app.py background service) calls it every 5 seconds so the history has
   a queue sample per bucket even when nobody watches.
-* Worker concurrency: the in-process worker pools' target (worker.worker_stats()); 0 when the
-  workers run elsewhere (RUN_WORKERS=0, worker.py).
+* Worker concurrency: the in-process worker pools' target (workers.worker_stats()); 0 when the
+  workers run elsewhere (RUN_WORKERS=0, workers.py).
 
 Figures are per process: with several uvicorn workers each answers for itself (the queue's
 figures, read from Postgres, are the same everywhere). prometheus_client's multiprocess mode
@@ -49,13 +49,19 @@ from prometheus_client.utils import floatToGoString
 from psycopg_pool import AsyncConnectionPool
 from starlette.types import Scope
 
-import db
-from config import Settings
-from errors import from_exception
-from inputs import client_key, client_key_found
-from metrics_buffers import BUCKET_SECONDS, QueueSample, SeenClients, TimeRing, bucket_start
-from request_log import REQUEST_OBSERVERS
-from request_log import logger as request_logger
+from guestlist import db
+from guestlist.config import Settings
+from guestlist.logs import REQUEST_OBSERVERS
+from guestlist.logs import logger as request_logger
+from guestlist.monitor.windows import (
+    BUCKET_SECONDS,
+    QueueSample,
+    SeenClients,
+    TimeRing,
+    bucket_start,
+)
+from guestlist.web.errors import from_exception
+from guestlist.web.inputs import client_key, client_key_found
 
 log = logging.getLogger("guestlist.metrics")
 
@@ -269,11 +275,11 @@ def install_request_hook() -> None:
 def worker_concurrency() -> int:
     """The target concurrency of this process's worker pools (0 when none runs here)."""
     try:
-        import worker
+        from guestlist.queue import workers
     except ImportError:  # a build without the queue
         return 0
     try:
-        return sum(int(s.get("target") or 0) for s in worker.worker_stats())
+        return sum(int(s.get("target") or 0) for s in workers.worker_stats())
     except Exception:  # the worker module changed shape: say 0 rather than fail the figures
         log.exception("worker_stats_failed")
         return 0

@@ -1,6 +1,6 @@
 """The queue inside the app process (an app.py background service): the JobWaiter the status
 long-poll waits on and, unless RUN_WORKERS=0, a worker pool on the app's connection pool
-(keeping half the pool for requests, and fewer tasks while requests wait for it: worker.py).
+(keeping half the pool for requests, and fewer tasks while requests wait for it: workers.py).
 Yields `{"job_waiter": JobWaiter}` as lifespan state."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-import worker
-from config import ConfigError, Settings
-from notify import JobWaiter
+from guestlist.config import ConfigError, Settings
+from guestlist.queue import workers
+from guestlist.queue.listener import JobWaiter
 
 
 def run_workers(env: Mapping[str, str] | None = None) -> bool:
-    """RUN_WORKERS: 1 (default) runs workers in this process, 0 leaves them to worker.py."""
+    """RUN_WORKERS: 1 (default) runs workers in this process, 0 leaves them to workers.py."""
     raw = (os.environ if env is None else env).get("RUN_WORKERS", "").strip() or "1"
     if raw not in ("0", "1"):
         raise ConfigError(f"RUN_WORKERS must be 0 or 1, got {raw!r}")
@@ -29,18 +29,18 @@ def run_workers(env: Mapping[str, str] | None = None) -> bool:
 async def running(pool: AsyncConnectionPool, settings: Settings) -> AsyncIterator[dict[str, Any]]:
     waiter = JobWaiter(settings.database_url, application_name="guestlist-web-listener")
     await waiter.start()
-    workers = None
+    running_workers = None
     try:
         if run_workers():
-            workers = worker.start(
+            running_workers = workers.start(
                 pool,
-                worker.WorkerSettings.from_env(),
+                workers.WorkerSettings.from_env(),
                 waiter,
                 reserve=pool.max_size // 2,
                 shares_web_pool=True,
             )
         yield {"job_waiter": waiter}
     finally:
-        if workers is not None:
-            await worker.stop(workers)
+        if running_workers is not None:
+            await workers.stop(running_workers)
         await waiter.stop()

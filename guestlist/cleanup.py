@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 
 from psycopg_pool import AsyncConnectionPool
 
-import db
-from config import Settings
-from errors import from_exception
+from guestlist import db
+from guestlist.config import Settings
+from guestlist.web.errors import from_exception
 
 log = logging.getLogger("guestlist.cleanup")
 

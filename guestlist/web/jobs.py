@@ -35,13 +35,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-import db
-import handlers as h
-from config import Settings
-from errors import ApiError, api_error, field_error, from_exception, invalid_input, json_response
-from notify import JobWaiter
-from request_log import note
-from routes import ApiRoute
+from guestlist import db
+from guestlist.config import Settings
+from guestlist.logs import note
+from guestlist.queue.listener import JobWaiter
+from guestlist.web import handlers as h
+from guestlist.web.errors import (
+    ApiError,
+    api_error,
+    field_error,
+    from_exception,
+    invalid_input,
+    json_response,
+)
+from guestlist.web.routes import ApiRoute
 
 MAX_WAIT_SECONDS = 25.0
 FINISHED = frozenset({"completed", "failed"})

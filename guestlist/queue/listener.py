@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 import psycopg
 
-from queries import q
+from guestlist.queries import q
 
 log = logging.getLogger("guestlist.notify")
 

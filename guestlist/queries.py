@@ -4,7 +4,7 @@ The file is a list of statements, each under a header line `-- name: <name>`.
 Comment lines right under a header describe the statement and are kept with it
 (PostgreSQL ignores them). Usage::
 
-    from queries import q
+    from guestlist.queries import q
     conn.execute(q("demo_load"))
 
 A statement whose text holds `{placeholders}` is an identifier template: compose it with

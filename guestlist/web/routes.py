@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-import handlers as h
+from guestlist.web import handlers as h
 
 ErrorStyle = Literal["json", "html", "ready"]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from metrics import CLIENTS, RING, STARTED_AT, TOTALS, worker_concurrency
-from metrics_buffers import (
+from guestlist.monitor.figures import CLIENTS, RING, STARTED_AT, TOTALS, worker_concurrency
+from guestlist.monitor.windows import (
     BUCKET_SECONDS,
     HISTORY_SECONDS,
     WINDOW_SECONDS,

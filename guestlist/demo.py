@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from queries import q
+from guestlist.queries import q
 
 PAGE_PATH = "/promotor/miguel/festa-verao"
 

@@ -21,8 +21,8 @@ import phonenumbers
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Scope
 
-from config import IPNetwork
-from errors import api_error, field_error, invalid_input
+from guestlist.config import IPNetwork
+from guestlist.web.errors import api_error, field_error, invalid_input
 
 MAX_BODY_BYTES = 16 * 1024
 DEFAULT_REGION = "PT"

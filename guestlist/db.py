@@ -12,8 +12,8 @@ from psycopg import AsyncConnection
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-from config import Settings
-from queries import q
+from guestlist.config import Settings
+from guestlist.queries import q
 
 # A connection the pool handed out less than this long ago (seconds) is handed out again
 # without the pool's check (see check_connection).

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from starlette.responses import HTMLResponse
 
-from errors import ApiError
+from guestlist.web.errors import ApiError
 
 STATIC_DIR = Path(__file__).with_name("static")
 _GUEST_TEMPLATE = (STATIC_DIR / "guest.html").read_text(encoding="utf-8")

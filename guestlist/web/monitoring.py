@@ -1,7 +1,7 @@
 """The monitoring routes (issue 4), as rows app.py serves like every other (routes.ApiRoute):
 
 * `GET /api/admin/metrics` — admin token. The queue's figures (api.queue_metrics, one call per
-  request) with this process's request figures and the 10-minute series (metrics_report.py).
+  request) with this process's request figures and the 10-minute series (report.py).
   If the database does not answer, the HTTP figures still come, the queue's are null and
   `queueError` says why (a monitor must keep working when the database does not).
 * `GET /metrics` — admin token (Prometheus: `authorization: {credentials_file: …}`). Prometheus
@@ -13,7 +13,7 @@
   sessionStorage. Without ADMIN_TOKEN configured the page is a 404, like the data it needs.
 
 The readers do the SQL call themselves (query None): the figures are read through
-metrics.QUEUE, which shares and rate-limits the call with the 5-second sampler.
+figures.QUEUE, which shares and rate-limits the call with the 5-second sampler.
 """
 
 from __future__ import annotations
@@ -25,15 +25,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-import metrics
-import metrics_report
-import openapi
-from config import Settings
-from errors import api_error, from_exception, json_response
-from handlers import Params
-from page import STATIC_DIR
-from request_log import note
-from routes import ApiRoute
+from guestlist.config import Settings
+from guestlist.logs import note
+from guestlist.monitor import figures, report
+from guestlist.web import openapi
+from guestlist.web.errors import api_error, from_exception, json_response
+from guestlist.web.handlers import Params
+from guestlist.web.page import STATIC_DIR
+from guestlist.web.routes import ApiRoute
 
 _MONITOR_HTML = (STATIC_DIR / "load-monitor.html").read_text(encoding="utf-8")
 SCRAPE_MAX_AGE = 1.0  # seconds a /metrics scrape may reuse the queue's figures
@@ -45,7 +44,7 @@ SCRAPE_MAX_AGE = 1.0  # seconds a /metrics scrape may reuse the queue's figures
 async def queue_now(request: Request, settings: Settings) -> Params:
     """api.queue_metrics, fresh; a failure is noted in the request log and answered as null."""
     try:
-        return {"queue": await metrics.QUEUE.fetch(request.state.pool, max_age=0)}
+        return {"queue": await figures.QUEUE.fetch(request.state.pool, max_age=0)}
     except Exception as exc:
         err = from_exception(exc)
         note(request.scope, queue_error=err.log_hint)
@@ -56,10 +55,10 @@ async def queue_for_scrape(request: Request, settings: Settings) -> Params:
     """Refresh the queue gauges (at most once a second); on failure they keep their values and
     guestlist_queue_metrics_errors_total counts it."""
     try:
-        await metrics.QUEUE.fetch(request.state.pool, max_age=SCRAPE_MAX_AGE)
+        await figures.QUEUE.fetch(request.state.pool, max_age=SCRAPE_MAX_AGE)
     except Exception as exc:
         note(request.scope, queue_error=from_exception(exc).log_hint)
-    metrics.refresh_process_gauges()
+    figures.refresh_process_gauges()
     return {}
 
 
@@ -73,13 +72,13 @@ async def monitor_enabled(request: Request, settings: Settings) -> Params:
 
 
 def metrics_json(request: Request, settings: Settings, params: Params, result: Any) -> Response:
-    body = metrics_report.build(params.get("queue"), time.time())
+    body = report.build(params.get("queue"), time.time())
     body["queueError"] = params.get("queue_error")
     return json_response(body)
 
 
 def prometheus_text(request: Request, settings: Settings, params: Params, result: Any) -> Response:
-    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(figures.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 def load_monitor_page(

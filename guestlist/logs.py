@@ -33,7 +33,7 @@ from typing import IO, Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from errors import api_error, from_exception
+from guestlist.web.errors import api_error, from_exception
 
 LOG_SCOPE_KEY = "guestlist.log"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

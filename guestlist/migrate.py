@@ -27,11 +27,20 @@ from yoyo import get_backend, read_migrations
 from yoyo.backends.base import DatabaseBackend
 from yoyo.exceptions import LockTimeout
 
-from queries import q
+from guestlist.queries import q
 
-ROOT = Path(__file__).resolve().parent
-MIGRATIONS_DIR = ROOT / "migrations"
-SQL_DIR = ROOT / "sql"
+PACKAGE = Path(__file__).resolve().parent
+
+
+def shipped_folder(name: str) -> Path:
+    """`sql` or `migrations`: inside the installed package (the wheel carries the checkout's
+    top-level folders as guestlist/sql and guestlist/migrations), else the checkout's own."""
+    inside = PACKAGE / name
+    return inside if inside.is_dir() else PACKAGE.parent / name
+
+
+MIGRATIONS_DIR = shipped_folder("migrations")
+SQL_DIR = shipped_folder("sql")
 LOCK_TIMEOUT_S = 120
 
 Log = Callable[[str], None]

@@ -7,10 +7,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from errors import CODE_STATUS
-from handlers import JsonBody
-from inputs import MAX_BODY_BYTES, Field
-from routes import ApiRoute
+from guestlist.web.errors import CODE_STATUS
+from guestlist.web.handlers import JsonBody
+from guestlist.web.inputs import MAX_BODY_BYTES, Field
+from guestlist.web.routes import ApiRoute
 
 _KIND_SCHEMA: dict[str, dict[str, Any]] = {
     "phone": {

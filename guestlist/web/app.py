@@ -1,0 +1,235 @@
+"""The web app: Starlette routes built from routes.ROUTES, each ONE SQL call through the pool.
+
+`python app.py` serves it with uvicorn (uvloop + httptools); configuration from the environment
+(config.py, docs/config.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import orjson
+import uvicorn
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+from starlette.datastructures import URLPath
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from guestlist import cleanup, db
+from guestlist.config import Settings, load_settings
+from guestlist.logs import RequestLogMiddleware, configure_logging, flush_logs, note
+from guestlist.monitor import (
+    figures,  # issue 4 (metrics helper): request figures, client sketch, sampler
+)
+from guestlist.queue import (
+    service,  # issue 4 (queue helper): the JobWaiter + in-process workers (RUN_WORKERS)
+)
+from guestlist.web import (
+    handlers,
+    jobs,  # issue 4 (queue helper): login-v2, register-v2, status long-poll
+    monitoring,  # issue 4 (metrics helper): /api/admin/metrics, /metrics, /admin/load-monitor
+    security_headers,
+)
+from guestlist.web.admin_auth import admin_authorized
+from guestlist.web.errors import api_error, error_response, from_exception
+from guestlist.web.openapi import build_openapi
+from guestlist.web.page import STATIC_DIR, error_page_response
+from guestlist.web.routes import ROUTES, ApiRoute
+
+# Background services started with the pool and stopped before it closes. The queue helper
+# (issue 4) adds its workers here: a callable (pool, settings) → async context manager.
+BackgroundService = Callable[[AsyncConnectionPool, Settings], AbstractAsyncContextManager[Any]]
+BACKGROUND: list[BackgroundService] = [cleanup.running]
+BACKGROUND.append(figures.sampling)  # metrics helper: queue sample every 5 s (load monitor)
+# queue helper: the LISTEN connection (status long-poll) and, unless RUN_WORKERS=0, the worker
+# pool; yields {"job_waiter": …} as lifespan state (see lifespan below).
+BACKGROUND.append(service.running)
+
+# The route rows: the guest API's, then the monitoring routes (metrics helper).
+ALL_ROUTES: tuple[ApiRoute, ...] = (*ROUTES, *jobs.ROUTES, *monitoring.ROUTES)
+
+_ERROR_RENDERERS = {
+    "json": handlers.errors_as_json,
+    "html": handlers.errors_as_html,
+    "ready": handlers.errors_as_not_ready,
+}
+
+
+class ApiEndpoint:
+    """read → one SQL call → respond; every failure goes through errors.from_exception.
+
+    A plain ASGI app, which Starlette's Route calls as is: it catches every exception itself,
+    so Starlette's per-route wrappers for functions (request_response and
+    wrap_app_handling_exceptions: two more layers, two more send wrappers) had nothing left to
+    do but cost time on every request."""
+
+    def __init__(self, route: ApiRoute, settings: Settings) -> None:
+        self.route = route
+        self.settings = settings
+        self.render_error = _ERROR_RENDERERS[route.errors_as]
+        self.__name__ = f"{route.method.lower()}_{route.path}"  # Starlette's route name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route, settings = self.route, self.settings
+        request = Request(scope, receive, send)
+        response: Response
+        try:
+            if route.admin and not admin_authorized(request.headers, settings.admin_token):
+                raise api_error("unauthorized")
+            params = await route.read(request, settings)
+            result = None
+            if route.query is not None:
+                result = await db.call(request.state.pool, route.query, params)
+            response = route.respond(request, settings, params, result)
+        except Exception as exc:  # the one error mapper decides
+            err = from_exception(exc)
+            note(scope, code=err.code, error=err.log_hint)
+            response = self.render_error(err)
+        await response(scope, receive, send)
+
+
+def make_endpoint(route: ApiRoute, settings: Settings) -> ApiEndpoint:
+    return ApiEndpoint(route, settings)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    """Router-level 404/405 (no route matched): JSON under /api, the pt-PT page elsewhere."""
+    status = getattr(exc, "status_code", 500)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(status, "internal")
+    err = api_error(code)
+    headers = getattr(exc, "headers", None) or {}
+    response = (
+        error_response(err) if request.url.path.startswith("/api/") else error_page_response(err)
+    )
+    response.headers.update(headers)
+    return response
+
+
+class ExactPaths(BaseRoute):
+    """The routes without path parameters, found by one dict lookup (path, method) instead of
+    Starlette's scan, which tries every route's regex in turn (a few µs for the seventh row).
+    It goes first in the route list and answers only what the scan would have given the same
+    route: a (path, method) an earlier route also matches is left out, and anything not in
+    the dict (405s, parameters, a root_path) falls through to the scan."""
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self.by_key: dict[tuple[str, str], Route] = {}
+        for i, route in enumerate(routes):
+            if not isinstance(route, Route) or route.param_convertors or not route.methods:
+                continue
+            for method in route.methods:
+                probe = {"type": "http", "path": route.path, "root_path": "", "method": method}
+                if not any(r.matches(probe)[0] is Match.FULL for r in routes[:i]):
+                    self.by_key.setdefault((route.path, method), route)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and not scope.get("root_path"):
+            route = self.by_key.get((scope["path"], scope["method"]))
+            if route is not None:
+                # "route" overrides the router's scope["route"] = self: the log and the
+                # handle below see the real route
+                path_params = dict(scope.get("path_params", {}))
+                return Match.FULL, {"endpoint": route.endpoint, "path_params": path_params,
+                                    "route": route}  # fmt: skip
+        return Match.NONE, {}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope["route"].handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)  # the routes themselves answer this
+
+
+def build_routes(settings: Settings) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [
+        Route(r.path, make_endpoint(r, settings), methods=[r.method])
+        for r in (*ROUTES, *monitoring.ROUTES)
+    ]
+    routes += jobs.routes(settings)  # v2 submit (?wait) and status: own endpoints
+    routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
+    return [ExactPaths(routes), *routes]
+
+
+# Objects the cyclic collector lets pile up before a young collection (CPython: 700). Requests
+# in flight hold thousands of container objects (scopes, frames, psycopg cursors) that each
+# collection walks again, and at 700 one ran every few requests: timed with gc.callbacks at 200
+# concurrent verify-phone requests, ~25 µs of collections per request (~6% of the app's CPU);
+# ~2 µs at 10 000. Nearly everything a request makes is freed by reference counting anyway.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """Once the app has started: what startup made (modules, phonenumbers metadata, the route
+    table) lives as long as the process, so it leaves the collector's generations (gc.freeze)
+    and no full collection walks it again; young collections run less often."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    figures.install_request_hook()  # metrics helper: request figures + client sketch
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        pool = db.make_pool(settings)
+        await pool.open(wait=True)
+        try:
+            async with contextlib.AsyncExitStack() as services:
+                state: dict[str, Any] = {"pool": pool, "settings": settings}
+                for service in BACKGROUND:
+                    extra = await services.enter_async_context(service(pool, settings))
+                    if isinstance(extra, dict):  # queue helper: a service may add state
+                        state.update(extra)
+                tune_gc()
+                yield state
+        finally:
+            await pool.close()
+            flush_logs()
+
+    app = Starlette(
+        routes=build_routes(settings),
+        # One middleware: the request log, which also adds the security headers to every
+        # answer (its 500s, static files and router 404s included) in its send wrapper.
+        middleware=[Middleware(RequestLogMiddleware, add_headers=security_headers.secure)],
+        exception_handlers={HTTPException: _http_exception},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.openapi_json = orjson.dumps(build_openapi((*ALL_ROUTES, jobs.STATUS)))
+    return app
+
+
+def main() -> None:
+    settings = load_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,  # request_log.py logs the route template, never the path
+        proxy_headers=False,  # X-Forwarded-* are read by inputs.py, from TRUSTED_PROXIES only
+        server_header=False,
+        # longer than clients' and proxies' own idle timeouts (nginx 60 s): they close an idle
+        # connection first, never sending a request on one the server is closing (docs/config.md)
+        timeout_keep_alive=settings.keep_alive_seconds,
+        log_level=settings.log_level,
+    )
+
+
+if __name__ == "__main__":
+    main()
