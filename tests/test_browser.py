@@ -12,9 +12,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PgServer
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
-from web_server import PASSWORD, LiveServer, live_server, new_guest, register
+
+from tests.support.database import PgServer
+from tests.support.server import PASSWORD, LiveServer, live_server, new_guest, register
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from conftest import PgServer
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from web_server import LiveServer, live_server, new_guest, register_body
 
 from guestlist.queries import load_queries
+from tests.support.database import PgServer
+from tests.support.server import LiveServer, live_server, new_guest, register_body
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -1,6 +1,6 @@
 """The guest routes over real HTTP, on their happy paths: page, phone check, register, login,
 returning device, QR image. Every answer is checked for security headers and leaks
-(web_server.LiveServer.client)."""
+(tests/support/server.py: LiveServer.client)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PgServer
-from web_server import (
+
+from tests.support.database import PgServer
+from tests.support.server import (
     LiveServer,
     live_server,
     login_body,

@@ -8,8 +8,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import PgServer
-from web_server import LiveServer, live_server, login_body, new_guest, register_body
+
+from tests.support.database import PgServer
+from tests.support.server import LiveServer, live_server, login_body, new_guest, register_body
 
 REQUEST_FIELDS = {"ts", "level", "event", "method", "route", "status", "duration_ms", "request_id"}
 

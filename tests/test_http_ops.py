@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import PgServer, drop_database
-from web_server import assert_security_headers, live_server, new_guest
+
+from tests.support.database import PgServer, drop_database
+from tests.support.server import assert_security_headers, live_server, new_guest
 
 
 def test_readiness_fails_when_the_database_goes_away(

@@ -12,8 +12,16 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PgServer
-from web_server import LiveServer, live_server, login_body, new_guest, register, register_body
+
+from tests.support.database import PgServer
+from tests.support.server import (
+    LiveServer,
+    live_server,
+    login_body,
+    new_guest,
+    register,
+    register_body,
+)
 
 POST_ROUTES = [
     "/api/guest/verify-phone",

@@ -14,11 +14,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import PgServer
 from prometheus_client.parser import text_string_to_metric_families
-from web_server import LiveServer, live_server
 
 from guestlist.queries import load_queries
+from tests.support.database import PgServer
+from tests.support.server import LiveServer, live_server
 
 TOKEN = "metrics-test-" + "x" * 24
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import ROOT, PgServer, create_database, drop_database, tq, tq_ident
 from yoyo.connections import parse_uri
 
 from guestlist import migrate
+from tests.support.database import ROOT, PgServer, create_database, drop_database, tq, tq_ident
 
 MIGRATION_IDS = sorted(p.stem for p in (ROOT / "migrations").glob("*.sql"))
 SQL_FILES = sorted(p.name for p in (ROOT / "sql").glob("*.sql"))

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import ROOT, PgServer
+from tests.support.database import ROOT, PgServer
 
 PGTAP_FILES = sorted((ROOT / "pgtap").glob("*.sql"))
 

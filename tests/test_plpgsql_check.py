@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import psycopg
-from conftest import tq
+
+from tests.support.database import tq
 
 
 def test_plpgsql_check_reports_nothing(conn: psycopg.Connection) -> None:

@@ -25,15 +25,15 @@ from typing import Any, LiteralString, cast
 import orjson
 import psycopg
 import pytest
-from conftest import ROOT, PgServer
 from psycopg import sql
 from psycopg.types.json import Jsonb
-from web_server import LiveServer, live_server, login_body, new_guest, register_body, wq
 
 from guestlist.queries import load_queries, q
 from guestlist.queue import workers as worker
 from guestlist.queue.listener import CHANNEL_DONE, CHANNEL_NEW, RECENT_DONE, JobWaiter
 from guestlist.web.errors import from_exception
+from tests.support.database import ROOT, PgServer
+from tests.support.server import LiveServer, live_server, login_body, new_guest, register_body, wq
 
 QQ = load_queries(Path(__file__).with_name("queue_queries.sql"))
 PASSWORD = "Segredo123"

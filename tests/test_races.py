@@ -12,9 +12,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import tq
 
 from guestlist.queries import q
+from tests.support.database import tq
 
 N = 50
 

@@ -9,12 +9,12 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
-from web_server import wq
 
 from guestlist import cleanup as cleanup_timer
 from guestlist import db
 from guestlist.config import Settings, load_settings
 from guestlist.web.errors import from_exception
+from tests.support.server import wq
 
 
 def settings_for(db_url: str, **env: str) -> Settings:

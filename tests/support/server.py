@@ -1,6 +1,6 @@
 """A real HTTP server for the web tests: `python app.py` (uvicorn, uvloop, httptools) as a
 subprocess on a free port, against a database of its own copied from the migrated template
-(conftest's template_db) with the demo loaded. Its stdout and stderr go to a file the tests read.
+(database.py's template_db) with the demo loaded. Its stdout and stderr go to a file the tests read.
 
 Every response a test's client receives is checked on the way in: security headers present, and
 no registered guest's phone, email, last name or password in the body (`LiveServer.pii`).
@@ -22,12 +22,13 @@ from typing import Any
 
 import httpx
 import psycopg
-from conftest import PgServer, create_database, drop_database, tq
 
 from guestlist.queries import load_queries
+from tests.support.database import PgServer, create_database, drop_database, tq
 
-ROOT = Path(__file__).resolve().parent.parent
-WEB_TEST_QUERIES = load_queries(Path(__file__).with_name("web_queries.sql"))
+TESTS = Path(__file__).resolve().parent.parent
+ROOT = TESTS.parent
+WEB_TEST_QUERIES = load_queries(TESTS / "web_queries.sql")
 PASSWORD = "Segredo123"
 SECURITY_HEADERS = {
     "content-security-policy",
