@@ -1,7 +1,7 @@
-"""Serve the guest list: `python app.py` (the same as `guestlist serve`; settings from the
-environment, docs/config.md). The app itself is built by guestlist.web.app.create_app."""
+"""Serve the guest list: `python app.py` is `guestlist serve` (settings from the environment,
+docs/config.md); the app itself is guestlist.web.app.create_app."""
 
-from guestlist.web.app import main
+from guestlist.web.app import serve
 
 if __name__ == "__main__":
-    main()
+    serve()

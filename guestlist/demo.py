@@ -1,4 +1,4 @@
-"""Load the demo: `python demo.py [DATABASE_URL]` (default: env DATABASE_URL).
+"""Load the demo: `guestlist demo [--database-url URL]` (default: env DATABASE_URL).
 
 Organization "Noites de Lisboa", event "Festa de Verão" (14 days ahead, 23:00 Lisbon time,
 open and uncapped), promoter Miguel in "Equipa Miguel". Idempotent: `admin.load_demo()`
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -33,24 +32,18 @@ def page_url() -> str:
     return f"http://localhost:{port}{PAGE_PATH}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    database_url = args[0] if args else os.environ.get("DATABASE_URL", "")
-    if not database_url:
-        print("demo: give a DATABASE_URL (argument or environment)", file=sys.stderr)
-        return 2
+def run(database_url: str) -> int:
+    """`guestlist demo`: load it and say where its page is; the exit status."""
     try:
         ids = load_demo(database_url)
     except psycopg.Error as err:
         message = (err.diag.message_primary or str(err)).strip()
-        print(f"demo: could not load the demo: {message} (run `make migrate`?)", file=sys.stderr)
+        print(
+            f"demo: could not load the demo: {message} (run `guestlist migrate`?)", file=sys.stderr
+        )
         return 1
     print("demo: loaded")
     for key in ("organizationId", "eventId", "promoterId", "teamId"):
         print(f"  {key:15} {ids.get(key)}")
     print(f"demo: guest page {page_url()}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

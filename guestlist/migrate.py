@@ -1,4 +1,5 @@
-"""Bring a database up to date: `python migrate.py [DATABASE_URL]` (default: env DATABASE_URL).
+"""Bring a database up to date: `guestlist migrate [--database-url URL]` (default: env
+DATABASE_URL).
 
 1. yoyo-migrations applies what is new in `migrations/` (tables, roles, grants);
 2. every `sql/*.sql` file (the functions, CREATE OR REPLACE) is re-applied, in file-name
@@ -13,9 +14,8 @@ Running it twice is harmless: the second run applies no migration and re-applies
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import LiteralString, cast
@@ -215,15 +215,8 @@ def migrate(
     return report
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in {"-h", "--help"}:
-        print(__doc__)
-        return 0
-    database_url = args[0] if args else os.environ.get("DATABASE_URL", "")
-    if not database_url:
-        print("migrate: give a DATABASE_URL (argument or environment)", file=sys.stderr)
-        return 2
+def run(database_url: str) -> int:
+    """`guestlist migrate`: migrate, report a failure in one message; the exit status."""
     try:
         migrate(database_url)
     except MigrateError as err:
@@ -233,7 +226,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"migrate: cannot connect: {str(err).strip()}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

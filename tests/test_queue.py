@@ -174,7 +174,7 @@ def drain_each_once(db_url: str, ids: list[str], n: int, **settings: Any) -> lis
 
 @contextlib.contextmanager
 def worker_process(db_url: str, log_path: Path, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`python worker.py` with one worker; killed at the end if still running."""
+    """`guestlist worker` with one worker; killed at the end if still running."""
     full_env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -185,7 +185,7 @@ def worker_process(db_url: str, log_path: Path, **env: str) -> Iterator[subproce
     }
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "guestlist.queue.workers"],
+            [sys.executable, "-m", "guestlist", "worker"],
             cwd=ROOT,
             env=full_env,
             stdout=log,

@@ -18,7 +18,8 @@ from guestlist.queue.listener import JobWaiter
 
 
 def run_workers(env: Mapping[str, str] | None = None) -> bool:
-    """RUN_WORKERS: 1 (default) runs workers in this process, 0 leaves them to workers.py."""
+    """RUN_WORKERS: 1 (default) runs workers in this process, 0 leaves them to a worker
+    process (`guestlist worker`)."""
     raw = (os.environ if env is None else env).get("RUN_WORKERS", "").strip() or "1"
     if raw not in ("0", "1"):
         raise ConfigError(f"RUN_WORKERS must be 0 or 1, got {raw!r}")

@@ -1,8 +1,8 @@
 """Queue workers: asyncio tasks looping `SELECT api.work_guest_jobs(...)`.
 
-Inside the app process (app.py's lifespan, through queue_service.py) or alone::
+Inside the app process (app.py's lifespan, through queue/service.py) or alone::
 
-    DATABASE_URL=postgresql://… python worker.py
+    guestlist worker --database-url postgresql://…   (or DATABASE_URL in the environment)
 
 Each call is one transaction in SQL: claim a job, the seed function, the status change and the
 NOTIFY, and again for the next job while jobs are quick (`api.work_guest_jobs`: at most
@@ -36,7 +36,6 @@ import math
 import os
 import signal
 import socket
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +44,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from guestlist.config import ConfigError
 from guestlist.queries import q
 from guestlist.queue.listener import JobWaiter
 from guestlist.web.errors import from_exception
@@ -56,7 +56,7 @@ _BACKOFF_FIRST = 0.1
 _BACKOFF_MAX = 5.0
 
 
-class WorkerConfigError(ValueError):
+class WorkerConfigError(ConfigError):
     """A WORKERS_* variable holds a value the worker pool cannot use."""
 
 
@@ -447,19 +447,9 @@ async def run_standalone(conninfo: str, settings: WorkerSettings) -> None:
         await pool.close()
 
 
-def main() -> None:
-    from guestlist.logs import configure_logging
-
-    configure_logging(os.environ.get("LOG_LEVEL", "info"))
-    conninfo = os.environ.get("DATABASE_URL", "").strip()
-    if not conninfo:
-        print("worker.py: set DATABASE_URL", file=sys.stderr)
-        raise SystemExit(2)
-    try:
-        settings = WorkerSettings.from_env()
-    except WorkerConfigError as exc:
-        print(f"worker.py: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+def run(conninfo: str, settings: WorkerSettings) -> None:
+    """A worker process (`guestlist worker`): workers on a pool of their own until SIGTERM or
+    SIGINT."""
     try:
         import uvloop
 
@@ -468,7 +458,3 @@ def main() -> None:
         runner = asyncio.Runner()
     with runner:
         runner.run(run_standalone(conninfo, settings))
-
-
-if __name__ == "__main__":
-    main()

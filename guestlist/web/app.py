@@ -1,7 +1,7 @@
 """The web app: Starlette routes built from routes.ROUTES, each ONE SQL call through the pool.
 
-`python app.py` serves it with uvicorn (uvloop + httptools); configuration from the environment
-(config.py, docs/config.md).
+`guestlist serve` (or `python app.py`) serves it with uvicorn (uvloop + httptools); configuration
+from the environment (config.py, docs/config.md).
 """
 
 from __future__ import annotations
@@ -213,8 +213,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
-def main() -> None:
-    settings = load_settings()
+def serve(settings: Settings | None = None) -> None:
+    """Serve the app with uvicorn until stopped (`guestlist serve`, `python app.py`)."""
+    settings = settings or load_settings()
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -229,7 +230,3 @@ def main() -> None:
         timeout_keep_alive=settings.keep_alive_seconds,
         log_level=settings.log_level,
     )
-
-
-if __name__ == "__main__":
-    main()
