@@ -1,19 +1,17 @@
-"""One JSON log line per request: method, route template, status, duration, request id.
+"""Every log line of the process as one JSON object on stdout: `{ts, level, event, …fields}`.
 
-Never the path (it can hold a QR code), the query string, a body, a header value or an address:
-nothing a guest typed reaches the log. Errors add only the exception class and SQLSTATE
-(`errors.ApiError.log_hint`), never its message. Also the last line of defence: an exception
-that escapes the app becomes the generic 500.
+`configure_logging` puts one handler on the root logger, so the app's loggers (`guestlist.*`)
+and the libraries' (uvicorn, psycopg_pool, yoyo…) all write through it; a library's line also
+carries its `logger` name, and an exception only its class: never a traceback or an exception
+message, which may quote what a guest typed. psycopg's loggers stay at WARNING whatever
+LOG_LEVEL says (at INFO psycopg_pool writes a line per connection handed out).
 
-One write path for every JSON line of the app (`LineWriter`): lines made while the event loop
-runs are joined and written to stdout together, at most FLUSH_SECONDS after the first of them
+One write path for every line (`LineWriter`): lines made while the event loop runs are joined
+and written to stdout together, at most FLUSH_SECONDS after the first of them
 (`loop.call_later`) or sooner when 64 KiB wait, so a burst of requests costs one write and one
 flush, not one each; outside a running loop a line is written at once; whatever waits is
-written when the app stops (and at exit). The request line itself skips the `logging`
-machinery (no LogRecord, no handler locks): `log_request` hands its fields to the request
-observers (metrics.py's figures) and writes the line through the handler `configure_logging`
-put on the request logger, at that handler's level. Every other line (`guestlist.*` loggers)
-goes through `logging` as before, into the same writer.
+written when the app stops (and at exit). The request line (web/middleware.py) skips the
+`logging` machinery: `log_request` writes it through the configured handler directly.
 """
 
 from __future__ import annotations
@@ -22,29 +20,14 @@ import asyncio
 import atexit
 import contextlib
 import logging
-import random
-import re
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import IO, Any
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from guestlist.web.errors import api_error, from_exception
-
-LOG_SCOPE_KEY = "guestlist.log"
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 logger = logging.getLogger("guestlist.request")
-_ids = random.Random()
-
-# Called with each request's log fields and its end time (epoch seconds), whatever the log
-# level: metrics.install_request_hook adds the request figures here.
-RequestObserver = Callable[[Scope, dict[str, Any], float], None]
-REQUEST_OBSERVERS: list[RequestObserver] = []
 
 # Lines made while the loop runs wait at most this long (seconds) before they are written, or
 # until this many bytes are waiting: at a few hundred requests a second one write carries
@@ -159,7 +142,8 @@ def _line(level: str, event: str, fields: dict[str, Any], now: float) -> bytes:
 
 
 class JsonLineHandler(logging.Handler):
-    """A log record → one JSON line (ts, level, event, then the record's `fields`)."""
+    """A log record → one JSON line (ts, level, event, then the record's `fields`; a record
+    from outside the app also its `logger`, and an exception its class)."""
 
     def __init__(self, stream: IO[str]) -> None:
         super().__init__()
@@ -168,12 +152,12 @@ class JsonLineHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             fields = getattr(record, "fields", None)
-            line = _line(
-                record.levelname.lower(),
-                record.getMessage(),
-                fields if isinstance(fields, dict) else {},
-                record.created,
-            )
+            fields = fields if isinstance(fields, dict) else {}
+            if not record.name.startswith("guestlist"):
+                fields = {"logger": record.name, **fields}
+            if record.exc_info and record.exc_info[0] is not None:
+                fields["exception"] = record.exc_info[0].__qualname__
+            line = _line(record.levelname.lower(), record.getMessage(), fields, record.created)
         except Exception:
             self.handleError(record)
             return
@@ -184,135 +168,44 @@ class JsonLineHandler(logging.Handler):
         self.writer.write(_line("info", event, fields, now))
 
 
+# The loggers that write a line per connection or query at INFO: WARNING at least.
+QUIET_LOGGERS = ("psycopg",)
+
+_handler: JsonLineHandler | None = None  # the one configure_logging put on the root logger
+
+
 def configure_logging(level: str = "info") -> None:
-    """JSON lines on stdout for the app's loggers (idempotent)."""
-    for name in ("guestlist.request", "guestlist"):
-        log = logging.getLogger(name)
-        log.setLevel(level.upper())
-        if not any(getattr(h, "_guestlist", False) for h in log.handlers):
-            handler = JsonLineHandler(sys.stdout)
-            handler._guestlist = True  # type: ignore[attr-defined]
-            log.addHandler(handler)
-        log.propagate = False
+    """JSON lines on stdout for every logger of the process, at `level` (idempotent). Run the
+    server with uvicorn's `log_config=None` so that its loggers keep no handler of their own."""
+    global _handler
+    level_no = logging.getLevelName(level.upper())
+    if not isinstance(level_no, int):
+        level_no = logging.INFO
+    root = logging.getLogger()
+    if _handler is None or _handler not in root.handlers:
+        _handler = JsonLineHandler(sys.stdout)
+        root.addHandler(_handler)
+    root.setLevel(level_no)
+    for name in ("guestlist", "guestlist.request"):
+        app_logger = logging.getLogger(name)
+        app_logger.setLevel(level_no)
+        app_logger.propagate = True
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # lines that uvicorn's own handlers (plain text) would have written go to the root's
+        library_logger = logging.getLogger(name)
+        library_logger.handlers.clear()
+        library_logger.propagate = True
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level_no, logging.WARNING))
 
 
-def log_request(scope: Scope, fields: dict[str, Any]) -> None:
-    """The request's line and figures: observers first (always), then the line if INFO lines
-    are on for the request logger."""
-    now = time.time()
-    for observe in REQUEST_OBSERVERS:
-        try:
-            observe(scope, fields, now)
-        except Exception:  # a metrics bug must never break a request
-            logging.getLogger("guestlist.metrics").exception("request_observer_failed")
+def log_request(fields: dict[str, Any], now: float) -> None:
+    """The request's line, if INFO lines are on for the request logger: straight to the
+    configured handler, else (not configured: a test, an embedding app) through `logging`."""
     if not logger.isEnabledFor(logging.INFO):
         return
-    handlers = logger.handlers
-    if len(handlers) <= 2:  # configure_logging's handler (+ metrics' compat handler)
-        for handler in handlers:
-            if isinstance(handler, JsonLineHandler):
-                if handler.level <= logging.INFO:
-                    handler.write_fields("request", fields, now)
-                return
-    # Not configured by configure_logging (a test, an embedding app): through logging, marked
-    # so that metrics.RequestFigures does not count it a second time.
-    logger.info("request", extra={"fields": fields, "observed": True})
-
-
-def note(scope: Scope, **fields: Any) -> None:
-    """Add fields to this request's log line (e.g. error=ApiError.log_hint)."""
-    bucket = scope.get(LOG_SCOPE_KEY)
-    if isinstance(bucket, dict):
-        bucket.update(fields)
-
-
-def _request_id(scope: Scope) -> str:
-    for key, value in scope.get("headers", []):
-        if key == b"x-request-id":
-            text = value.decode("latin-1")
-            if _REQUEST_ID_RE.match(text):
-                return text
-            break
-    # 32 hex characters, as uuid4().hex was. Unique, not secret: the process's PRNG (seeded
-    # from os.urandom) saves a getrandom system call per request.
-    return f"{_ids.getrandbits(128):032x}"
-
-
-def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if not isinstance(path, str):
-        return "-"
-    if route.__class__.__name__ == "Mount":
-        return path + "/{path}"
-    return path
-
-
-# (scope, an answer's headers) → a NEW list of the headers to send (RequestLogMiddleware adds
-# X-Request-ID to it)
-HeaderHook = Callable[[Scope, list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]]
-
-
-class RequestLogMiddleware:
-    """Times and logs every HTTP request, answers X-Request-ID, and turns an escaped exception
-    into the generic 500. `add_headers` (app.py: security_headers.secure) gets every answer's
-    headers in the same send wrapper, so the two jobs cost one middleware layer."""
-
-    def __init__(self, app: ASGIApp, add_headers: HeaderHook | None = None) -> None:
-        self.app = app
-        self.add_headers = add_headers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        request_id = _request_id(scope)
-        extra: dict[str, Any] = {}
-        scope[LOG_SCOPE_KEY] = extra
-        status = 500
-        response_started = False
-        add_headers = self.add_headers
-
-        async def send_logged(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-                status = message["status"]
-                headers = message.get("headers", [])
-                # a new list either way: the message's own may be shared (Response.raw_headers)
-                headers = [*headers] if add_headers is None else add_headers(scope, headers)
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_logged)
-        except Exception as exc:  # the generic 500, nothing leaks
-            err = from_exception(exc)
-            extra.setdefault("error", err.log_hint)
-            if not response_started:
-                err = err if err.status != 500 else api_error("internal")
-                body = orjson.dumps(err.body())
-                await send_logged(
-                    {
-                        "type": "http.response.start",
-                        "status": err.status,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send_logged({"type": "http.response.body", "body": body})
-        finally:
-            fields = {
-                "method": scope.get("method"),
-                "route": _route_template(scope),
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "request_id": request_id,
-            }
-            if extra:
-                fields.update({k: v for k, v in extra.items() if v is not None})
-            log_request(scope, fields)
+    handler = _handler
+    if handler is not None and handler.level <= logging.INFO and not logger.handlers:
+        handler.write_fields("request", fields, now)
+    else:
+        logger.info("request", extra={"fields": fields})

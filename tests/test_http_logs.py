@@ -121,3 +121,21 @@ def test_a_forged_request_id_is_replaced(web: LiveServer) -> None:
     with web.client() as c:
         ids = {c.get("/healthz").headers["x-request-id"] for _ in range(3)}
     assert len(ids) == 3
+
+
+def test_every_line_the_server_writes_is_json(web: LiveServer) -> None:
+    """uvicorn's own lines (startup) and the app's alike: one JSON object per line, the
+    libraries' carrying their logger's name."""
+    with web.client() as c:
+        assert c.get("/healthz").status_code == 200
+    wait_for_lines(web, 1)
+    lines = [line for line in web.log_text().splitlines() if line.strip()]
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pytest.fail(f"not a JSON line: {line!r}")
+    assert all({"ts", "level", "event"} <= set(r) for r in records)
+    uvicorn_lines = [r for r in records if str(r.get("logger", "")).startswith("uvicorn")]
+    assert any("Application startup complete" in r["event"] for r in uvicorn_lines), records[:5]

@@ -1,22 +1,20 @@
-"""Metrics collection, per process: what the request log measures, who is asking, the queue.
+"""Metrics collection, per process: what the request middleware measures, who is asking, the
+queue.
 
-* Requests: request_log.RequestLogMiddleware is the one place that times a request; the
-  fields of its log line (route template, method, status, duration) reach `observe_request`
-  through a request observer (request_log.REQUEST_OBSERVERS, installed by
-  `install_request_hook`), whatever the log level. Each request goes to the Prometheus request
-  counter and latency histogram (every route) and to the ten-minute ring
-  (metrics_buffers.TimeRing) for the load monitor (ops and monitoring routes left out: see
-  MONITORING_ROUTES). A request record logged through the `guestlist.request` logger itself
-  (the way it used to travel) still counts, through the `RequestFigures` handler.
-* Clients: the same observer adds each request's client key (inputs.client_key: the peer, or
-  the first untrusted X-Forwarded-For hop) to a five-minute distinct-count sketch, hashed with
-  a per-process random key; no key is stored, logged or shown.
+* Requests: web/middleware.py is the one place that times a request; it hands each request's
+  fields (route template, method, status, duration) to `observe`, whatever the log level. Each
+  request goes to the Prometheus request counter and latency histogram (every route) and to
+  the ten-minute ring (windows.TimeRing) for the load monitor (ops and monitoring routes left
+  out: see MONITORING_ROUTES).
+* Clients: `observe` also adds each request's client key (inputs.client_key: the peer, or the
+  first untrusted X-Forwarded-For hop) to a five-minute distinct-count sketch, hashed with a
+  per-process random key; no key is stored, logged or shown.
 * Queue: `QUEUE.fetch(pool, max_age)` runs api.queue_metrics (query `metrics_queue`), at
   most once per `max_age` seconds, and spreads the answer over the Prometheus gauges and the
-  ring. `sampling` (an app.py background service) calls it every 5 seconds so the history has
+  ring. `sampling` (an app background service) calls it every 5 seconds so the history has
   a queue sample per bucket even when nobody watches.
 * Worker concurrency: the in-process worker pools' target (workers.worker_stats()); 0 when the
-  workers run elsewhere (RUN_WORKERS=0, workers.py).
+  workers run elsewhere (RUN_WORKERS=0, `guestlist worker`).
 
 Figures are per process: with several uvicorn workers each answers for itself (the queue's
 figures, read from Postgres, are the same everywhere). prometheus_client's multiprocess mode
@@ -51,8 +49,6 @@ from starlette.types import Scope
 
 from guestlist import db
 from guestlist.config import Settings
-from guestlist.logs import REQUEST_OBSERVERS
-from guestlist.logs import logger as request_logger
 from guestlist.monitor.windows import (
     BUCKET_SECONDS,
     QueueSample,
@@ -60,6 +56,7 @@ from guestlist.monitor.windows import (
     TimeRing,
     bucket_start,
 )
+from guestlist.queue import workers
 from guestlist.web.errors import from_exception
 from guestlist.web.inputs import client_key, client_key_found
 
@@ -217,56 +214,21 @@ def observe_request(route: Any, method: Any, status: Any, duration_ms: Any, at: 
     RING.add_request(at, seconds * 1000, code >= 500)
 
 
-def _observe(scope: Scope, fields: dict[str, Any], at: float) -> None:
-    """The request observer (request_log.REQUEST_OBSERVERS): figures and the client sketch."""
-    get = fields.get
-    observe_request(get("route"), get("method"), get("status"), get("duration_ms"), at)
-    if scope.get("path") not in MONITORING_ROUTES:
-        key = client_key_found(scope)  # the reader's, when the route read one
-        if key is None:
-            settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
-            trusted = settings.trusted_proxies if isinstance(settings, Settings) else ()
-            key = client_key(scope, trusted)
-        CLIENTS.add(key, at)
-
-
-class RequestFigures(logging.Handler):
-    """Feeds observe_request from a request record logged through the `guestlist.request`
-    logger (records request_log.log_request already counted carry `observed`)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        fields = getattr(record, "fields", None)
-        if record.msg != "request" or not isinstance(fields, dict):
-            return
-        if getattr(record, "observed", False):
-            return
-        try:
-            observe_request(
-                fields.get("route"),
-                fields.get("method"),
-                fields.get("status"),
-                fields.get("duration_ms"),
-                record.created,
-            )
-        except Exception:  # a metrics bug must never break a request
-            log.exception("request_figures_failed")
-
-
-def install_request_hook() -> None:
-    """Add the request observer, and RequestFigures to the request logger (idempotent). The
-    logger itself stays open at INFO so that request records logged through it still feed the
-    figures; a higher LOG_LEVEL moves to the log's own output handlers instead, which then
-    print what they printed before (request_log.log_request reads the same levels)."""
-    if _observe not in REQUEST_OBSERVERS:
-        REQUEST_OBSERVERS.append(_observe)
-    if not any(isinstance(h, RequestFigures) for h in request_logger.handlers):
-        request_logger.addHandler(RequestFigures())
-    level = request_logger.getEffectiveLevel()
-    if level > logging.INFO:
-        for handler in request_logger.handlers:
-            if not isinstance(handler, RequestFigures):
-                handler.setLevel(max(handler.level, level))
-        request_logger.setLevel(logging.INFO)
+def observe(scope: Scope, fields: dict[str, Any], at: float) -> None:
+    """One answered request, from its request-log fields (web/middleware.py): the figures and
+    the client sketch. Never raises: a metrics bug must not break a request."""
+    try:
+        get = fields.get
+        observe_request(get("route"), get("method"), get("status"), get("duration_ms"), at)
+        if scope.get("path") not in MONITORING_ROUTES:
+            key = client_key_found(scope)  # the reader's, when the route read one
+            if key is None:
+                settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+                trusted = settings.trusted_proxies if isinstance(settings, Settings) else ()
+                key = client_key(scope, trusted)
+            CLIENTS.add(key, at)
+    except Exception:
+        log.exception("request_figures_failed")
 
 
 # --- workers -----------------------------------------------------------------------------------
@@ -274,15 +236,7 @@ def install_request_hook() -> None:
 
 def worker_concurrency() -> int:
     """The target concurrency of this process's worker pools (0 when none runs here)."""
-    try:
-        from guestlist.queue import workers
-    except ImportError:  # a build without the queue
-        return 0
-    try:
-        return sum(int(s.get("target") or 0) for s in workers.worker_stats())
-    except Exception:  # the worker module changed shape: say 0 rather than fail the figures
-        log.exception("worker_stats_failed")
-        return 0
+    return sum(int(s.get("target") or 0) for s in workers.worker_stats())
 
 
 # --- the queue's figures -----------------------------------------------------------------------

@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from guestlist import cleanup, db
 from guestlist.config import Settings, load_settings
-from guestlist.logs import RequestLogMiddleware, configure_logging, flush_logs, note
+from guestlist.logs import configure_logging, flush_logs
 from guestlist.monitor import (
     figures,  # issue 4 (metrics helper): request figures, client sketch, sampler
 )
@@ -42,6 +42,7 @@ from guestlist.web import (
 )
 from guestlist.web.admin_auth import admin_authorized
 from guestlist.web.errors import api_error, error_response, from_exception
+from guestlist.web.middleware import RequestLogMiddleware, note
 from guestlist.web.openapi import build_openapi
 from guestlist.web.page import STATIC_DIR, error_page_response
 from guestlist.web.routes import ROUTES, ApiRoute
@@ -181,7 +182,6 @@ def tune_gc() -> None:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
-    figures.install_request_hook()  # metrics helper: request figures + client sketch
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -222,7 +222,8 @@ def serve(settings: Settings | None = None) -> None:
         port=settings.port,
         loop="uvloop",
         http="httptools",
-        access_log=False,  # request_log.py logs the route template, never the path
+        access_log=False,  # web/middleware.py logs the route template, never the path
+        log_config=None,  # uvicorn's loggers write through logs.configure_logging's JSON handler
         proxy_headers=False,  # X-Forwarded-* are read by inputs.py, from TRUSTED_PROXIES only
         server_header=False,
         # longer than clients' and proxies' own idle timeouts (nginx 60 s): they close an idle

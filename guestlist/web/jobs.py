@@ -37,7 +37,6 @@ from starlette.types import Receive, Scope, Send
 
 from guestlist import db
 from guestlist.config import Settings
-from guestlist.logs import note
 from guestlist.queue.listener import JobWaiter
 from guestlist.web import handlers as h
 from guestlist.web.errors import (
@@ -48,6 +47,7 @@ from guestlist.web.errors import (
     invalid_input,
     json_response,
 )
+from guestlist.web.middleware import note
 from guestlist.web.routes import ApiRoute
 
 MAX_WAIT_SECONDS = 25.0

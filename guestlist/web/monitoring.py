@@ -26,11 +26,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from guestlist.config import Settings
-from guestlist.logs import note
 from guestlist.monitor import figures, report
 from guestlist.web import openapi
 from guestlist.web.errors import api_error, from_exception, json_response
 from guestlist.web.handlers import Params
+from guestlist.web.middleware import note
 from guestlist.web.page import STATIC_DIR
 from guestlist.web.routes import ApiRoute
 

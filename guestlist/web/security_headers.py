@@ -41,7 +41,7 @@ STATIC_CACHE = b"public, max-age=300"
 
 def secure(scope: Scope, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """An answer's headers plus the security headers (replacing any of the same name) and, when
-    the answer set none, Cache-Control. request_log.RequestLogMiddleware calls it from its own
+    the answer set none, Cache-Control. web/middleware.RequestLogMiddleware calls it from its own
     send wrapper (app.py: one middleware instead of two); SecurityHeadersMiddleware for others."""
     out: list[tuple[bytes, bytes]] = []
     has_cache_control = False
