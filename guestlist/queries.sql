@@ -107,7 +107,7 @@ SELECT api.readiness()
 SELECT api.cleanup()
 
 -- === queue ===
--- The job queue (issue 4): routes_queue.py, worker.py, notify.py, bench/queue_drain.py.
+-- The job queue: web/jobs.py, queue/workers.py, queue/listener.py, bench/queue_drain.py.
 
 -- name: queue_enqueue
 -- POST /api/guest/login-v2 and /register-v2: validate, rate-limit and queue (or find the pending

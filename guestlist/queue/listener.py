@@ -55,7 +55,6 @@ class JobWaiter:
         self._connected = asyncio.Event()
         self._stopping = False
         self.reconnects = 0  # connections made after the first (for metrics and tests)
-        self.received = 0  # notifications dispatched
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -130,7 +129,6 @@ class JobWaiter:
     # --- the listening loop -----------------------------------------------------------------
 
     def _dispatch(self, channel: str, payload: str) -> None:
-        self.received += 1
         if channel == CHANNEL_DONE:
             self._remember(payload)
             for fut in self._jobs.get(payload, ()):

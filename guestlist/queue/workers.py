@@ -21,8 +21,8 @@ nothing waiting. Workers inside the app share its connection pool and yield to t
 requests wait for a connection (the pool's `requests_waiting`), and WEB_CALM_SECONDS after, at
 most WORKERS_WEB_BUSY tasks run (default CPU cores - 1, at least 1), so a core is left to the
 requests instead of every core hashing (docs/queue.md: at 500 users on 2 cores the median
-request took ~1.7 s with every core hashing, ~0.2 s with one). Each decision is kept
-(`scaling_history()`, the last 200) and logged as one JSON line. SIGTERM/SIGINT (standalone):
+request took ~1.7 s with every core hashing, ~0.2 s with one). Each decision is kept in the
+pool's `history` (the last 200) and logged as one JSON line. SIGTERM/SIGINT (standalone):
 finish the job in hand, claim nothing new, exit.
 """
 
@@ -398,11 +398,6 @@ async def stop(workers: WorkerPool) -> None:
     finally:
         with contextlib.suppress(ValueError):
             _RUNNING.remove(workers)
-
-
-def scaling_history() -> list[dict[str, Any]]:
-    """Every scaling decision still kept by this process's worker pools, oldest first."""
-    return sorted((e for w in _RUNNING for e in w.history), key=lambda e: e["at"])
 
 
 def worker_stats() -> list[dict[str, Any]]:

@@ -28,18 +28,9 @@ from starlette.types import Receive, Scope, Send
 from guestlist import cleanup, db
 from guestlist.config import Settings, load_settings
 from guestlist.logs import configure_logging, flush_logs
-from guestlist.monitor import (
-    figures,  # issue 4 (metrics helper): request figures, client sketch, sampler
-)
-from guestlist.queue import (
-    service,  # issue 4 (queue helper): the JobWaiter + in-process workers (RUN_WORKERS)
-)
-from guestlist.web import (
-    handlers,
-    jobs,  # issue 4 (queue helper): login-v2, register-v2, status long-poll
-    monitoring,  # issue 4 (metrics helper): /api/admin/metrics, /metrics, /admin/load-monitor
-    security_headers,
-)
+from guestlist.monitor import figures
+from guestlist.queue import service
+from guestlist.web import handlers, jobs, monitoring, security_headers
 from guestlist.web.admin_auth import admin_authorized
 from guestlist.web.errors import api_error, error_response, from_exception
 from guestlist.web.middleware import RequestLogMiddleware, note
@@ -47,16 +38,18 @@ from guestlist.web.openapi import build_openapi
 from guestlist.web.page import STATIC_DIR, error_page_response
 from guestlist.web.routes import ROUTES, ApiRoute
 
-# Background services started with the pool and stopped before it closes. The queue helper
-# (issue 4) adds its workers here: a callable (pool, settings) → async context manager.
+# Background services started with the pool and stopped before it closes: a callable
+# (pool, settings) → async context manager, which may yield a dict to add to the lifespan state.
 BackgroundService = Callable[[AsyncConnectionPool, Settings], AbstractAsyncContextManager[Any]]
-BACKGROUND: list[BackgroundService] = [cleanup.running]
-BACKGROUND.append(figures.sampling)  # metrics helper: queue sample every 5 s (load monitor)
-# queue helper: the LISTEN connection (status long-poll) and, unless RUN_WORKERS=0, the worker
-# pool; yields {"job_waiter": …} as lifespan state (see lifespan below).
-BACKGROUND.append(service.running)
+BACKGROUND: list[BackgroundService] = [
+    cleanup.running,  # api.cleanup() on a timer when pg_cron does not run it
+    figures.sampling,  # a queue sample every 5 s for the load monitor's history
+    # the LISTEN connection (status long-poll) and, unless RUN_WORKERS=0, the worker pool;
+    # yields {"job_waiter": …}
+    service.running,
+]
 
-# The route rows: the guest API's, then the monitoring routes (metrics helper).
+# The route rows: the guest API's, the queued routes', then the monitoring routes.
 ALL_ROUTES: tuple[ApiRoute, ...] = (*ROUTES, *jobs.ROUTES, *monitoring.ROUTES)
 
 _ERROR_RENDERERS = {
@@ -97,10 +90,6 @@ class ApiEndpoint:
             note(scope, code=err.code, error=err.log_hint)
             response = self.render_error(err)
         await response(scope, receive, send)
-
-
-def make_endpoint(route: ApiRoute, settings: Settings) -> ApiEndpoint:
-    return ApiEndpoint(route, settings)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -153,7 +142,7 @@ class ExactPaths(BaseRoute):
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
-        Route(r.path, make_endpoint(r, settings), methods=[r.method])
+        Route(r.path, ApiEndpoint(r, settings), methods=[r.method])
         for r in (*ROUTES, *monitoring.ROUTES)
     ]
     routes += jobs.routes(settings)  # v2 submit (?wait) and status: own endpoints
@@ -190,9 +179,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             async with contextlib.AsyncExitStack() as services:
                 state: dict[str, Any] = {"pool": pool, "settings": settings}
-                for service in BACKGROUND:
-                    extra = await services.enter_async_context(service(pool, settings))
-                    if isinstance(extra, dict):  # queue helper: a service may add state
+                for background in BACKGROUND:
+                    extra = await services.enter_async_context(background(pool, settings))
+                    if isinstance(extra, dict):  # a service may add lifespan state
                         state.update(extra)
                 tune_gc()
                 yield state

@@ -1,4 +1,4 @@
-"""The queued guest API (issue 4): answer at once with a job id, let a worker do the job.
+"""The queued guest API: answer at once with a job id, let a worker do the job.
 
 * `POST /api/guest/login-v2`, `POST /api/guest/register-v2` — the synchronous routes' body
   validation (handlers.LOGIN_BODY / REGISTER_BODY), then ONE call, api.enqueue_guest_job:

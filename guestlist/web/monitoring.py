@@ -1,4 +1,4 @@
-"""The monitoring routes (issue 4), as rows app.py serves like every other (routes.ApiRoute):
+"""The monitoring routes, as rows app.py serves like every other (routes.ApiRoute):
 
 * `GET /api/admin/metrics` — admin token. The queue's figures (api.queue_metrics, one call per
   request) with this process's request figures and the 10-minute series (report.py).

@@ -74,11 +74,5 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/guest/qr/{qr_code}.svg", "web_qr_code_exists", h.qr_code, h.qr_svg,
              "The QR image of a guest's code (SVG, made locally).",
              refusals=("qr_not_found", "rate_limited", *_BUSY), response_schema="Svg"),
-    # --- queued guest API (issue 4, the queue helper): ------------------------------------------
-    #   POST /api/guest/login-v2, POST /api/guest/register-v2, GET /api/guest/status/{job_id}
-    #   go here as rows like the ones above (their queries in queries.sql, their readers and
-    #   responders in handlers.py or a queue module of their own).
-    # --- admin (ADMIN_TOKEN) --------------------------------------------------------------------
-    #   GET /api/admin/metrics, GET /admin/load-monitor: rows with admin=True.
 )
 # fmt: on

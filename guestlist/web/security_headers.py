@@ -1,11 +1,12 @@
-"""Security headers on every answer (pure ASGI middleware, so errors and static files get them
-too): a CSP allowing only this origin and no inline code; no framing, sniffing or referrer."""
+"""Security headers on every answer (added by the request middleware, so errors and static files
+get them too): a CSP allowing only this origin and no inline code; no framing, sniffing or
+referrer."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 CSP = "; ".join(
     [
@@ -42,7 +43,7 @@ STATIC_CACHE = b"public, max-age=300"
 def secure(scope: Scope, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """An answer's headers plus the security headers (replacing any of the same name) and, when
     the answer set none, Cache-Control. web/middleware.RequestLogMiddleware calls it from its own
-    send wrapper (app.py: one middleware instead of two); SecurityHeadersMiddleware for others."""
+    send wrapper (app.py: one middleware instead of two)."""
     out: list[tuple[bytes, bytes]] = []
     has_cache_control = False
     for header in headers:
@@ -55,20 +56,3 @@ def secure(scope: Scope, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[b
         static = scope.get("path", "").startswith(STATIC_PREFIX)
         out.append((b"cache-control", STATIC_CACHE if static else b"no-store"))
     return out
-
-
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = secure(scope, message.get("headers", []))
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

@@ -37,7 +37,7 @@
     verifyPhone: (phone) => request('POST', '/api/guest/verify-phone', { phone }),
     login: (body) => request('POST', '/api/guest/login', body),
     register: (body) => request('POST', '/api/guest/register', body),
-    // queued variants (issue 4): the answer is held until the job ends (at most `wait`
+    // queued variants: the answer is held until the job ends (at most `wait`
     // seconds) and then carries the job's status; past that, the job id is long-polled
     loginQueued: (body, wait) => request('POST', `/api/guest/login-v2?wait=${wait}`, body),
     registerQueued: (body, wait) =>
