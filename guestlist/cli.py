@@ -35,7 +35,7 @@ def _worker(args: argparse.Namespace, database_url: str) -> int:
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    workers.run(database_url, workers.WorkerSettings.from_env())
+    workers.run(database_url, settings.workers)
     return 0
 
 

@@ -1,8 +1,10 @@
-"""Settings read once from the environment (documented in docs/config.md)."""
+"""Every setting, read once from the environment by `load_settings` (documented in
+docs/config.md and docs/queue.md); the defaults are written once, in the dataclasses."""
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +16,9 @@ class ConfigError(ValueError):
     """An environment variable holds a value the app cannot use."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: float = math.inf
+) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -22,12 +26,16 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         value = int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    if not minimum <= value <= maximum:
+        bounds = f">= {minimum}" if maximum == math.inf else f"between {minimum} and {maximum}"
+        raise ConfigError(f"{name} must be {bounds}, got {value}")
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(
+    env: Mapping[str, str], name: str, default: float, minimum: float = 0.0, *, above: bool = False
+) -> float:
+    """A number >= minimum (> minimum when `above`)."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -35,9 +43,18 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value <= 0:
-        raise ConfigError(f"{name} must be > 0, got {value}")
+    if not math.isfinite(value) or value < minimum or (above and value == minimum):
+        raise ConfigError(f"{name} must be {'>' if above else '>='} {minimum}, got {raw!r}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw not in ("0", "1"):
+        raise ConfigError(f"{name} must be 0 or 1, got {raw!r}")
+    return raw == "1"
 
 
 def parse_networks(raw: str) -> tuple[IPNetwork, ...]:
@@ -54,6 +71,29 @@ def parse_networks(raw: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
+_CORES = os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """The queue workers' settings (WORKERS_*, WORKER_*, SCALE_*, WEB_CALM_SECONDS)."""
+
+    # bcrypt runs in the database's backends: one task per core keeps them all busy at once
+    # (an idle task sleeps on LISTEN, so the floor costs nothing when the queue is empty)
+    workers_min: int = _CORES
+    workers_max: int = 2 * _CORES
+    idle_seconds: float = 1.0  # an idle task re-claims after this even without a NOTIFY
+    scale_interval: float = 1.0
+    scale_up_per_worker: int = 2  # waiting jobs per running task beyond which to add tasks
+    scale_down_idle_seconds: float = 5.0
+    # tasks while requests wait for a connection of the pool the workers share with the web
+    web_busy_workers: int = max(1, _CORES - 1)
+    web_calm_seconds: float = 5.0  # how long the pool has had no waiter before that cap lifts
+    stop_timeout: float = 30.0  # how long stop() lets jobs in hand finish
+    batch_max: int = 50  # jobs per transaction at most
+    batch_ms: int = 10  # no new claim in a transaction after this (0: one job per transaction)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
@@ -68,6 +108,8 @@ class Settings:
     rate_limit_per_minute: int = 100
     cleanup_interval_seconds: int = 60
     log_level: str = "info"
+    run_workers: bool = True  # RUN_WORKERS=0: no workers in the app (`guestlist worker` runs them)
+    workers: WorkerSettings = field(default_factory=WorkerSettings)
 
     @property
     def admin_enabled(self) -> bool:
@@ -75,25 +117,45 @@ class Settings:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Every setting, from `env` (default: the process environment); the defaults are the
+    dataclasses' own. Raises ConfigError naming the first bad variable."""
     env = os.environ if env is None else env
-    pool_min = _int(env, "POOL_MIN", 2, minimum=0)
-    pool_max = _int(env, "POOL_MAX", 20, minimum=1)
+    base, w = Settings(), WorkerSettings()
+    pool_min = _int(env, "POOL_MIN", base.pool_min, minimum=0)
+    pool_max = _int(env, "POOL_MAX", base.pool_max, minimum=1)
     if pool_max < pool_min:
         raise ConfigError(f"POOL_MAX ({pool_max}) must be >= POOL_MIN ({pool_min})")
-    port = _int(env, "PORT", 8000, minimum=1)
-    if port > 65535:
-        raise ConfigError(f"PORT must be <= 65535, got {port}")
+    workers_min = _int(env, "WORKERS_MIN", w.workers_min, minimum=0)
+    workers_max = _int(env, "WORKERS_MAX", w.workers_max, minimum=1)
+    if workers_max < workers_min:
+        raise ConfigError(f"WORKERS_MAX ({workers_max}) must be >= WORKERS_MIN ({workers_min})")
+    workers = WorkerSettings(
+        workers_min=workers_min,
+        workers_max=workers_max,
+        idle_seconds=_float(env, "WORKER_IDLE_SECONDS", w.idle_seconds, 0.05),
+        scale_up_per_worker=_int(env, "SCALE_UP_PER_WORKER", w.scale_up_per_worker, 1),
+        scale_down_idle_seconds=_float(env, "SCALE_DOWN_IDLE_SECONDS", w.scale_down_idle_seconds),
+        web_busy_workers=_int(env, "WORKERS_WEB_BUSY", w.web_busy_workers, 1),
+        web_calm_seconds=_float(env, "WEB_CALM_SECONDS", w.web_calm_seconds),
+        # the bounds api.work_guest_jobs accepts
+        batch_max=_int(env, "WORKER_BATCH_MAX", w.batch_max, 1, 1000),
+        batch_ms=_int(env, "WORKER_BATCH_MS", w.batch_ms, 0, 1000),
+    )
     return Settings(
         database_url=env.get("DATABASE_URL", "").strip(),
-        host=env.get("HOST", "").strip() or "0.0.0.0",
-        port=port,
+        host=env.get("HOST", "").strip() or base.host,
+        port=_int(env, "PORT", base.port, minimum=1, maximum=65535),
         pool_min=pool_min,
         pool_max=pool_max,
-        pool_timeout=_float(env, "POOL_TIMEOUT", 5.0),
-        keep_alive_seconds=_float(env, "KEEP_ALIVE_SECONDS", 75.0),
+        pool_timeout=_float(env, "POOL_TIMEOUT", base.pool_timeout, above=True),
+        keep_alive_seconds=_float(env, "KEEP_ALIVE_SECONDS", base.keep_alive_seconds, above=True),
         trusted_proxies=parse_networks(env.get("TRUSTED_PROXIES", "")),
         admin_token=env.get("ADMIN_TOKEN", "").strip(),
-        rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 100, minimum=0),
-        cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 60, minimum=0),
-        log_level=env.get("LOG_LEVEL", "").strip().lower() or "info",
+        rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", base.rate_limit_per_minute),
+        cleanup_interval_seconds=_int(
+            env, "CLEANUP_INTERVAL_SECONDS", base.cleanup_interval_seconds
+        ),
+        log_level=env.get("LOG_LEVEL", "").strip().lower() or base.log_level,
+        run_workers=_flag(env, "RUN_WORKERS", base.run_workers),
+        workers=workers,
     )

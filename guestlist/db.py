@@ -48,9 +48,19 @@ async def check_connection(conn: AsyncConnection) -> None:
         await AsyncConnectionPool.check_connection(conn)
 
 
-def make_pool(settings: Settings) -> AsyncConnectionPool:
-    """A closed pool (open it in the lifespan). Every connection is autocommit, acts as
-    guestlist_web and carries the app's GUCs before it is handed out."""
+def make_pool(
+    settings: Settings,
+    *,
+    name: str = "guestlist-web",
+    min_size: int | None = None,
+    max_size: int | None = None,
+    timeout: float | None = None,
+) -> AsyncConnectionPool:
+    """A closed pool on settings.database_url (open it in the lifespan, or before the workers
+    start). Every connection is autocommit, acts as guestlist_web and carries the app's GUCs
+    (rate limit, the queue workers' setup) before it is handed out. Sizes and timeout default
+    to the web's (POOL_MIN, POOL_MAX, POOL_TIMEOUT); `name` is also the connections'
+    application_name."""
 
     async def configure(conn: AsyncConnection) -> None:
         set_json_loads(orjson.loads, conn)
@@ -58,20 +68,20 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
             q("web_set_rate_limit"),
             {"rate_limit_per_minute": str(settings.rate_limit_per_minute)},
         )
-        # the app's pool also carries its in-process workers
+        # the web pool also carries the in-process workers
         await conn.execute(q("queue_worker_setup"))
         await conn.execute(q("web_set_role"))
 
     return AsyncConnectionPool(
         settings.database_url,
-        min_size=settings.pool_min,
-        max_size=settings.pool_max,
-        timeout=settings.pool_timeout,
+        min_size=settings.pool_min if min_size is None else min_size,
+        max_size=settings.pool_max if max_size is None else max_size,
+        timeout=settings.pool_timeout if timeout is None else timeout,
         open=False,
         check=check_connection,
         configure=configure,
-        kwargs={"autocommit": True, "application_name": "guestlist-web"},
-        name="guestlist-web",
+        kwargs={"autocommit": True, "application_name": name},
+        name=name,
     )
 
 

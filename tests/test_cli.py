@@ -59,7 +59,7 @@ def test_a_bad_setting_is_one_line_and_status_2() -> None:
     env = {**os.environ, "DATABASE_URL": "postgresql:///nowhere", "WORKERS_MAX": "many"}
     res = _run("worker", env=env)
     assert res.returncode == 2
-    assert res.stderr.strip() == "guestlist worker: WORKERS_MAX must be a number, got 'many'"
+    assert res.stderr.strip() == "guestlist worker: WORKERS_MAX must be an integer, got 'many'"
 
 
 def test_serve_rejects_a_port_out_of_range() -> None:

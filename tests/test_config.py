@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 
 import pytest
 
@@ -66,3 +67,30 @@ def test_values() -> None:
 def test_bad_values_fail_loudly(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         load_settings(env)
+
+
+def test_worker_settings() -> None:
+    s = load_settings({"WORKERS_MIN": "2", "WORKERS_MAX": "6"}).workers
+    assert (s.workers_min, s.workers_max) == (2, 6)
+    assert load_settings({}).workers.workers_max == 2 * (os.cpu_count() or 1)
+    with pytest.raises(ConfigError):
+        load_settings({"WORKERS_MIN": "5", "WORKERS_MAX": "2"})
+    with pytest.raises(ConfigError):
+        load_settings({"WORKERS_MAX": "many"})
+    s = load_settings({"WORKER_BATCH_MAX": "7", "WORKER_BATCH_MS": "0"}).workers
+    assert (s.batch_max, s.batch_ms) == (7, 0)
+    assert load_settings({}).workers.web_busy_workers == max(1, (os.cpu_count() or 1) - 1)
+    s = load_settings({"WORKERS_WEB_BUSY": "3", "WEB_CALM_SECONDS": "0"}).workers
+    assert (s.web_busy_workers, s.web_calm_seconds) == (3, 0)
+    for name, value in (("WORKER_BATCH_MAX", "0"), ("WORKER_BATCH_MAX", "1001"),
+                        ("WORKER_BATCH_MS", "-1"), ("WORKER_BATCH_MS", "5000"),
+                        ("WORKERS_WEB_BUSY", "0"), ("WEB_CALM_SECONDS", "-1"),
+                        ("WORKER_IDLE_SECONDS", "0"), ("RUN_WORKERS", "yes")):  # fmt: skip
+        with pytest.raises(ConfigError, match=name):
+            load_settings({name: value})
+
+
+def test_run_workers() -> None:
+    assert load_settings({}).run_workers is True
+    assert load_settings({"RUN_WORKERS": "0"}).run_workers is False
+    assert load_settings({"RUN_WORKERS": "1"}).run_workers is True

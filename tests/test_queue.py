@@ -725,26 +725,6 @@ def test_batched_workers_do_each_job_once_in_fewer_transactions(
     assert counter == {"counter": 0, "counted": 0}
 
 
-def test_worker_settings_from_env() -> None:
-    s = worker.WorkerSettings.from_env({"WORKERS_MIN": "2", "WORKERS_MAX": "6"})
-    assert (s.workers_min, s.workers_max) == (2, 6)
-    assert worker.WorkerSettings.from_env({}).workers_max == 2 * (os.cpu_count() or 1)
-    with pytest.raises(worker.WorkerConfigError):
-        worker.WorkerSettings.from_env({"WORKERS_MIN": "5", "WORKERS_MAX": "2"})
-    with pytest.raises(worker.WorkerConfigError):
-        worker.WorkerSettings.from_env({"WORKERS_MAX": "many"})
-    s = worker.WorkerSettings.from_env({"WORKER_BATCH_MAX": "7", "WORKER_BATCH_MS": "0"})
-    assert (s.batch_max, s.batch_ms) == (7, 0)
-    assert worker.WorkerSettings.from_env({}).web_busy_workers == max(1, (os.cpu_count() or 1) - 1)
-    s = worker.WorkerSettings.from_env({"WORKERS_WEB_BUSY": "3", "WEB_CALM_SECONDS": "0"})
-    assert (s.web_busy_workers, s.web_calm_seconds) == (3, 0)
-    for name, value in (("WORKER_BATCH_MAX", "0"), ("WORKER_BATCH_MAX", "1001"),
-                        ("WORKER_BATCH_MS", "-1"), ("WORKER_BATCH_MS", "5000"),
-                        ("WORKERS_WEB_BUSY", "0"), ("WEB_CALM_SECONDS", "-1")):  # fmt: skip
-        with pytest.raises(worker.WorkerConfigError, match=name):
-            worker.WorkerSettings.from_env({name: value})
-
-
 # --- over HTTP: the v2 routes and the long-poll ---------------------------------------------------
 
 

@@ -31,20 +31,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import math
 import os
 import signal
 import socket
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from guestlist.config import ConfigError
+from guestlist import db
+from guestlist.config import WorkerSettings, load_settings
 from guestlist.queries import q
 from guestlist.queue.listener import JobWaiter
 from guestlist.web.errors import from_exception
@@ -54,69 +54,6 @@ log = logging.getLogger("guestlist.worker")
 HISTORY_SIZE = 200
 _BACKOFF_FIRST = 0.1
 _BACKOFF_MAX = 5.0
-
-
-class WorkerConfigError(ConfigError):
-    """A WORKERS_* variable holds a value the worker pool cannot use."""
-
-
-def _env_number(
-    env: Mapping[str, str], name: str, default: float, minimum: float, maximum: float = math.inf
-) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise WorkerConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if not math.isfinite(value) or not minimum <= value <= maximum:
-        bounds = f">= {minimum}" if maximum == math.inf else f"between {minimum} and {maximum}"
-        raise WorkerConfigError(f"{name} must be {bounds}, got {raw!r}")
-    return value
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    # bcrypt runs in the database's backends: one task per core keeps them all busy at once
-    # (an idle task sleeps on LISTEN, so the floor costs nothing when the queue is empty)
-    workers_min: int = os.cpu_count() or 1
-    workers_max: int = 2 * (os.cpu_count() or 1)
-    idle_seconds: float = 1.0  # an idle task re-claims after this even without a NOTIFY
-    scale_interval: float = 1.0
-    scale_up_per_worker: int = 2  # waiting jobs per running task beyond which to add tasks
-    scale_down_idle_seconds: float = 5.0
-    # tasks while requests wait for a connection of the pool the workers share with the web
-    web_busy_workers: int = max(1, (os.cpu_count() or 1) - 1)
-    web_calm_seconds: float = 5.0  # how long the pool has had no waiter before that cap lifts
-    stop_timeout: float = 30.0  # how long stop() lets jobs in hand finish
-    batch_max: int = 50  # jobs per transaction at most
-    batch_ms: int = 10  # no new claim in a transaction after this (0: one job per transaction)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
-        env = os.environ if env is None else env
-        base = cls()
-        lo = int(_env_number(env, "WORKERS_MIN", base.workers_min, 0))
-        hi = int(_env_number(env, "WORKERS_MAX", base.workers_max, 1))
-        if hi < lo:
-            raise WorkerConfigError(f"WORKERS_MAX ({hi}) must be >= WORKERS_MIN ({lo})")
-        return cls(
-            workers_min=lo,
-            workers_max=hi,
-            idle_seconds=_env_number(env, "WORKER_IDLE_SECONDS", base.idle_seconds, 0.05),
-            scale_up_per_worker=int(
-                _env_number(env, "SCALE_UP_PER_WORKER", base.scale_up_per_worker, 1)
-            ),
-            scale_down_idle_seconds=_env_number(
-                env, "SCALE_DOWN_IDLE_SECONDS", base.scale_down_idle_seconds, 0
-            ),
-            web_busy_workers=int(_env_number(env, "WORKERS_WEB_BUSY", base.web_busy_workers, 1)),
-            web_calm_seconds=_env_number(env, "WEB_CALM_SECONDS", base.web_calm_seconds, 0),
-            # the bounds api.work_guest_jobs accepts
-            batch_max=int(_env_number(env, "WORKER_BATCH_MAX", base.batch_max, 1, 1000)),
-            batch_ms=int(_env_number(env, "WORKER_BATCH_MS", base.batch_ms, 0, 1000)),
-        )
 
 
 def _log(event: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -408,22 +345,10 @@ def worker_stats() -> list[dict[str, Any]]:
 
 
 def make_worker_pool(conninfo: str, size: int) -> AsyncConnectionPool:
-    """A pool for a worker process: autocommit, guestlist_web, a second to notice a dead peer."""
-
-    async def configure(conn: AsyncConnection) -> None:
-        await conn.execute(q("queue_worker_setup"))
-        await conn.execute(q("web_set_role"))
-
-    return AsyncConnectionPool(
-        conninfo,
-        min_size=1,
-        max_size=size,
-        timeout=10.0,
-        open=False,
-        configure=configure,
-        kwargs={"autocommit": True, "application_name": "guestlist-worker"},
-        name="guestlist-worker",
-    )
+    """The pool of a worker process: db.make_pool's connections, `size` of them at most, a
+    10-second wait for one."""
+    settings = dataclasses.replace(load_settings(), database_url=conninfo)
+    return db.make_pool(settings, name="guestlist-worker", min_size=1, max_size=size, timeout=10.0)
 
 
 async def run_standalone(conninfo: str, settings: WorkerSettings) -> None:

@@ -30,10 +30,10 @@ from guestlist.config import Settings, load_settings
 from guestlist.logs import configure_logging, flush_logs
 from guestlist.monitor import figures
 from guestlist.queue import service
-from guestlist.web import handlers, jobs, monitoring, security_headers
-from guestlist.web.admin_auth import admin_authorized
-from guestlist.web.errors import api_error, error_response, from_exception
-from guestlist.web.middleware import RequestLogMiddleware, note
+from guestlist.web import jobs, monitoring, security_headers
+from guestlist.web.endpoint import ApiEndpoint
+from guestlist.web.errors import api_error, error_response
+from guestlist.web.middleware import RequestLogMiddleware
 from guestlist.web.openapi import build_openapi
 from guestlist.web.page import STATIC_DIR, error_page_response
 from guestlist.web.routes import ROUTES, ApiRoute
@@ -51,45 +51,6 @@ BACKGROUND: list[BackgroundService] = [
 
 # The route rows: the guest API's, the queued routes', then the monitoring routes.
 ALL_ROUTES: tuple[ApiRoute, ...] = (*ROUTES, *jobs.ROUTES, *monitoring.ROUTES)
-
-_ERROR_RENDERERS = {
-    "json": handlers.errors_as_json,
-    "html": handlers.errors_as_html,
-    "ready": handlers.errors_as_not_ready,
-}
-
-
-class ApiEndpoint:
-    """read → one SQL call → respond; every failure goes through errors.from_exception.
-
-    A plain ASGI app, which Starlette's Route calls as is: it catches every exception itself,
-    so Starlette's per-route wrappers for functions (request_response and
-    wrap_app_handling_exceptions: two more layers, two more send wrappers) had nothing left to
-    do but cost time on every request."""
-
-    def __init__(self, route: ApiRoute, settings: Settings) -> None:
-        self.route = route
-        self.settings = settings
-        self.render_error = _ERROR_RENDERERS[route.errors_as]
-        self.__name__ = f"{route.method.lower()}_{route.path}"  # Starlette's route name
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route, settings = self.route, self.settings
-        request = Request(scope, receive, send)
-        response: Response
-        try:
-            if route.admin and not admin_authorized(request.headers, settings.admin_token):
-                raise api_error("unauthorized")
-            params = await route.read(request, settings)
-            result = None
-            if route.query is not None:
-                result = await db.call(request.state.pool, route.query, params)
-            response = route.respond(request, settings, params, result)
-        except Exception as exc:  # the one error mapper decides
-            err = from_exception(exc)
-            note(scope, code=err.code, error=err.log_hint)
-            response = self.render_error(err)
-        await response(scope, receive, send)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

@@ -7,9 +7,10 @@ Two sources of refusals, one shape for the client:
 * every other function RAISEs `SQLSTATE PTxyz` (xyz = HTTP status) with MESSAGE = pt-PT text and
   DETAIL = `{"code", "retry_after"?, "errors"?}`.
 
-Both become `ApiError(status, code, message, errors, retry_after)`; `CODE_STATUS` is the single
-code → status table. Anything unexpected becomes a generic 500 that carries no SQL text, no stack
-and no input; only the exception class and SQLSTATE go to the log (`ApiError.log_hint`).
+Both become `ApiError(status, code, message, errors, retry_after)`; `CODES` is the single
+code → status and message table. Anything unexpected becomes a generic 500 that carries no
+SQL text, no stack and no input; only the exception class and SQLSTATE go to the log
+(`ApiError.log_hint`).
 """
 
 from __future__ import annotations
@@ -23,62 +24,37 @@ import psycopg
 import psycopg_pool
 from starlette.responses import Response
 
-# code → HTTP status. The only table; SQL codes come from docs/contract.md, the rest are the
-# app's own (body parsing, routing, infrastructure).
-CODE_STATUS: dict[str, int] = {
-    "invalid_input": 400,
-    "invalid_credentials": 401,
-    "session_invalid": 401,
-    "unauthorized": 401,
-    "forbidden": 403,
-    "event_not_found": 404,
-    "page_not_found": 404,
-    "promoter_not_found": 404,
-    "job_not_found": 404,
-    "qr_not_found": 404,
-    "not_found": 404,
-    "method_not_allowed": 405,
-    "phone_exists": 409,
-    "guest_list_closed": 409,
-    "guest_list_full": 409,
-    "conflict": 409,
-    "payload_too_large": 413,
-    "unsupported_media_type": 415,
-    "account_locked": 429,
-    "rate_limited": 429,
-    "internal": 500,
-    "queue_full": 503,
-    "unavailable": 503,
-    "timeout": 504,
+# code → (HTTP status, pt-PT fallback message). The only table; SQL codes come from
+# docs/contract.md, the rest are the app's own (body parsing, routing, infrastructure). The
+# message is used when SQL sent none or the app produced the code itself.
+CODES: dict[str, tuple[int, str]] = {
+    "invalid_input": (400, "Dados inválidos"),
+    "invalid_credentials": (401, "Telemóvel ou palavra-passe incorretos"),
+    "session_invalid": (401, "Sessão inválida ou expirada"),
+    "unauthorized": (401, "Não autorizado"),
+    "forbidden": (403, "Acesso negado"),
+    "event_not_found": (404, "Evento não encontrado"),
+    "page_not_found": (404, "Página não encontrada"),
+    "promoter_not_found": (404, "Promotor não encontrado"),
+    "job_not_found": (404, "Pedido não encontrado"),
+    "qr_not_found": (404, "Código QR não encontrado"),
+    "not_found": (404, "Não encontrado"),
+    "method_not_allowed": (405, "Método não permitido"),
+    "phone_exists": (409, "Este número de telemóvel já está registado"),
+    "guest_list_closed": (409, "A lista de convidados está fechada"),
+    "guest_list_full": (409, "A lista de convidados está completa"),
+    "conflict": (409, "Conflito com dados existentes"),
+    "payload_too_large": (413, "Pedido demasiado grande"),
+    "unsupported_media_type": (415, "O pedido tem de ser JSON (application/json)"),
+    "account_locked": (429, "Conta temporariamente bloqueada. Tenta novamente mais tarde."),
+    "rate_limited": (429, "Demasiados pedidos. Tenta novamente daqui a pouco."),
+    "internal": (500, "Erro interno"),
+    "queue_full": (503, "Serviço sobrecarregado. Tenta novamente daqui a pouco."),
+    "unavailable": (503, "Serviço temporariamente indisponível"),
+    "timeout": (504, "O serviço demorou demasiado a responder"),
 }
-
-# pt-PT fallbacks, used when SQL sent no message or the app produced the code itself.
-DEFAULT_MESSAGES: dict[str, str] = {
-    "invalid_input": "Dados inválidos",
-    "invalid_credentials": "Telemóvel ou palavra-passe incorretos",
-    "session_invalid": "Sessão inválida ou expirada",
-    "unauthorized": "Não autorizado",
-    "forbidden": "Acesso negado",
-    "event_not_found": "Evento não encontrado",
-    "page_not_found": "Página não encontrada",
-    "promoter_not_found": "Promotor não encontrado",
-    "job_not_found": "Pedido não encontrado",
-    "qr_not_found": "Código QR não encontrado",
-    "not_found": "Não encontrado",
-    "method_not_allowed": "Método não permitido",
-    "phone_exists": "Este número de telemóvel já está registado",
-    "guest_list_closed": "A lista de convidados está fechada",
-    "guest_list_full": "A lista de convidados está completa",
-    "conflict": "Conflito com dados existentes",
-    "payload_too_large": "Pedido demasiado grande",
-    "unsupported_media_type": "O pedido tem de ser JSON (application/json)",
-    "account_locked": "Conta temporariamente bloqueada. Tenta novamente mais tarde.",
-    "rate_limited": "Demasiados pedidos. Tenta novamente daqui a pouco.",
-    "internal": "Erro interno",
-    "queue_full": "Serviço sobrecarregado. Tenta novamente daqui a pouco.",
-    "unavailable": "Serviço temporariamente indisponível",
-    "timeout": "O serviço demorou demasiado a responder",
-}
+CODE_STATUS: dict[str, int] = {code: status for code, (status, _) in CODES.items()}
+DEFAULT_MESSAGES: dict[str, str] = {code: text for code, (_, text) in CODES.items()}
 
 # SQL parameter / column names → the JSON keys the client sent.
 FIELD_KEYS: dict[str, str] = {

@@ -13,8 +13,9 @@
   pass is shown as the synchronous route shows it (same keys, same HttpOnly session cookie,
   token never in the body); a refusal as the synchronous route's error body.
 
-Both are served by plain ASGI endpoints of their own (`routes()`): a held answer is not one SQL
-call (enqueue or read, wait, read). The rows in ROUTES and STATUS document them (openapi.py).
+Both are served by the one endpoint class with an answer of their own (`routes()`): a held
+answer is not one SQL call (enqueue or read, wait, read). The rows in ROUTES and STATUS
+document them (openapi.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import asyncio
 import contextlib
 import math
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -33,12 +33,12 @@ from psycopg.types.json import Jsonb
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from guestlist import db
 from guestlist.config import Settings
 from guestlist.queue.listener import JobWaiter
 from guestlist.web import handlers as h
+from guestlist.web.endpoint import Answer, ApiEndpoint
 from guestlist.web.errors import (
     ApiError,
     api_error,
@@ -48,7 +48,7 @@ from guestlist.web.errors import (
     json_response,
 )
 from guestlist.web.middleware import note
-from guestlist.web.routes import ApiRoute
+from guestlist.web.routes import BODY_REFUSALS, BUSY_REFUSALS, ApiRoute
 
 MAX_WAIT_SECONDS = 25.0
 FINISHED = frozenset({"completed", "failed"})
@@ -100,8 +100,7 @@ def queued(request: Request, settings: Settings, params: h.Params, result: Any) 
     return json_response(queued_body(params, result))
 
 
-_BODY = ("invalid_input", "payload_too_large", "unsupported_media_type")
-_QUEUE = ("rate_limited", "queue_full", "unavailable", "timeout")
+_QUEUE = ("rate_limited", "queue_full", *BUSY_REFUSALS)
 
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute(
@@ -112,7 +111,7 @@ ROUTES: tuple[ApiRoute, ...] = (
         queued,
         "Queue a login; ?wait=N (≤ 25 s) holds the answer until the job ends, else poll "
         "/api/guest/status/{job_id} for the guest pass.",
-        refusals=(*_BODY, *_QUEUE),
+        refusals=(*BODY_REFUSALS, *_QUEUE),
     ),
     ApiRoute(
         "POST",
@@ -122,7 +121,7 @@ ROUTES: tuple[ApiRoute, ...] = (
         queued,
         "Queue a registration; ?wait=N (≤ 25 s) holds the answer until the job ends, else poll "
         "/api/guest/status/{job_id} for the guest pass.",
-        refusals=(*_BODY, *_QUEUE),
+        refusals=(*BODY_REFUSALS, *_QUEUE),
     ),
 )
 
@@ -229,31 +228,8 @@ STATUS: ApiRoute = ApiRoute(
     job_status,
     "A queued job: waiting, active, delayed, completed (result = the guest pass or the refusal) "
     "or failed. ?wait=N (≤ 25 s) answers when the job ends.",
-    refusals=("invalid_input", "job_not_found", "unavailable", "timeout"),
+    refusals=("invalid_input", "job_not_found", *BUSY_REFUSALS),
 )
-
-
-Answer = Callable[[Request, Settings], Awaitable[Response]]
-
-
-class Endpoint:
-    """A plain ASGI endpoint (as app.ApiEndpoint, for the same reason: no Starlette wrappers
-    around it); every failure goes through the one error mapper."""
-
-    def __init__(self, answer: Answer, settings: Settings, name: str) -> None:
-        self.answer = answer
-        self.settings = settings
-        self.__name__ = name  # Starlette's route name
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send)
-        try:
-            response = await self.answer(request, self.settings)
-        except Exception as exc:  # the one error mapper decides
-            err = from_exception(exc)
-            note(scope, code=err.code, error=err.log_hint)
-            response = h.errors_as_json(err)
-        await response(scope, receive, send)
 
 
 def submit(route: ApiRoute) -> Answer:
@@ -286,9 +262,6 @@ async def status(request: Request, settings: Settings) -> Response:
 
 def routes(settings: Settings) -> list[Route]:
     """The Starlette routes of ROUTES (submit, with the optional wait) and STATUS."""
-    out = [
-        Route(r.path, Endpoint(submit(r), settings, f"post_{r.path}"), methods=[r.method])
-        for r in ROUTES
-    ]
-    out.append(Route(STATUS_PATH, Endpoint(status, settings, "get_job_status"), methods=["GET"]))
+    out = [Route(r.path, ApiEndpoint(r, settings, submit(r)), methods=[r.method]) for r in ROUTES]
+    out.append(Route(STATUS_PATH, ApiEndpoint(STATUS, settings, status), methods=["GET"]))
     return out

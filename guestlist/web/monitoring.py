@@ -89,8 +89,6 @@ def load_monitor_page(
 
 # --- the rows ----------------------------------------------------------------------------------
 
-_BUSY = ("unavailable", "timeout")
-
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute(
         "GET",

@@ -27,8 +27,11 @@ class ApiRoute:
     tags: tuple[str, ...] = field(default=("guest",))
 
 
-_BODY = ("invalid_input", "payload_too_large", "unsupported_media_type")
-_BUSY = ("unavailable", "timeout")
+# Refusals many rows share (here and in web/jobs.py): a body that cannot be read; a database
+# that does not answer in time. _BODY and _BUSY: their short names in the table below.
+BODY_REFUSALS = ("invalid_input", "payload_too_large", "unsupported_media_type")
+BUSY_REFUSALS = ("unavailable", "timeout")
+_BODY, _BUSY = BODY_REFUSALS, BUSY_REFUSALS
 
 # A table reads better aligned by hand.
 # fmt: off
