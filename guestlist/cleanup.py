@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from guestlist import db
 from guestlist.config import Settings
+from guestlist.tasks import running_task
 from guestlist.web.errors import from_exception
 
 log = logging.getLogger("guestlist.cleanup")
@@ -40,10 +41,5 @@ async def running(pool: AsyncConnectionPool, settings: Settings) -> AsyncIterato
     if settings.cleanup_interval_seconds <= 0:
         yield
         return
-    task = asyncio.create_task(_loop(pool, settings.cleanup_interval_seconds))
-    try:
+    async with running_task(_loop(pool, settings.cleanup_interval_seconds), "guestlist-cleanup"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

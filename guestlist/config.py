@@ -16,36 +16,36 @@ class ConfigError(ValueError):
     """An environment variable holds a value the app cannot use."""
 
 
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    minimum: float = 0,
+    maximum: float = math.inf,
+    *,
+    integer: bool = False,
+    above: bool = False,
+) -> float:
+    """A number between minimum and maximum (above minimum when `above`), or the default."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError as exc:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from exc
+    if not math.isfinite(value) or not minimum <= value <= maximum or (above and value == minimum):
+        low = f"> {minimum}" if above else f">= {minimum}"
+        bounds = low if maximum == math.inf else f"between {minimum} and {maximum}"
+        raise ConfigError(f"{name} must be {bounds}, got {raw!r}")
+    return value
+
+
 def _int(
     env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: float = math.inf
 ) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-    if not minimum <= value <= maximum:
-        bounds = f">= {minimum}" if maximum == math.inf else f"between {minimum} and {maximum}"
-        raise ConfigError(f"{name} must be {bounds}, got {value}")
-    return value
-
-
-def _float(
-    env: Mapping[str, str], name: str, default: float, minimum: float = 0.0, *, above: bool = False
-) -> float:
-    """A number >= minimum (> minimum when `above`)."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if not math.isfinite(value) or value < minimum or (above and value == minimum):
-        raise ConfigError(f"{name} must be {'>' if above else '>='} {minimum}, got {raw!r}")
-    return value
+    return int(_number(env, name, default, minimum, maximum, integer=True))
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -132,11 +132,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     workers = WorkerSettings(
         workers_min=workers_min,
         workers_max=workers_max,
-        idle_seconds=_float(env, "WORKER_IDLE_SECONDS", w.idle_seconds, 0.05),
+        idle_seconds=_number(env, "WORKER_IDLE_SECONDS", w.idle_seconds, 0.05),
         scale_up_per_worker=_int(env, "SCALE_UP_PER_WORKER", w.scale_up_per_worker, 1),
-        scale_down_idle_seconds=_float(env, "SCALE_DOWN_IDLE_SECONDS", w.scale_down_idle_seconds),
+        scale_down_idle_seconds=_number(env, "SCALE_DOWN_IDLE_SECONDS", w.scale_down_idle_seconds),
         web_busy_workers=_int(env, "WORKERS_WEB_BUSY", w.web_busy_workers, 1),
-        web_calm_seconds=_float(env, "WEB_CALM_SECONDS", w.web_calm_seconds),
+        web_calm_seconds=_number(env, "WEB_CALM_SECONDS", w.web_calm_seconds),
         # the bounds api.work_guest_jobs accepts
         batch_max=_int(env, "WORKER_BATCH_MAX", w.batch_max, 1, 1000),
         batch_ms=_int(env, "WORKER_BATCH_MS", w.batch_ms, 0, 1000),
@@ -147,8 +147,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=_int(env, "PORT", base.port, minimum=1, maximum=65535),
         pool_min=pool_min,
         pool_max=pool_max,
-        pool_timeout=_float(env, "POOL_TIMEOUT", base.pool_timeout, above=True),
-        keep_alive_seconds=_float(env, "KEEP_ALIVE_SECONDS", base.keep_alive_seconds, above=True),
+        pool_timeout=_number(env, "POOL_TIMEOUT", base.pool_timeout, above=True),
+        keep_alive_seconds=_number(env, "KEEP_ALIVE_SECONDS", base.keep_alive_seconds, above=True),
         trusted_proxies=parse_networks(env.get("TRUSTED_PROXIES", "")),
         admin_token=env.get("ADMIN_TOKEN", "").strip(),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", base.rate_limit_per_minute),

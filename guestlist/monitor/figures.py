@@ -57,6 +57,7 @@ from guestlist.monitor.windows import (
     bucket_start,
 )
 from guestlist.queue import workers
+from guestlist.tasks import running_task
 from guestlist.web.errors import from_exception
 from guestlist.web.inputs import client_key, client_key_found
 
@@ -338,10 +339,5 @@ def _hint(exc: BaseException) -> str | None:
 @contextlib.asynccontextmanager
 async def sampling(pool: AsyncConnectionPool, settings: Settings) -> AsyncIterator[None]:
     """Sample the queue every 5 seconds for the load monitor's history."""
-    task = asyncio.create_task(_sample_forever(pool), name="guestlist-metrics-sampler")
-    try:
+    async with running_task(_sample_forever(pool), "guestlist-metrics-sampler"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

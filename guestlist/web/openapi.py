@@ -34,6 +34,15 @@ _EVENT = {
     },
 }
 
+# What both answers that show a guest their pass carry.
+_GUEST = {
+    "success": {"const": True},
+    "guest_id": {"type": "string", "format": "uuid"},
+    "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "first_name": {"type": "string"},
+    "event": {"$ref": "#/components/schemas/Event"},
+}
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Health": {"type": "object", "properties": {"status": {"const": "ok"}}},
     "Ready": {"type": "object", "properties": {"ready": {"type": "boolean"}}},
@@ -78,25 +87,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "description": "Also sets the HttpOnly cookie gl_session (the token is never in the body).",
         "properties": {
-            "success": {"const": True},
-            "guest_id": {"type": "string", "format": "uuid"},
-            "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-            "first_name": {"type": "string"},
+            **_GUEST,
             "message": {"type": "string"},
             "recovered": {"type": "boolean"},
-            "event": {"$ref": "#/components/schemas/Event"},
         },
     },
-    "ReturningGuest": {
-        "type": "object",
-        "properties": {
-            "success": {"const": True},
-            "guest_id": {"type": "string", "format": "uuid"},
-            "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-            "first_name": {"type": "string"},
-            "event": {"$ref": "#/components/schemas/Event"},
-        },
-    },
+    "ReturningGuest": {"type": "object", "properties": _GUEST},
     "Error": {
         "type": "object",
         "required": ["success", "code", "error"],
