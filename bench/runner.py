@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -53,12 +54,12 @@ from typing import Any, LiteralString, cast
 from urllib.parse import quote, urlencode
 
 import psycopg
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench import report
 from guestlist import demo, migrate
 from guestlist.queries import load_queries
+from tests.support.postgres import PgServer, close_database, create_database, drop_database
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -270,11 +271,14 @@ def write_json(path: Path, data: Any) -> None:
 # ─── the database server ───────────────────────────────────────────────────
 
 
-class PgServer:
-    """DATABASE_URL's server (or the local cluster's); databases made and dropped by the run."""
+class BenchDatabases:
+    """DATABASE_URL's server (or the local cluster's) and the databases the run makes on it
+    (made and dropped with tests/support/postgres.py, as the tests do)."""
 
     def __init__(self, base_url: str, prefix: str):
         self.base_url = base_url
+        # CREATE and DROP DATABASE from the postgres database, whatever DATABASE_URL names
+        self.server = dataclasses.replace(PgServer.from_url(base_url), maintenance_db="postgres")
         self.prefix = prefix
         self.created: list[str] = []
         self.postmaster = self.find_postmaster()
@@ -316,44 +320,15 @@ class PgServer:
     def create(self, name: str, template: str | None = None) -> str:
         dbname = f"{self.prefix}_{name}"
         self.drop(dbname)
-        with self.admin() as c:
-            if template is None:
-                c.execute(sql.SQL(bq("create_database")).format(dbname=sql.Identifier(dbname)))
-            else:
-                stmt = sql.SQL(bq("create_database_from_template")).format(
-                    dbname=sql.Identifier(dbname), template=sql.Identifier(template)
-                )
-                for attempt in range(40):
-                    try:
-                        c.execute(stmt)
-                        break
-                    except psycopg.errors.ObjectInUse:
-                        if attempt == 39:
-                            raise
-                        time.sleep(0.25)
+        create_database(self.server, dbname, template=template)
         self.created.append(dbname)
         return dbname
 
     def close_template(self, dbname: str) -> None:
-        self.forget_cron(dbname)
-        with self.admin() as c:
-            c.execute(sql.SQL(bq("close_database")).format(dbname=sql.Identifier(dbname)))
-
-    def forget_cron(self, dbname: str) -> None:
-        with contextlib.suppress(psycopg.Error), self.admin() as c:
-            row = c.execute(bq("cron_database_name")).fetchone()
-            cron_db = row[0] if row else None
-            if not cron_db:
-                return
-            with psycopg.connect(self.url(cron_db), autocommit=True) as cron:
-                installed = cron.execute(bq("cron_installed")).fetchone()
-                if installed and installed[0]:
-                    cron.execute(bq("cron_unschedule_database"), {"dbname": dbname})
+        close_database(self.server, dbname)
 
     def drop(self, dbname: str) -> None:
-        self.forget_cron(dbname)
-        with self.admin() as c:
-            c.execute(sql.SQL(bq("drop_database")).format(dbname=sql.Identifier(dbname)))
+        drop_database(self.server, dbname)
         if dbname in self.created:
             self.created.remove(dbname)
 
@@ -578,7 +553,7 @@ class Bench:
         self.raw = out / "raw"
         self.raw.mkdir(parents=True, exist_ok=True)
         self.k6_bin = find_k6()
-        self.pg = PgServer(resolve_base_url(), f"guestlist_bench_{os.getpid()}")
+        self.pg = BenchDatabases(resolve_base_url(), f"guestlist_bench_{os.getpid()}")
         self.template: str | None = None
         self.limits: dict[str, Any] = {}
         self.sustained_rate: float | None = None

@@ -15,6 +15,7 @@ from yoyo.connections import parse_uri
 
 from guestlist import migrate
 from tests.support.database import ROOT, PgServer, create_database, drop_database, tq, tq_ident
+from tests.support.postgres import pq
 
 MIGRATION_IDS = sorted(p.stem for p in (ROOT / "migrations").glob("*.sql"))
 SQL_FILES = sorted(p.name for p in (ROOT / "sql").glob("*.sql"))
@@ -34,7 +35,7 @@ def empty_db(pg_server: PgServer, template_db: str) -> Iterator[str]:
 def cron_database(server: PgServer) -> str:
     """The database pg_cron keeps its tables in (cron.database_name)."""
     with server.connect(autocommit=True) as c:
-        row = c.execute(tq("cron_database_name")).fetchone()
+        row = c.execute(pq("cron_database_name")).fetchone()
     assert row is not None and row[0], "the test cluster preloads pg_cron"
     return str(row[0])
 
@@ -235,7 +236,7 @@ def test_yoyo_url_reaches_the_server(db_url: str) -> None:
 
     backend = get_backend(migrate.yoyo_url(db_url))
     try:
-        assert backend.execute(tq("cron_database_name")).fetchone() is not None
+        assert backend.execute(pq("cron_database_name")).fetchone() is not None
     finally:
         backend.connection.close()
 

@@ -19,26 +19,28 @@ When pytest runs as root its base temp folder must be reachable by `postgres`, s
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, LiteralString, cast
-from urllib.parse import quote, urlencode
+from typing import LiteralString, cast
 
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql import factories
 from pytest_postgresql.executors import PostgreSQLExecutor
 
 from guestlist import migrate
 from guestlist.queries import load_queries
+from tests.support.postgres import (  # re-exported: the tests' own helpers
+    PgServer,
+    close_database,
+    create_database,
+    drop_database,
+    forget_cron_jobs,
+)
 
 TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
@@ -98,58 +100,6 @@ pg_proc = factories.postgresql_proc(
 )
 
 
-@dataclass(frozen=True)
-class PgServer:
-    """Where the test server is. `host` is the socket folder for the session cluster."""
-
-    host: str
-    port: int
-    user: str
-    password: str | None = None
-    maintenance_db: str = "postgres"
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_url(cls, url: str) -> PgServer:
-        params = {k: str(v) for k, v in conninfo_to_dict(url).items() if v is not None}
-        return cls(
-            host=params.pop("host", ""),
-            port=int(params.pop("port", "5432")),
-            user=params.pop("user", os.environ.get("PGUSER", "postgres")),
-            password=params.pop("password", None),
-            maintenance_db=params.pop("dbname", "postgres"),
-            extra=params,
-        )
-
-    @property
-    def sockdir(self) -> str | None:
-        return self.host if self.host.startswith("/") else None
-
-    def params(self, dbname: str) -> dict[str, str]:
-        out = {"host": self.host, "port": str(self.port), "user": self.user, **self.extra}
-        if self.password is not None:
-            out["password"] = self.password
-        return {"dbname": dbname, **{k: v for k, v in out.items() if v}}
-
-    def url(self, dbname: str) -> str:
-        """libpq URL, e.g. postgresql:///db?host=/sock/folder&port=5432&user=postgres."""
-        params = self.params(dbname)
-        name = params.pop("dbname")
-        return f"postgresql:///{quote(name, safe='')}?" + urlencode(params, quote_via=quote)
-
-    def connect(self, dbname: str | None = None, **kwargs: Any) -> psycopg.Connection:
-        return psycopg.connect(**self.params(dbname or self.maintenance_db), **kwargs)
-
-    def libpq_env(self, dbname: str) -> dict[str, str]:
-        """Environment for psql / pg_prove subprocesses."""
-        env = dict(os.environ)
-        p = self.params(dbname)
-        env.update(PGHOST=p["host"], PGPORT=p["port"], PGUSER=p["user"], PGDATABASE=dbname)
-        if "password" in p:
-            env["PGPASSWORD"] = p["password"]
-        return env
-
-
 def _socket_folder(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o700)
@@ -175,43 +125,6 @@ def pg_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 # ─── databases ──────────────────────────────────────────────────────────────
 
 
-def create_database(server: PgServer, dbname: str, template: str | None = None) -> None:
-    """CREATE DATABASE, retrying while a stray session still sits in the template."""
-    with server.connect(autocommit=True) as admin:
-        if template is None:
-            admin.execute(tq_ident("create_database", dbname=dbname))
-            return
-        for attempt in range(20):
-            try:
-                admin.execute(
-                    tq_ident("create_database_from_template", dbname=dbname, template=template)
-                )
-                return
-            except psycopg.errors.ObjectInUse:
-                if attempt == 19:
-                    raise
-                time.sleep(0.25)
-
-
-def forget_cron_jobs(server: PgServer, dbname: str) -> None:
-    """Unschedule the pg_cron jobs of a database (migrate.py schedules one per database)."""
-    with server.connect(autocommit=True) as admin:
-        row = admin.execute(tq("cron_database_name")).fetchone()
-    cron_db = row[0] if row else None
-    if not cron_db:
-        return
-    with contextlib.suppress(psycopg.Error), server.connect(cron_db, autocommit=True) as cron:
-        installed = cron.execute(tq("cron_installed")).fetchone()
-        if installed and installed[0]:
-            cron.execute(tq("cron_unschedule_database"), {"dbname": dbname})
-
-
-def drop_database(server: PgServer, dbname: str) -> None:
-    forget_cron_jobs(server, dbname)
-    with server.connect(autocommit=True) as admin:
-        admin.execute(tq_ident("drop_database", dbname=dbname))
-
-
 @pytest.fixture(scope="session")
 def template_db(pg_server: PgServer) -> Iterator[str]:
     """guestlist_template: migrated once, with pgtap and plpgsql_check; no connections."""
@@ -226,8 +139,7 @@ def template_db(pg_server: PgServer) -> Iterator[str]:
     migrate.migrate(pg_server.url(TEMPLATE_DB))
     # The copies get no cron job of their own; the template's would keep connecting to it.
     forget_cron_jobs(pg_server, TEMPLATE_DB)
-    with pg_server.connect(autocommit=True) as admin:
-        admin.execute(tq_ident("close_database", dbname=TEMPLATE_DB))
+    close_database(pg_server, TEMPLATE_DB)
     yield TEMPLATE_DB
     drop_database(pg_server, TEMPLATE_DB)
 
