@@ -75,10 +75,10 @@ test: install-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-sql: install-test
-	$(VENV)/bin/pytest tests/test_pgtap.py tests/test_plpgsql_check.py $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/db/test_pgtap.py tests/db/test_plpgsql_check.py $(PYTEST_ARGS)
 
 test-py: install-test
-	$(VENV)/bin/pytest --ignore=tests/test_pgtap.py --ignore=tests/test_plpgsql_check.py \
+	$(VENV)/bin/pytest --ignore=tests/db/test_pgtap.py --ignore=tests/db/test_plpgsql_check.py \
 		$(PYTEST_ARGS)
 
 lint: install-test

@@ -104,7 +104,7 @@ FROM public.plpgsql_check_function_tb(%(oid)s::pg_catalog.oid::pg_catalog.regpro
                                       fatal_errors => false,
                                       extra_warnings => true)
 
--- === races (tests/test_races.py) ===
+-- === races (tests/db/test_races.py) ===
 
 -- name: race_create_event
 -- A fresh open event on a throwaway organization, with an optional capacity.

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.database import ROOT
+
 RUN = ROOT / "bench" / "run.sh"
 
 

@@ -35,7 +35,7 @@ from guestlist.web.errors import from_exception
 from tests.support.database import ROOT, PgServer
 from tests.support.server import LiveServer, live_server, login_body, new_guest, register_body, wq
 
-QQ = load_queries(Path(__file__).with_name("queue_queries.sql"))
+QQ = load_queries(Path(__file__).with_name("queries.sql"))
 PASSWORD = "Segredo123"
 WRONG_PASSWORD = "Errada123"
 GENERIC_FAILURE = "Não foi possível processar o pedido. Tenta novamente."

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from guestlist.queries import load_queries
-from tests.support.database import PgServer
+from tests.support.database import TESTS, PgServer
 from tests.support.server import LiveServer, live_server, new_guest, register_body
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,7 +35,7 @@ TOKEN = "dashboard-test-" + "y" * 24
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 MONITOR = "/admin/load-monitor"
 MONITORING_ROUTES = {"/healthz", "/readyz", "/metrics", "/api/admin/metrics", MONITOR}
-SQL = load_queries(Path(__file__).with_name("metrics_queries.sql"))
+SQL = load_queries(TESTS / "metrics_queries.sql")
 WAIT_MS = 30_000
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")

@@ -17,7 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from guestlist.queries import load_queries
-from tests.support.database import PgServer
+from tests.support.database import TESTS, PgServer
 from tests.support.server import LiveServer, live_server
 
 TOKEN = "metrics-test-" + "x" * 24
@@ -25,7 +25,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 PHONE = {"phone": "912 345 678"}
 VERIFY = "/api/guest/verify-phone"
 MONITORING = {"/healthz", "/readyz", "/metrics", "/api/admin/metrics", "/admin/load-monitor"}
-SQL = load_queries(Path(__file__).with_name("metrics_queries.sql"))
+SQL = load_queries(TESTS / "metrics_queries.sql")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-STATIC = Path(__file__).resolve().parent.parent / "guestlist" / "web" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "guestlist" / "web" / "static"
 FILES = sorted(p for p in STATIC.iterdir() if p.suffix in {".html", ".css", ".js", ".svg"})
 
 
