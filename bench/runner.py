@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any, LiteralString, cast
 from urllib.parse import quote, urlencode
 
+import psutil
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -192,37 +193,25 @@ def http_call(
         return 0, b"", (time.perf_counter() - t0) * 1000
 
 
-def proc_stat(pid: int) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (state, ppid, …), or None when
-    the process is gone or not readable."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def stat_cpu_seconds(fields: list[str]) -> float:
-    """utime + stime of a process and of its reaped children, from its proc_stat fields."""
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
-
-
 def proc_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a live process (and its reaped children), from /proc."""
-    fields = proc_stat(pid)
-    return None if fields is None else stat_cpu_seconds(fields)
+    """User + system CPU seconds of a live process and of the children it reaped; None when
+    the process is gone or not ours to read."""
+    try:
+        cpu = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return cpu.user + cpu.system + cpu.children_user + cpu.children_system
 
 
 def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
-    parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    ticks = os.sysconf("SC_CLK_TCK")
-    idle = parts[3] + (parts[4] if len(parts) > 4 else 0)
-    total = sum(parts[:8])
-    return (total - idle) / ticks, total / ticks
+    """(busy, total) CPU seconds of the whole machine since boot."""
+    cpu = psutil.cpu_times()
+    total = sum(cpu)
+    return total - cpu.idle - getattr(cpu, "iowait", 0.0), total
 
 
 def loadavg() -> list[float]:
-    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    return list(psutil.getloadavg())
 
 
 def git_revision() -> str:
@@ -341,32 +330,24 @@ class BenchDatabases:
         """The server's postmaster when it runs on this machine: the parent of a backend,
         recognised by its working directory, the data directory (a pid from a server elsewhere
         may name some other local process). None when it is not ours to measure."""
-        with contextlib.suppress(psycopg.Error), self.admin() as c:
+        with contextlib.suppress(psycopg.Error, psutil.Error), self.admin() as c:
             row = c.execute(bq("server_process")).fetchone()
-            fields = proc_stat(row[0]) if row else None
-            parent = int(fields[1]) if fields else None
-            with contextlib.suppress(OSError):
-                if (
-                    parent
-                    and row
-                    and os.readlink(f"/proc/{parent}/cwd") == os.path.realpath(row[1])
-                ):
-                    return parent
+            parent = psutil.Process(row[0]).parent() if row else None
+            if parent is not None and parent.cwd() == os.path.realpath(row[1]):
+                return parent.pid
         return None
 
     def cpu_seconds(self) -> float | None:
         """CPU seconds of the whole server since it started: the postmaster and the processes it
         reaped (backends that ended) and its live ones (backends, WAL writer, checkpointer…)."""
-        postmaster = self.postmaster
-        if postmaster is None:
+        if self.postmaster is None:
             return None
-        total = proc_cpu_seconds(postmaster)
+        total = proc_cpu_seconds(self.postmaster)
         if total is None:
             return None
-        for entry in Path("/proc").iterdir():
-            fields = proc_stat(int(entry.name)) if entry.name.isdigit() else None
-            if fields and int(fields[1]) == postmaster:  # one read a process: parent and CPU
-                total += stat_cpu_seconds(fields)
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(self.postmaster).children():
+                total += proc_cpu_seconds(child.pid) or 0.0
         return total
 
 
@@ -1382,11 +1363,7 @@ def cpu_model() -> str:
 
 
 def mem_gb() -> float | None:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024 / 1024, 1)
-    return None
+    return round(psutil.virtual_memory().total / 1024**3, 1)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
