@@ -16,18 +16,34 @@ from starlette.types import Receive, Scope, Send
 
 from guestlist import db
 from guestlist.config import Settings
-from guestlist.web import handlers
+from guestlist.web import page
 from guestlist.web.admin_auth import admin_authorized
-from guestlist.web.errors import api_error, from_exception
+from guestlist.web.errors import ApiError, api_error, error_response, from_exception, json_response
 from guestlist.web.middleware import note
 from guestlist.web.routes import ApiRoute
 
 Answer = Callable[[Request, Settings], Awaitable[Response]]
 
-_ERROR_RENDERERS = {
-    "json": handlers.errors_as_json,
-    "html": handlers.errors_as_html,
-    "ready": handlers.errors_as_not_ready,
+
+# How a route's errors are shown (routes.ApiRoute.errors_as).
+
+
+def errors_as_json(err: ApiError) -> Response:
+    return error_response(err)
+
+
+def errors_as_html(err: ApiError) -> Response:
+    return page.error_page_response(err)
+
+
+def errors_as_not_ready(err: ApiError) -> Response:
+    return json_response({"ready": False}, status=503)
+
+
+_ERROR_RENDERERS: dict[str, Callable[[ApiError], Response]] = {
+    "json": errors_as_json,
+    "html": errors_as_html,
+    "ready": errors_as_not_ready,
 }
 
 

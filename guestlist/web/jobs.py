@@ -1,7 +1,7 @@
 """The queued guest API: answer at once with a job id, let a worker do the job.
 
 * `POST /api/guest/login-v2`, `POST /api/guest/register-v2` — the synchronous routes' body
-  validation (handlers.LOGIN_BODY / REGISTER_BODY), then ONE call, api.enqueue_guest_job:
+  validation (readers.LOGIN_BODY / REGISTER_BODY), then ONE call, api.enqueue_guest_job:
   `{success: true, jobId, message, estimatedTime, estimatedSeconds, duplicate}`. With `?wait=N`
   (seconds, at most 25) the answer is held until the job ends or the time is up, and carries
   the job's status too (the keys of GET status below): a page gets its guest pass in one round
@@ -37,7 +37,7 @@ from starlette.routing import Route
 from guestlist import db
 from guestlist.config import Settings
 from guestlist.queue.listener import JobWaiter
-from guestlist.web import handlers as h
+from guestlist.web import readers, responders
 from guestlist.web.endpoint import Answer, ApiEndpoint
 from guestlist.web.errors import (
     ApiError,
@@ -68,19 +68,19 @@ def _json_value(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class QueuedBody(h.JsonBody):
+class QueuedBody(readers.JsonBody):
     """The synchronous route's body reader; its parameters become the job's payload."""
 
     kind: str = "login"
 
-    async def __call__(self, request: Request, settings: Settings) -> h.Params:
+    async def __call__(self, request: Request, settings: Settings) -> readers.Params:
         params = await super().__call__(request, settings)
         client_key = params.pop("client_key")
         payload = {k: _json_value(v) for k, v in params.items() if v is not None}
         return {"kind": self.kind, "payload": Jsonb(payload), "client_key": client_key}
 
 
-def queued_body(params: h.Params, result: Any) -> dict[str, Any]:
+def queued_body(params: readers.Params, result: Any) -> dict[str, Any]:
     """{success, jobId, message, estimatedTime, estimatedSeconds, duplicate} (the seed's keys)."""
     if not isinstance(result, dict) or not result.get("jobId"):
         raise api_error("internal")
@@ -96,7 +96,7 @@ def queued_body(params: h.Params, result: Any) -> dict[str, Any]:
     }
 
 
-def queued(request: Request, settings: Settings, params: h.Params, result: Any) -> Response:
+def queued(request: Request, settings: Settings, params: readers.Params, result: Any) -> Response:
     return json_response(queued_body(params, result))
 
 
@@ -107,7 +107,7 @@ ROUTES: tuple[ApiRoute, ...] = (
         "POST",
         "/api/guest/login-v2",
         "queue_enqueue",
-        QueuedBody(h.LOGIN_BODY, kind="login"),
+        QueuedBody(readers.LOGIN_BODY, kind="login"),
         queued,
         "Queue a login; ?wait=N (≤ 25 s) holds the answer until the job ends, else poll "
         "/api/guest/status/{job_id} for the guest pass.",
@@ -117,7 +117,7 @@ ROUTES: tuple[ApiRoute, ...] = (
         "POST",
         "/api/guest/register-v2",
         "queue_enqueue",
-        QueuedBody(h.REGISTER_BODY, kind="register"),
+        QueuedBody(readers.REGISTER_BODY, kind="register"),
         queued,
         "Queue a registration; ?wait=N (≤ 25 s) holds the answer until the job ends, else poll "
         "/api/guest/status/{job_id} for the guest pass.",
@@ -141,7 +141,7 @@ def read_wait(request: Request) -> float:
     return min(wait, MAX_WAIT_SECONDS)
 
 
-async def read_status(request: Request, settings: Settings) -> h.Params:
+async def read_status(request: Request, settings: Settings) -> readers.Params:
     """The job id (malformed → 404, no SQL) and `wait` seconds (0 … 25)."""
     try:
         job_id = str(uuid.UUID(request.path_params["job_id"]))
@@ -181,12 +181,12 @@ async def poll_status(request: Request, job_id: str, wait: float, just_queued: b
 def _guest_result(
     request: Request, settings: Settings, result: Any
 ) -> tuple[dict[str, Any] | None, list[tuple[bytes, bytes]]]:
-    """The job's result as the synchronous route answers it (handlers.guest_pass: the pass or the
+    """The job's result as the synchronous route answers it (responders.guest_pass: the pass or the
     refusal's error body) and that route's Set-Cookie headers."""
     if result is None:
         return None, []
     try:
-        response = h.guest_pass(request, settings, {}, result)
+        response = responders.guest_pass(request, settings, {}, result)
     except ApiError as err:
         return err.body(), []
     cookies = [(k, v) for k, v in response.raw_headers if k == b"set-cookie"]
@@ -196,7 +196,7 @@ def _guest_result(
 def job_status(
     request: Request,
     settings: Settings,
-    params: h.Params,
+    params: readers.Params,
     status: Any,
     base: dict[str, Any] | None = None,
 ) -> Response:

@@ -29,9 +29,9 @@ from guestlist.config import Settings
 from guestlist.monitor import figures, report
 from guestlist.web import openapi
 from guestlist.web.errors import api_error, from_exception, json_response
-from guestlist.web.handlers import Params
 from guestlist.web.middleware import note
 from guestlist.web.page import STATIC_DIR
+from guestlist.web.readers import Params
 from guestlist.web.routes import ApiRoute
 
 _MONITOR_HTML = (STATIC_DIR / "load-monitor.html").read_text(encoding="utf-8")

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from guestlist.web.errors import CODE_STATUS
-from guestlist.web.handlers import JsonBody
 from guestlist.web.inputs import MAX_BODY_BYTES, Field
+from guestlist.web.readers import JsonBody
 from guestlist.web.routes import ApiRoute
 
 _KIND_SCHEMA: dict[str, dict[str, Any]] = {

@@ -1,13 +1,14 @@
 """Routes as data: each row names its path, its ONE query (queries.sql) and how its input is read
-and its result answered (handlers.py). app.py turns the rows into Starlette routes and
-openapi.py documents them; nothing else decides what a route does."""
+(readers.py) and its result answered (responders.py). app.py turns the rows into Starlette routes
+and openapi.py documents them; nothing else decides what a route does."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
 
-from guestlist.web import handlers as h
+from guestlist.web import readers as read
+from guestlist.web import responders as answer
 
 ErrorStyle = Literal["json", "html", "ready"]
 
@@ -17,8 +18,8 @@ class ApiRoute:
     method: str
     path: str
     query: str | None  # name in queries.sql; None = answered without SQL
-    read: h.Reader
-    respond: h.Responder
+    read: read.Reader
+    respond: answer.Responder
     summary: str
     refusals: tuple[str, ...] = ()  # codes (errors.CODE_STATUS) this route may answer
     response_schema: str | None = None  # name in openapi.SCHEMAS
@@ -37,44 +38,49 @@ _BODY, _BUSY = BODY_REFUSALS, BUSY_REFUSALS
 # fmt: off
 ROUTES: tuple[ApiRoute, ...] = (
     # --- operations ---------------------------------------------------------------------------
-    ApiRoute("GET", "/healthz", None, h.no_input, h.health, "The process is up.",
+    ApiRoute("GET", "/healthz", None, read.no_input, answer.health, "The process is up.",
              response_schema="Health", tags=("ops",)),
-    ApiRoute("GET", "/readyz", "web_readiness", h.no_input, h.ready,
+    ApiRoute("GET", "/readyz", "web_readiness", read.no_input, answer.ready,
              "The database answers and is migrated (503 otherwise).",
              response_schema="Ready", errors_as="ready", tags=("ops",)),
-    ApiRoute("GET", "/openapi.json", None, h.no_input, h.openapi_doc, "This description.",
+    ApiRoute("GET", "/openapi.json", None, read.no_input, answer.openapi_doc, "This description.",
              tags=("ops",)),
     # --- the guest page -----------------------------------------------------------------------
-    ApiRoute("GET", "/promotor/{promoter}/{event}", "web_resolve_page", h.page_slugs,
-             h.guest_page, "The guest page (HTML, pt-PT); unknown link → 404 page.",
+    ApiRoute("GET", "/promotor/{promoter}/{event}", "web_resolve_page", read.page_slugs,
+             answer.guest_page, "The guest page (HTML, pt-PT); unknown link → 404 page.",
              refusals=("page_not_found", "rate_limited", *_BUSY), errors_as="html", tags=("page",)),
-    ApiRoute("GET", "/api/guest/page/{promoter}/{event}", "web_resolve_page", h.page_slugs,
-             h.page_json, "What the guest page shows: event, organization, promoter, list open.",
+    ApiRoute("GET", "/api/guest/page/{promoter}/{event}", "web_resolve_page", read.page_slugs,
+             answer.page_json,
+             "What the guest page shows: event, organization, promoter, list open.",
              refusals=("page_not_found", "rate_limited", *_BUSY), response_schema="Page"),
     # --- synchronous guest API (one SQL call each) ----------------------------------------------
-    ApiRoute("POST", "/api/guest/verify-phone", "web_check_phone", h.JsonBody(h.PHONE_BODY),
-             h.phone_answer, "Is this phone registered? Answers the first name only.",
+    ApiRoute("POST", "/api/guest/verify-phone", "web_check_phone", read.JsonBody(read.PHONE_BODY),
+             answer.phone_answer, "Is this phone registered? Answers the first name only.",
              refusals=(*_BODY, "rate_limited", *_BUSY), response_schema="PhoneCheck"),
-    ApiRoute("POST", "/api/guest/verify-phone-v2", "web_check_phone", h.JsonBody(h.PHONE_BODY),
-             h.phone_answer, "Same as verify-phone (the seed's cached variant).",
+    ApiRoute("POST", "/api/guest/verify-phone-v2", "web_check_phone",
+             read.JsonBody(read.PHONE_BODY),
+             answer.phone_answer, "Same as verify-phone (the seed's cached variant).",
              refusals=(*_BODY, "rate_limited", *_BUSY), response_schema="PhoneCheck"),
-    ApiRoute("POST", "/api/guest/login", "web_login", h.JsonBody(h.LOGIN_BODY), h.guest_pass,
+    ApiRoute("POST", "/api/guest/login", "web_login", read.JsonBody(read.LOGIN_BODY),
+             answer.guest_pass,
              "Log in and join the event's list; sets the gl_session cookie.",
              refusals=(*_BODY, "invalid_credentials", "event_not_found", "promoter_not_found",
                        "guest_list_closed", "guest_list_full", "account_locked",
                        "rate_limited", *_BUSY),
              response_schema="GuestPass"),
-    ApiRoute("POST", "/api/guest/register", "web_register", h.JsonBody(h.REGISTER_BODY),
-             h.guest_pass, "Create an account and join the event's list; sets gl_session.",
+    ApiRoute("POST", "/api/guest/register", "web_register", read.JsonBody(read.REGISTER_BODY),
+             answer.guest_pass, "Create an account and join the event's list; sets gl_session.",
              refusals=(*_BODY, "phone_exists", "event_not_found", "promoter_not_found",
                        "guest_list_closed", "guest_list_full", "rate_limited", *_BUSY),
              response_schema="GuestPass"),
-    ApiRoute("GET", "/api/guest/me/{event_id}", "web_session_guest", h.session_and_event,
-             h.returning_guest, "A returning device (gl_session cookie): its QR for the event.",
+    ApiRoute("GET", "/api/guest/me/{event_id}", "web_session_guest", read.session_and_event,
+             answer.returning_guest,
+             "A returning device (gl_session cookie): its QR for the event.",
              refusals=("invalid_input", "session_invalid", "event_not_found", "rate_limited",
                        *_BUSY),
              response_schema="ReturningGuest"),
-    ApiRoute("GET", "/api/guest/qr/{qr_code}.svg", "web_qr_code_exists", h.qr_code, h.qr_svg,
+    ApiRoute("GET", "/api/guest/qr/{qr_code}.svg", "web_qr_code_exists", read.qr_code,
+             answer.qr_svg,
              "The QR image of a guest's code (SVG, made locally).",
              refusals=("qr_not_found", "rate_limited", *_BUSY), response_schema="Svg"),
 )
