@@ -1,7 +1,7 @@
 """The job queue with real workers and real connections: every job done exactly once (200 jobs,
 8 workers), a worker process killed mid-job, a PostgreSQL restart under load, duplicates, the
-depth limit, retries with backoff and the dead letter, passwords erased, and the long-poll's
-wake-up (the one time bound asserted: the answer within 100 ms of the job's end).
+depth limit, retries with backoff and the dead letter, passwords erased, the autoscaler. The
+routes over HTTP: test_http.py; the listener alone: test_listener.py.
 
 Jobs here hash with bcrypt cost 4 (`weak_hash`): these tests are about the queue, not hashing.
 """
@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, LiteralString, cast
+from typing import Any, cast
 
 import orjson
 import psycopg
@@ -28,21 +28,17 @@ import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from guestlist.queries import load_queries, q
+from guestlist.queries import q
 from guestlist.queue import workers as worker
-from guestlist.queue.listener import CHANNEL_DONE, CHANNEL_NEW, RECENT_DONE, JobWaiter
+from guestlist.queue.listener import JobWaiter
 from guestlist.web.errors import from_exception
+from tests.queue.jobs import job_row, qq, rows, wait_until, work
 from tests.support.database import ROOT, PgServer
-from tests.support.server import LiveServer, live_server, login_body, new_guest, register_body, wq
+from tests.support.server import wq
 
-QQ = load_queries(Path(__file__).with_name("queries.sql"))
 PASSWORD = "Segredo123"
 WRONG_PASSWORD = "Errada123"
 GENERIC_FAILURE = "Não foi possível processar o pedido. Tenta novamente."
-
-
-def qq(name: str) -> LiteralString:
-    return cast(LiteralString, QQ[name])
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -80,20 +76,10 @@ def enqueue(conn: psycopg.Connection, kind: str, payload: dict[str, Any]) -> dic
     return cast(dict[str, Any], row[0])
 
 
-def work(conn: psycopg.Connection, name: str = "test") -> dict[str, Any] | None:
-    row = conn.execute(qq("queue_test_work_one"), {"worker": name}).fetchone()
-    return cast("dict[str, Any] | None", row[0] if row else None)
-
-
 def status(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
     row = conn.execute(q("queue_job_status"), {"job_id": job_id}).fetchone()
     assert row is not None
     return cast(dict[str, Any], row[0])
-
-
-def rows(db_url: str, name: str, **params: Any) -> list[dict[str, Any]]:
-    with psycopg.connect(db_url, row_factory=psycopg.rows.dict_row) as conn:
-        return conn.execute(qq(name), params).fetchall()
 
 
 def scalar(db_url: str, name: str, **params: Any) -> Any:
@@ -101,25 +87,6 @@ def scalar(db_url: str, name: str, **params: Any) -> Any:
         row = conn.execute(qq(name), params).fetchone()
     assert row is not None
     return row[0]
-
-
-def job_row(db_url: str, job_id: str) -> dict[str, Any]:
-    found = rows(db_url, "queue_test_job", job_id=job_id)
-    assert len(found) == 1
-    return found[0]
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `check` until it returns something truthy; a failure guard, not a time assertion."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.suppress(psycopg.OperationalError):
-            value = check()
-            if value:
-                return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what} after {timeout} s")
-        time.sleep(0.05)
 
 
 async def wait_finished(db_url: str, expected: int, timeout: float = 180.0) -> None:
@@ -365,25 +332,6 @@ def test_idle_workers_wake_on_notify(
     assert asyncio.run(run()) == {"done": 3, "empty_claims": 0, "errors": 0}
     finished = rows(db_url, "queue_test_jobs")
     assert [j["result"]["code"] for j in finished] == ["invalid_credentials"] * 3
-
-
-def test_one_wake_per_notification_asleep_workers_first() -> None:
-    async def run() -> None:
-        waiter = JobWaiter("postgresql:///unused")
-        claiming = waiter.new_job()  # a worker inside a claim
-        sleepers = [waiter.new_job(), waiter.new_job()]
-        for fut in sleepers:
-            waiter.asleep(fut)
-        waiter._dispatch(CHANNEL_NEW, "")
-        assert [f.done() for f in (claiming, *sleepers)] == [False, True, False]
-        waiter.took(sleepers[0])
-        waiter._dispatch(CHANNEL_NEW, "")
-        assert sleepers[1].done() and not claiming.done()
-        # a woken worker that will not claim (it stops) hands its wake-up on
-        waiter.forget(sleepers[1])
-        assert claiming.done()
-
-    asyncio.run(run())
 
 
 # --- enqueue --------------------------------------------------------------------------------------
@@ -723,326 +671,3 @@ def test_batched_workers_do_each_job_once_in_fewer_transactions(
         assert 300 / 20 <= transactions < 300 / 2, transactions
     counter = rows(db_url, "queue_test_pending_counter")[0]
     assert counter == {"counter": 0, "counted": 0}
-
-
-# --- over HTTP: the v2 routes and the long-poll ---------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def web(
-    pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    """app.py without in-process workers (RUN_WORKERS=0): the tests decide when a job is done."""
-    with live_server(
-        pg_server, template_db, tmp_path_factory.mktemp("web_queue"), RUN_WORKERS="0"
-    ) as server:
-        yield server
-        log = server.log_text()
-        for secret in server.pii | server.secrets:
-            assert secret not in log, "a guest's data reached the log"
-
-
-# what login-v2/register-v2 answer, and what GET status (and a held submit) adds
-QUEUED_KEYS = {"success", "jobId", "message", "estimatedTime", "estimatedSeconds", "duplicate"}
-STATUS_KEYS = {"id", "status", "result", "error", "createdAt", "processedAt", "finishedAt"}
-
-
-def _work_one(server: LiveServer) -> dict[str, Any] | None:
-    with psycopg.connect(server.db_url, autocommit=True) as conn:
-        conn.execute(q("web_set_role"))
-        return work(conn, "http-test")
-
-
-def test_v2_routes_queue_and_status_shows_the_guest_pass(web: LiveServer) -> None:
-    guest = new_guest()
-    web.remember(guest)
-    with web.client() as c:
-        r = c.post("/api/guest/register-v2", json=register_body(web, guest))
-        assert r.status_code == 200, r.text
-        queued = r.json()
-        assert set(queued) == QUEUED_KEYS
-        assert queued["success"] is True and queued["duplicate"] is False
-        job_id = queued["jobId"]
-        again = c.post("/api/guest/register-v2", json=register_body(web, guest)).json()
-        assert again["jobId"] == job_id and again["duplicate"] is True
-
-        pending = c.get(f"/api/guest/status/{job_id}")
-        assert pending.status_code == 200
-        assert pending.json()["status"] == "waiting" and pending.json()["result"] is None
-        assert "gl_session" not in pending.cookies
-
-        assert _work_one(web) == {"jobId": job_id, "status": "completed"}
-        done = c.get(f"/api/guest/status/{job_id}")
-        body = done.json()
-        assert set(body) == STATUS_KEYS
-        assert body["status"] == "completed" and body["id"] == job_id
-        assert body["result"]["success"] is True
-        assert set(body["result"]) == {
-            "success", "guest_id", "qr_code", "first_name", "message", "recovered", "event"
-        }  # fmt: skip
-        assert "session_token" not in done.text
-        cookie = done.headers["set-cookie"]
-        assert cookie.startswith("gl_session=") and "HttpOnly" in cookie
-        web.secrets.update({body["result"]["qr_code"], done.cookies["gl_session"]})
-
-        # the returning device's cookie works like the synchronous route's
-        me = c.get(f"/api/guest/me/{web.demo['eventId']}")
-        assert me.status_code == 200 and me.json()["qr_code"] == body["result"]["qr_code"]
-
-        # login with a wrong password: completed, the refusal as the sync route's error body
-        r = c.post("/api/guest/login-v2", json=login_body(web, guest, password=WRONG_PASSWORD))
-        login_job = r.json()["jobId"]
-        _work_one(web)
-        refused = c.get(f"/api/guest/status/{login_job}").json()
-        assert refused["status"] == "completed"
-        assert refused["result"]["success"] is False
-        assert refused["result"]["code"] == "invalid_credentials"
-
-
-def test_v2_routes_validate_like_the_sync_routes(web: LiveServer) -> None:
-    bad = {"phone": "12", "firstName": "", "password": "", "eventId": "nope"}
-    with web.client() as c:
-        sync = c.post("/api/guest/register", json=bad)
-        queued = c.post("/api/guest/register-v2", json=bad)
-        assert queued.status_code == sync.status_code == 400
-        assert queued.json() == sync.json()
-        assert c.post("/api/guest/login-v2", json={"phone": "+351912345678"}).status_code == 400
-        r = c.post("/api/guest/login-v2", content=b"x", headers={"content-type": "text/plain"})
-        assert r.status_code == 415
-
-
-def test_status_refusals(web: LiveServer) -> None:
-    with web.client() as c:
-        for path in ("/api/guest/status/nope", "/api/guest/status/" + "0" * 32 + "x"):
-            r = c.get(path)
-            assert r.status_code == 404 and r.json()["code"] == "job_not_found"
-        r = c.get("/api/guest/status/6b0f2f56-7bd3-4c7a-9a3c-2f0c0a4f6d11")
-        assert r.status_code == 404 and r.json()["code"] == "job_not_found"
-        r = c.get("/api/guest/status/6b0f2f56-7bd3-4c7a-9a3c-2f0c0a4f6d11?wait=soon")
-        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "wait"
-
-
-def test_long_poll_answers_within_100ms_of_the_job_end(
-    web: LiveServer, artifacts_dir: Path
-) -> None:
-    """The one time bound asserted: the held request answers within 100 ms of the job's
-    finished_at (the NOTIFY → listener → status read → response path)."""
-    gaps = []
-    for _ in range(5):
-        guest = new_guest()
-        web.remember(guest)
-        with web.client() as c:
-            job_id = c.post("/api/guest/register-v2", json=register_body(web, guest)).json()[
-                "jobId"
-            ]
-        answer: dict[str, Any] = {}
-
-        def hold(job_id: str = job_id, answer: dict[str, Any] = answer) -> None:
-            with web.client() as poller:
-                response = poller.get(f"/api/guest/status/{job_id}?wait=20")
-                answer["at"] = time.time()
-                answer["response"] = response
-
-        thread = threading.Thread(target=hold)
-        thread.start()
-        time.sleep(0.5)  # the request is parked on its subscription
-        assert "response" not in answer, "still held while the job waits"
-        assert _work_one(web) == {"jobId": job_id, "status": "completed"}
-        thread.join(timeout=30)
-        response = answer["response"]
-        assert response.status_code == 200 and response.json()["status"] == "completed"
-        web.secrets.update({response.json()["result"]["qr_code"], response.cookies["gl_session"]})
-        finished = job_row(web.db_url, job_id)["finished_at"].timestamp()
-        gaps.append(answer["at"] - finished)
-    report = ", ".join(f"{gap * 1000:.1f}" for gap in gaps)
-    (artifacts_dir / "queue_wakeup_gaps.txt").write_text(f"finished_at → answer (ms): {report}\n")
-    assert all(gap <= 0.100 for gap in gaps), f"wake-up gaps (ms): {report}"
-
-
-def test_long_poll_times_out_with_the_current_status(web: LiveServer) -> None:
-    guest = new_guest()
-    web.remember(guest)
-    with web.client() as c:
-        job_id = c.post("/api/guest/login-v2", json=login_body(web, guest)).json()["jobId"]
-        r = c.get(f"/api/guest/status/{job_id}?wait=0.5")
-        assert r.status_code == 200 and r.json()["status"] == "waiting"
-    _work_one(web)
-
-
-def test_submit_with_wait_answers_when_the_job_ends(web: LiveServer) -> None:
-    """register-v2?wait=N: held until a worker ends the job, then the queued keys, the job's
-    status with the guest pass, and the session cookie, in one answer."""
-    guest = new_guest()
-    web.remember(guest)
-    answer: dict[str, Any] = {}
-
-    def submit() -> None:
-        with web.client() as c:
-            answer["response"] = c.post(
-                "/api/guest/register-v2?wait=20", json=register_body(web, guest)
-            )
-
-    thread = threading.Thread(target=submit)
-    thread.start()
-    worked = wait_until(lambda: _work_one(web), timeout=10, what="the held submit's job")
-    thread.join(timeout=30)
-    response = answer["response"]
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert set(body) == QUEUED_KEYS | STATUS_KEYS
-    assert body["jobId"] == body["id"] == worked["jobId"] and body["duplicate"] is False
-    assert body["status"] == "completed" and body["result"]["success"] is True
-    assert "session_token" not in response.text
-    assert response.headers["set-cookie"].startswith("gl_session=")
-    web.secrets.update({body["result"]["qr_code"], response.cookies["gl_session"]})
-    # the token went to this answer only: a later poll of the job has no cookie
-    with web.client() as c:
-        again = c.get(f"/api/guest/status/{body['jobId']}")
-        assert again.json()["result"]["qr_code"] == body["result"]["qr_code"]
-        assert "gl_session" not in again.cookies
-
-
-def test_submit_with_wait_times_out_with_the_job_still_queued(web: LiveServer) -> None:
-    guest = new_guest()
-    web.remember(guest)
-    with web.client() as c:
-        r = c.post("/api/guest/login-v2?wait=0.3", json=login_body(web, guest))
-        assert r.status_code == 200
-        body = r.json()
-        assert set(body) == QUEUED_KEYS | STATUS_KEYS
-        assert body["status"] == "waiting" and body["result"] is None
-        assert body["id"] == body["jobId"] and "gl_session" not in r.cookies
-        twin = c.post("/api/guest/login-v2?wait=0", json=login_body(web, guest)).json()
-        assert set(twin) == QUEUED_KEYS  # no wait: answered at once, as without ?wait
-        assert twin["jobId"] == body["jobId"] and twin["duplicate"] is True
-    assert _work_one(web) == {"jobId": body["jobId"], "status": "completed"}
-
-
-def test_submit_with_a_bad_wait_queues_nothing(web: LiveServer) -> None:
-    guest = new_guest()
-    web.remember(guest)
-    with web.client() as c:
-        for wait in ("soon", "-1", "nan", "inf"):
-            r = c.post(f"/api/guest/register-v2?wait={wait}", json=register_body(web, guest))
-            assert r.status_code == 400, wait
-            assert [e["field"] for e in r.json()["errors"]] == ["wait"]
-        first = c.post("/api/guest/register-v2", json=register_body(web, guest)).json()
-        assert first["duplicate"] is False  # none of the refused submits left a job
-    assert _work_one(web) == {"jobId": first["jobId"], "status": "completed"}
-
-
-def test_job_waiter_remembers_recently_finished_jobs() -> None:
-    """A subscription made after the job's NOTIFY (the held submit learns the job id from the
-    enqueue) resolves at once; the memory keeps the last RECENT_DONE ids only."""
-
-    async def run() -> None:
-        waiter = JobWaiter("postgresql:///unused")
-        waiter._dispatch(CHANNEL_DONE, "job-a")
-        with waiter.job_done("job-a") as done:
-            assert done.done()
-        with waiter.job_done("job-b") as pending:
-            assert not pending.done()
-            waiter._dispatch(CHANNEL_DONE, "job-b")
-            assert pending.done()
-        for i in range(RECENT_DONE):
-            waiter._dispatch(CHANNEL_DONE, f"later-{i}")
-        with waiter.job_done("job-a") as forgotten, waiter.job_done("later-0") as kept:
-            assert not forgotten.done() and kept.done()
-
-    asyncio.run(run())
-
-
-# --- the page: queued path, 503 fallback ------------------------------------------------------
-
-
-CHROMIUM = Path("/usr/bin/chromium")
-PAGE = "/promotor/miguel/festa-verao"
-
-
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
-def test_page_goes_through_the_queue_and_falls_back_on_503(
-    pg_server: PgServer, template_db: str, tmp_path: Path
-) -> None:
-    from playwright.sync_api import Page, Route, expect, sync_playwright
-
-    guest = new_guest(firstName="Inês")
-    with (
-        live_server(pg_server, template_db, tmp_path) as server,  # in-process workers
-        sync_playwright() as p,
-    ):
-        server.remember(guest)
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-
-        def log_in(page: Page) -> None:
-            page.goto(server.base_url + PAGE)
-            page.fill("#phone", guest["phone"])
-            page.click("#form-phone button[type=submit]")
-            page.fill("#login-password", guest["password"])
-            page.click("#form-login button[type=submit]")
-            expect(page.locator("#step-qr")).to_be_visible()
-
-        try:
-            # register, the submit's answer NOT held (as from a server without ?wait): the
-            # page long-polls the job, then shows the QR code
-            context = browser.new_context(locale="pt-PT")
-            page = context.new_page()
-            urls: list[str] = []
-            page.on("request", lambda request: urls.append(request.url))
-            page.route(
-                "**/api/guest/register-v2?wait=25",
-                lambda route: route.continue_(url=route.request.url.replace("wait=25", "wait=0")),
-            )
-            page.goto(server.base_url + PAGE)
-            page.fill("#phone", guest["phone"])
-            page.click("#form-phone button[type=submit]")
-            expect(page.locator("#step-register")).to_be_visible()
-            for field in ("firstName", "lastName", "email"):
-                page.fill(f"#reg-{field}", guest[field])
-            page.fill("#reg-password", guest["password"])
-            page.fill("#reg-confirmPassword", guest["password"])
-            page.click("#form-register button[type=submit]")
-            expect(page.locator("#step-qr")).to_be_visible()
-            expect(page.locator("#qr-greeting")).to_contain_text("Inês")
-            paths = [u.removeprefix(server.base_url) for u in urls]
-            assert "/api/guest/register-v2?wait=25" in paths
-            assert any(u.startswith("/api/guest/status/") and "wait=25" in u for u in paths)
-            assert "/api/guest/register" not in paths
-            qr_code = page.locator("#qr-image").get_attribute("src")
-            context.close()
-
-            # login on another device: the held answer carries the guest pass, no long-poll
-            context = browser.new_context(locale="pt-PT")
-            page = context.new_page()
-            urls.clear()
-            page.on("request", lambda request: urls.append(request.url))
-            log_in(page)
-            assert page.locator("#qr-image").get_attribute("src") == qr_code
-            paths = [u.removeprefix(server.base_url) for u in urls]
-            assert "/api/guest/login-v2?wait=25" in paths
-            assert not any(u.startswith("/api/guest/status/") for u in paths)
-            assert "/api/guest/login" not in paths
-            context.close()
-
-            # login on a third device while the queue answers 503: the synchronous route
-            context = browser.new_context(locale="pt-PT")
-            page = context.new_page()
-            urls.clear()
-            page.on("request", lambda request: urls.append(request.url))
-
-            def queue_full(route: Route) -> None:
-                route.fulfill(
-                    status=503,
-                    headers={"Retry-After": "5"},
-                    content_type="application/json",
-                    body='{"success": false, "code": "queue_full", "error": "Cheio", '
-                    '"retry_after": 5}',
-                )
-
-            page.route("**/api/guest/login-v2?*", queue_full)
-            log_in(page)
-            paths = [u.removeprefix(server.base_url) for u in urls]
-            assert paths.index("/api/guest/login-v2?wait=25") < paths.index("/api/guest/login")
-            assert not any(u.startswith("/api/guest/status/") for u in paths)
-            context.close()
-        finally:
-            browser.close()
