@@ -150,7 +150,7 @@ LISTEN guestlist_jobs_new
 SELECT 1
 
 -- === metrics ===
--- metrics.py / routes_admin.py: the queue's figures for GET /api/admin/metrics, GET /metrics
+-- monitor/figures.py / web/monitoring.py: the queue's figures for GET /api/admin/metrics, GET /metrics
 -- and the load monitor's sampler (every 5 s).
 
 -- name: metrics_queue

@@ -101,7 +101,8 @@ class HttpFigures:
     Histogram take a lock, check their labels and walk the buckets in Python on every request;
     this is one dict lookup, a bisect and three additions. Same names, help, labels, buckets
     and `_created` samples as the Counter + Histogram it replaces. Written from the event loop
-    only (request_log's observer); a scrape from elsewhere may see one request half counted."""
+    only (`observe`, from the request middleware); a scrape from elsewhere may see one request
+    half counted."""
 
     def __init__(self, buckets: tuple[float, ...] = _HTTP_BUCKETS) -> None:
         self.bounds = (*(float(b) for b in buckets), math.inf)

@@ -1,6 +1,6 @@
 """The body of GET /api/admin/metrics: the seed's fields, defined honestly, and a real series.
 
-Definitions (also in openapi.py's "Metrics" schema, via routes_admin.METRICS_SCHEMA):
+Definitions (also in openapi.py's "Metrics" schema, via web/monitoring.METRICS_SCHEMA):
 
 * the last minute = the last 12 five-second buckets, the one being filled included;
 * HTTP figures are this process's requests, health probes and the monitoring routes excluded

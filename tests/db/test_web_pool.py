@@ -1,4 +1,4 @@
-"""db.py and cleanup_timer.py against a real database: the pool's connections act as
+"""db.py and cleanup.py against a real database: the pool's connections act as
 guestlist_web with the app's GUCs, and what the web role may not do maps to 403."""
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ RETURNING id::text
 SELECT e.id FROM app.events e WHERE e.id = %(event_id)s::uuid FOR UPDATE
 
 -- name: queue_test_worker_backends
--- Backends of worker processes (worker.make_worker_pool's application_name) in this database.
+-- Backends of worker processes (workers.make_worker_pool's application_name) in this database.
 SELECT a.pid, a.wait_event_type
 FROM pg_catalog.pg_stat_activity a
 WHERE a.datname = pg_catalog.current_database() AND a.application_name = 'guestlist-worker'

@@ -1,4 +1,4 @@
-"""The in-memory figures (metrics_buffers.py) and the queue read's rate limit (metrics.py),
+"""The in-memory figures (monitor/windows.py) and the queue read's rate limit (monitor/figures.py),
 without a server: a driven clock, a stub in place of the database."""
 
 from __future__ import annotations
