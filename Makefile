@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LOCAL_DB := scripts/local-db.sh
 PYTEST_ARGS ?=
-SHELL_SCRIPTS := scripts/install.sh scripts/local-db.sh scripts/pg_ctl .ci/run
+SHELL_SCRIPTS := scripts/install.sh scripts/lock-runtime.sh scripts/local-db.sh scripts/pg_ctl .ci/run
 
 export DATABASE_URL
 # The database every target talks to: DATABASE_URL, else the local cluster's URL.
@@ -20,19 +20,27 @@ DB_URL = $${DATABASE_URL:-$$($(LOCAL_DB) url)}
 # Start the local cluster unless DATABASE_URL names another server.
 DB_ENSURE = if [[ -z "$${DATABASE_URL:-}" ]]; then $(LOCAL_DB) start; fi
 
-.PHONY: help install db-up db-down db-status migrate demo psql run \
-	test test-sql test-py lint bench
+.PHONY: help install install-test db-up db-down db-status migrate demo psql run \
+	test test-sql test-py lint bench lock
 
 help:
 	@echo "make run        install, start the local database, migrate, load the demo, serve"
-	@echo "make test       install, then the whole suite (pgTAP via pg_prove, pytest, browser)"
-	@echo "make install    Debian packages (as root) and .venv"
+	@echo "make test       install-test, then the whole suite (pgTAP via pg_prove, pytest, browser)"
+	@echo "make install    what serving needs: PostgreSQL 15 + pg_cron (as root), .venv (runtime.lock)"
+	@echo "make install-test   install, plus pgTAP, plpgsql_check, chromium, node and the test/bench extras"
+	@echo "make lock       rewrite requirements/runtime.lock from pyproject's dependencies"
 	@echo "make db-up | db-down | db-status   the project-local PostgreSQL cluster"
 	@echo "make migrate | demo | psql         against DATABASE_URL or the local cluster"
 	@echo "make test-sql | test-py | lint | bench"
 
 install:
-	@scripts/install.sh
+	@scripts/install.sh runtime
+
+install-test:
+	@scripts/install.sh test
+
+lock:
+	@scripts/lock-runtime.sh
 
 db-up: install
 	@$(LOCAL_DB) start
@@ -45,10 +53,10 @@ db-status:
 
 migrate: install
 	@$(DB_ENSURE)
-	$(PY) migrate.py "$(DB_URL)"
+	$(VENV)/bin/guestlist migrate --database-url "$(DB_URL)"
 
 demo: migrate
-	$(PY) demo.py "$(DB_URL)"
+	$(VENV)/bin/guestlist demo --database-url "$(DB_URL)"
 
 psql:
 	@$(DB_ENSURE) >/dev/null
@@ -61,24 +69,23 @@ run: demo
 		export ADMIN_TOKEN; \
 		echo "run: ADMIN_TOKEN=$$ADMIN_TOKEN (generated for this run; set ADMIN_TOKEN to keep one)"; \
 	fi; \
-	exec $(PY) app.py
+	exec $(VENV)/bin/guestlist serve
 
-test: install
+test: install-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test-sql: install
-	$(VENV)/bin/pytest tests/test_pgtap.py tests/test_plpgsql_check.py $(PYTEST_ARGS)
+test-sql: install-test
+	$(VENV)/bin/pytest tests/db/test_pgtap.py tests/db/test_plpgsql_check.py $(PYTEST_ARGS)
 
-test-py: install
-	$(VENV)/bin/pytest --ignore=tests/test_pgtap.py --ignore=tests/test_plpgsql_check.py \
+test-py: install-test
+	$(VENV)/bin/pytest --ignore=tests/db/test_pgtap.py --ignore=tests/db/test_plpgsql_check.py \
 		$(PYTEST_ARGS)
 
-lint: install
+lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	@if command -v shellcheck >/dev/null; then shellcheck $(SHELL_SCRIPTS); \
 	else bash -n $(SHELL_SCRIPTS) && echo "lint: shellcheck not installed, ran bash -n"; fi
 
-bench: install
-	@if [[ -x bench/run.sh ]]; then bench/run.sh; \
-	else echo "bench: bench/run.sh not there yet"; fi
+bench: install-test
+	bench/run.sh

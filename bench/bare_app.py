@@ -8,7 +8,7 @@
   rate limits are the database's settings, as for the app) and returns its JSON as is: what
   our route would cost without its validation, error mapping, logging and headers.
 
-    DATABASE_URL=… PORT=… python bench/bare_app.py
+    DATABASE_URL=… PORT=… python -m bench.bare_app
 
 Served like app.py: uvicorn with uvloop and httptools, one process, no access log.
 """
@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -32,9 +30,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from db import check_connection  # the app's pool check
-from queries import q  # the app's statements, loaded from the repo root
+from guestlist.db import check_connection  # the app's pool check
+from guestlist.queries import q  # the app's statements, loaded from the repo root
 
 CONST_BODY = orjson.dumps({"ok": True, "service": "bare"})
 

@@ -3,20 +3,8 @@
 -- `web_check_phone` and the pool setup from there). {name} marks an identifier composed
 -- with psycopg.sql.
 
--- ─── databases (maintenance database, autocommit) ──────────────────────────
-
--- name: create_database
-CREATE DATABASE {dbname}
-
--- name: create_database_from_template
-CREATE DATABASE {dbname} TEMPLATE {template}
-
--- name: drop_database
-DROP DATABASE IF EXISTS {dbname} WITH (FORCE)
-
--- name: close_database
--- A template nobody may connect to (pg_cron's launcher included).
-ALTER DATABASE {dbname} WITH ALLOW_CONNECTIONS false
+-- ─── the server (maintenance database, autocommit; making and dropping databases:
+-- tests/support/postgres.sql) ──
 
 -- name: server_facts
 SELECT pg_catalog.version() AS version,
@@ -29,18 +17,6 @@ SELECT pg_catalog.version() AS version,
 -- This connection's backend and the data directory, the postmaster's working directory: how
 -- the runner finds the server's processes when it runs on this machine.
 SELECT pg_catalog.pg_backend_pid(), pg_catalog.current_setting('data_directory')
-
--- ─── pg_cron (run in the cron.database_name database) ─────────────────────
-
--- name: cron_database_name
-SELECT pg_catalog.current_setting('cron.database_name', true)
-
--- name: cron_installed
-SELECT pg_catalog.to_regclass('cron.job') IS NOT NULL
-
--- name: cron_unschedule_database
--- Forget the cleanup job migrate.py scheduled for a database the bench drops.
-SELECT cron.unschedule(jobid) FROM cron.job WHERE database = %(dbname)s
 
 -- ─── bench data (bench database, as the superuser) ─────────────────────────
 

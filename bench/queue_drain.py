@@ -15,7 +15,7 @@
 3. the enqueue's depth check with 5000 pending jobs: the 16 counter rows it reads vs a count
    over the partial index → µs per call.
 
-    .venv/bin/python bench/queue_drain.py [--jobs 500] [--fast-jobs 5000]
+    .venv/bin/python -m bench.queue_drain [--jobs 500] [--fast-jobs 5000]
                                           [--workers 1,2,4,8] [--seconds 5]
                                           [--fast-workers 1,2,4] [--batch-ms 0,10]
                                           [--skip-cost10]
@@ -29,30 +29,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import re
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, LiteralString, cast
 
+import psutil
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
+from guestlist import migrate
+from guestlist.queries import load_queries, q
+from guestlist.queue import workers as worker
+from guestlist.queue.listener import JobWaiter
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT))
-
-import migrate  # noqa: E402
-import worker  # noqa: E402
-from notify import JobWaiter  # noqa: E402
-from queries import load_queries, q  # noqa: E402
 
 DBNAME = "guestlist_bench_queue"
 BQ = {**load_queries(BENCH / "queries.sql"), **load_queries(BENCH / "queue_queries.sql")}
@@ -145,19 +145,14 @@ def payload(kind: str, event_id: str, n: int) -> dict[str, Any]:
     }
 
 
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
 def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes (the server's backends), from /proc."""
-    total = 0
+    """User + system CPU time of these processes (the server's backends)."""
+    total = 0.0
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / _TICKS
+        with contextlib.suppress(psutil.Error):
+            cpu = psutil.Process(pid).cpu_times()
+            total += cpu.user + cpu.system
+    return total
 
 
 def crypt_cpu_ms(url: str, cost: int, hashes: int) -> float:
@@ -318,7 +313,7 @@ def main() -> None:
         cpus = os.cpu_count() or 1
         out("## bcrypt cost 10: register jobs against the hash ceiling\n")
         out("Raw `crypt()` cost 10 (pgbench, 2 clients) measured right before each drain, so a "
-            "busy host moves both figures together. The CPU columns (user + system from /proc: "
+            "busy host moves both figures together. The CPU columns (user + system, psutil: "
             "they hardly move when other processes share the CPUs) compare a job's whole cost "
             "— enqueue, work and the Python worker — with one hash's.\n")  # fmt: skip
         out("| workers | jobs | crypt() hashes/s | drain jobs/s (db clock) | wall jobs/s "
@@ -350,7 +345,7 @@ def main() -> None:
             "WORKER_BATCH_MS, 0 = one job per transaction; otherwise a worker's transaction "
             f"claims jobs until {worker.WorkerSettings.batch_max} are done or that many ms "
             "have passed (api.work_guest_jobs).\n")  # fmt: skip
-        out("CPU per job (user + system, from /proc: unlike wall time it barely moves when "
+        out("CPU per job (user + system, psutil: unlike wall time it barely moves when "
             "other processes share the CPUs): the enqueuing backends, the workers' backends, "
             "the worker process (Python). Capacity = CPUs / total CPU per job.\n")  # fmt: skip
         out("| workers | batch | jobs | kind | enqueue/s (4 conns) | drain jobs/s (db clock) "

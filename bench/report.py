@@ -1,4 +1,4 @@
-"""The bench report: `python bench/report.py <results folder>` (bench/run.sh calls it).
+"""The bench report: `python -m bench.report <results folder>` (bench/run.sh calls it).
 
 Reads what the runner left in the folder — k6 summaries (summary-*.json, --summary-export),
 the runner's meta-*.json and run.json, raw/ (k6 per-request CSV, queue and probe timelines) —
@@ -1477,7 +1477,7 @@ class Report:
             "---",
             "Raw per-request data (k6 CSV), server and k6 logs, queue and probe "
             "timelines: `raw/` beside this file (not committed). Rebuild this report: "
-            f"`.venv/bin/python bench/report.py {self.out.name}`.",
+            f"`.venv/bin/python -m bench.report {self.out.name}`.",
             "",
         )
         return "\n".join(self.lines)
@@ -1501,7 +1501,7 @@ def write_latest(out: Path, latest: Path) -> Path:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python bench/report.py <results folder>", file=sys.stderr)
+        print("usage: python -m bench.report <results folder>", file=sys.stderr)
         return 2
     out = Path(argv[0])
     if not out.is_dir():

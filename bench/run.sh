@@ -7,7 +7,7 @@
 #   scenarios: limits verify-phone saturation time-to-qr doors-open seed
 #
 # Full run (default): ~80 minutes. --quick: ~17 minutes. --smoke: under a minute (the test
-# suite's tests/test_bench_smoke.py). Uses DATABASE_URL's server, else the project-local
+# suite's tests/bench/test_smoke.py). Uses DATABASE_URL's server, else the project-local
 # cluster (scripts/local-db.sh); makes and drops its own databases; serves on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname -- "${BASH_SOURCE[0]}")/.."
@@ -16,4 +16,4 @@ if [[ ! -x $PY ]]; then
     echo "bench: no .venv; run 'make install' first" >&2
     exit 1
 fi
-exec "$PY" bench/runner.py "$@"
+exec "$PY" -m bench.runner "$@"

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -52,19 +53,17 @@ from pathlib import Path
 from typing import Any, LiteralString, cast
 from urllib.parse import quote, urlencode
 
+import psutil
 import psycopg
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from bench import report
+from guestlist import demo, migrate
+from guestlist.queries import load_queries
+from tests.support.postgres import PgServer, close_database, create_database, drop_database
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT))
-
-import report  # noqa: E402  (bench/report.py, beside this file)
-
-import demo  # noqa: E402
-import migrate  # noqa: E402
-from queries import load_queries  # noqa: E402
 
 BQ: dict[str, str] = load_queries(BENCH / "queries.sql")
 K6_DIR = BENCH / "k6"
@@ -202,37 +201,25 @@ def http_call(
         return 0, b"", (time.perf_counter() - t0) * 1000
 
 
-def proc_stat(pid: int) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (state, ppid, …), or None when
-    the process is gone or not readable."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def stat_cpu_seconds(fields: list[str]) -> float:
-    """utime + stime of a process and of its reaped children, from its proc_stat fields."""
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
-
-
 def proc_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a live process (and its reaped children), from /proc."""
-    fields = proc_stat(pid)
-    return None if fields is None else stat_cpu_seconds(fields)
+    """User + system CPU seconds of a live process and of the children it reaped; None when
+    the process is gone or not ours to read."""
+    try:
+        cpu = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return cpu.user + cpu.system + cpu.children_user + cpu.children_system
 
 
 def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
-    parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    ticks = os.sysconf("SC_CLK_TCK")
-    idle = parts[3] + (parts[4] if len(parts) > 4 else 0)
-    total = sum(parts[:8])
-    return (total - idle) / ticks, total / ticks
+    """(busy, total) CPU seconds of the whole machine since boot."""
+    cpu = psutil.cpu_times()
+    total = sum(cpu)
+    return total - cpu.idle - getattr(cpu, "iowait", 0.0), total
 
 
 def loadavg() -> list[float]:
-    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    return list(psutil.getloadavg())
 
 
 def git_revision() -> str:
@@ -281,11 +268,14 @@ def write_json(path: Path, data: Any) -> None:
 # ─── the database server ───────────────────────────────────────────────────
 
 
-class PgServer:
-    """DATABASE_URL's server (or the local cluster's); databases made and dropped by the run."""
+class BenchDatabases:
+    """DATABASE_URL's server (or the local cluster's) and the databases the run makes on it
+    (made and dropped with tests/support/postgres.py, as the tests do)."""
 
     def __init__(self, base_url: str, prefix: str):
         self.base_url = base_url
+        # CREATE and DROP DATABASE from the postgres database, whatever DATABASE_URL names
+        self.server = dataclasses.replace(PgServer.from_url(base_url), maintenance_db="postgres")
         self.prefix = prefix
         self.created: list[str] = []
         self.postmaster = self.find_postmaster()
@@ -327,44 +317,15 @@ class PgServer:
     def create(self, name: str, template: str | None = None) -> str:
         dbname = f"{self.prefix}_{name}"
         self.drop(dbname)
-        with self.admin() as c:
-            if template is None:
-                c.execute(sql.SQL(bq("create_database")).format(dbname=sql.Identifier(dbname)))
-            else:
-                stmt = sql.SQL(bq("create_database_from_template")).format(
-                    dbname=sql.Identifier(dbname), template=sql.Identifier(template)
-                )
-                for attempt in range(40):
-                    try:
-                        c.execute(stmt)
-                        break
-                    except psycopg.errors.ObjectInUse:
-                        if attempt == 39:
-                            raise
-                        time.sleep(0.25)
+        create_database(self.server, dbname, template=template)
         self.created.append(dbname)
         return dbname
 
     def close_template(self, dbname: str) -> None:
-        self.forget_cron(dbname)
-        with self.admin() as c:
-            c.execute(sql.SQL(bq("close_database")).format(dbname=sql.Identifier(dbname)))
-
-    def forget_cron(self, dbname: str) -> None:
-        with contextlib.suppress(psycopg.Error), self.admin() as c:
-            row = c.execute(bq("cron_database_name")).fetchone()
-            cron_db = row[0] if row else None
-            if not cron_db:
-                return
-            with psycopg.connect(self.url(cron_db), autocommit=True) as cron:
-                installed = cron.execute(bq("cron_installed")).fetchone()
-                if installed and installed[0]:
-                    cron.execute(bq("cron_unschedule_database"), {"dbname": dbname})
+        close_database(self.server, dbname)
 
     def drop(self, dbname: str) -> None:
-        self.forget_cron(dbname)
-        with self.admin() as c:
-            c.execute(sql.SQL(bq("drop_database")).format(dbname=sql.Identifier(dbname)))
+        drop_database(self.server, dbname)
         if dbname in self.created:
             self.created.remove(dbname)
 
@@ -377,32 +338,24 @@ class PgServer:
         """The server's postmaster when it runs on this machine: the parent of a backend,
         recognised by its working directory, the data directory (a pid from a server elsewhere
         may name some other local process). None when it is not ours to measure."""
-        with contextlib.suppress(psycopg.Error), self.admin() as c:
+        with contextlib.suppress(psycopg.Error, psutil.Error), self.admin() as c:
             row = c.execute(bq("server_process")).fetchone()
-            fields = proc_stat(row[0]) if row else None
-            parent = int(fields[1]) if fields else None
-            with contextlib.suppress(OSError):
-                if (
-                    parent
-                    and row
-                    and os.readlink(f"/proc/{parent}/cwd") == os.path.realpath(row[1])
-                ):
-                    return parent
+            parent = psutil.Process(row[0]).parent() if row else None
+            if parent is not None and parent.cwd() == os.path.realpath(row[1]):
+                return parent.pid
         return None
 
     def cpu_seconds(self) -> float | None:
         """CPU seconds of the whole server since it started: the postmaster and the processes it
         reaped (backends that ended) and its live ones (backends, WAL writer, checkpointer…)."""
-        postmaster = self.postmaster
-        if postmaster is None:
+        if self.postmaster is None:
             return None
-        total = proc_cpu_seconds(postmaster)
+        total = proc_cpu_seconds(self.postmaster)
         if total is None:
             return None
-        for entry in Path("/proc").iterdir():
-            fields = proc_stat(int(entry.name)) if entry.name.isdigit() else None
-            if fields and int(fields[1]) == postmaster:  # one read a process: parent and CPU
-                total += stat_cpu_seconds(fields)
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(self.postmaster).children():
+                total += proc_cpu_seconds(child.pid) or 0.0
         return total
 
 
@@ -589,7 +542,7 @@ class Bench:
         self.raw = out / "raw"
         self.raw.mkdir(parents=True, exist_ok=True)
         self.k6_bin = find_k6()
-        self.pg = PgServer(resolve_base_url(), f"guestlist_bench_{os.getpid()}")
+        self.pg = BenchDatabases(resolve_base_url(), f"guestlist_bench_{os.getpid()}")
         self.template: str | None = None
         self.limits: dict[str, Any] = {}
         self.sustained_rate: float | None = None
@@ -660,7 +613,7 @@ class Bench:
         port = free_port()
         srv = Server(
             "bare_app.py",
-            [sys.executable, str(BENCH / "bare_app.py")],
+            [sys.executable, "-m", "bench.bare_app"],
             self.server_env(url, port),
             port,
             self.raw / f"{name}.bare.log",
@@ -1419,11 +1372,7 @@ def cpu_model() -> str:
 
 
 def mem_gb() -> float | None:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024 / 1024, 1)
-    return None
+    return round(psutil.virtual_memory().total / 1024**3, 1)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -1,27 +1,41 @@
 #!/usr/bin/env bash
-# Everything `make run` and `make test` need on a fresh Debian 12 machine. Idempotent.
+# What `make run` (scripts/install.sh) and `make test` (scripts/install.sh test) need on a fresh
+# Debian 12 machine. Idempotent.
 #
-# 1. Debian packages (root: apt-get update once, then install what is missing;
-#    otherwise: say which are missing and fail).
-#    PostgreSQL 15's contrib modules (pgcrypto) ship inside postgresql-15 on Debian 12
-#    (postgresql-contrib-15 is only a virtual name it provides), so it is not listed.
-# 2. .venv (python3 -m venv) and `pip install -e '.[dev]'` whenever pyproject.toml is
-#    newer than the stamp .venv/.installed.
+#   runtime (default): PostgreSQL 15 with pg_cron, and .venv with the runtime packages at the
+#                      versions of requirements/runtime.lock plus this checkout (editable);
+#   test:              the runtime, then pgTAP, plpgsql_check, pg_prove, chromium, node + npm
+#                      (the bench's PostGraphile) and the `test` and `bench` extras.
+#
+# Debian packages: as root, apt-get update once and install what is missing; otherwise say
+# which are missing and fail. PostgreSQL 15's contrib modules (pgcrypto) ship inside
+# postgresql-15 on Debian 12 (postgresql-contrib-15 is only a virtual name it provides).
+# The venv is (re)installed whenever pyproject.toml or the lock is newer than its stamp.
 set -euo pipefail
 
 REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
 
-PACKAGES=(
-    postgresql-15
-    postgresql-client-15
-    postgresql-15-cron
-    postgresql-15-pgtap
-    postgresql-15-plpgsql-check
-    libtap-parser-sourcehandler-pgtap-perl
-    chromium
-)
+MODE=${1:-runtime}
+case "$MODE" in
+    runtime | test) ;;
+    *)
+        echo "usage: scripts/install.sh [runtime | test]" >&2
+        exit 2
+        ;;
+esac
+
+PACKAGES=(postgresql-15 postgresql-client-15 postgresql-15-cron)
+if [[ $MODE == test ]]; then
+    PACKAGES+=(
+        postgresql-15-pgtap
+        postgresql-15-plpgsql-check
+        libtap-parser-sourcehandler-pgtap-perl
+        chromium
+    )
+fi
 PYTHON=${PYTHON:-python3}
+LOCK=requirements/runtime.lock
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
@@ -35,9 +49,9 @@ done
 if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     missing+=(python3-venv)
 fi
-# The bench's peer (PostGraphile, installed by npm at bench time) needs Node.js;
-# a machine that has node from elsewhere keeps it.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+# The bench's peer (PostGraphile, installed by npm at bench time; the suite's bench smoke test
+# runs it) needs Node.js; a machine that has node from elsewhere keeps it.
+if [[ $MODE == test ]] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
     missing+=(nodejs npm)
 fi
 
@@ -52,21 +66,40 @@ if ((${#missing[@]})); then
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
-    echo "install: Debian packages present"
+    echo "install: Debian packages present ($MODE)"
 fi
 
 VENV="$REPO/.venv"
-STAMP="$VENV/.installed"
 if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
     echo "install: creating $VENV"
     rm -rf -- "$VENV"
     "$PYTHON" -m venv "$VENV"
-    rm -f -- "$STAMP"
+    rm -f -- "$VENV"/.installed-*
 fi
-if [[ ! -f "$STAMP" || pyproject.toml -nt "$STAMP" ]]; then
-    echo "install: pip install -e '.[dev]'"
-    "$VENV/bin/python" -m pip install -q -e '.[dev]'
+
+# Installs when the stamp is missing or older than pyproject.toml or the lock.
+stale() {
+    [[ ! -f $1 || pyproject.toml -nt $1 || $LOCK -nt $1 ]]
+}
+
+STAMP="$VENV/.installed-runtime"
+if stale "$STAMP"; then
+    echo "install: runtime packages from $LOCK, then this checkout (editable)"
+    "$VENV/bin/python" -m pip install -q -r "$LOCK"
+    "$VENV/bin/python" -m pip install -q --no-deps -e .
     touch "$STAMP"
 else
-    echo "install: .venv up to date"
+    echo "install: .venv runtime up to date"
+fi
+
+if [[ $MODE == test ]]; then
+    STAMP="$VENV/.installed-test"
+    if stale "$STAMP"; then
+        # the lock as constraints: the test stack never moves a runtime package off its pin
+        echo "install: the test and bench extras"
+        "$VENV/bin/python" -m pip install -q -c "$LOCK" -e '.[test,bench]'
+        touch "$STAMP"
+    else
+        echo "install: .venv test stack up to date"
+    fi
 fi

@@ -1,22 +1,9 @@
--- SQL run by the test harness (conftest.py and the infrastructure tests), loaded
+-- SQL run by the test harness (support/database.py and the infrastructure tests), loaded
 -- with queries.load_queries(); the application's own statements are in ../queries.sql.
 -- {name} marks an identifier composed with psycopg.sql.
 
--- ─── databases (run in the maintenance database, autocommit) ──────────────
-
--- name: create_database
-CREATE DATABASE {dbname}
-
--- name: create_database_from_template
-CREATE DATABASE {dbname} TEMPLATE {template}
-
--- name: drop_database
-DROP DATABASE IF EXISTS {dbname} WITH (FORCE)
-
--- name: close_database
--- A template nobody may connect to (pg_cron included): CREATE DATABASE … TEMPLATE
--- fails while any session is connected to the template.
-ALTER DATABASE {dbname} WITH ALLOW_CONNECTIONS false
+-- ─── extensions (run in the maintenance database, autocommit; making and dropping
+-- databases: support/postgres.sql) ──
 
 -- name: create_extension_pgtap
 CREATE EXTENSION IF NOT EXISTS pgtap
@@ -39,9 +26,6 @@ SET ROLE guestlist_admin
 SELECT admin.load_demo()
 
 -- ─── pg_cron (run in the cron.database_name database) ─────────────────────
-
--- name: cron_installed
-SELECT pg_catalog.to_regclass('cron.job') IS NOT NULL
 
 -- name: cron_jobs_for_database
 SELECT jobname, schedule, command, database, active
@@ -73,14 +57,7 @@ SELECT runid FROM cron.job_run_details WHERE runid = ANY(%(runids)s) ORDER BY ru
 -- name: cron_jobs_ids_for_database
 SELECT jobid FROM cron.job WHERE database = %(dbname)s ORDER BY jobid
 
--- name: cron_unschedule_database
--- Forget the jobs of a database the tests are about to drop.
-SELECT cron.unschedule(jobid) FROM cron.job WHERE database = %(dbname)s
-
 -- ─── test_migrate.py ──────────────────────────────────────────────────────
-
--- name: cron_database_name
-SELECT pg_catalog.current_setting('cron.database_name', true)
 
 -- name: project_roles
 SELECT rolname, rolcanlogin
@@ -127,7 +104,7 @@ FROM public.plpgsql_check_function_tb(%(oid)s::pg_catalog.oid::pg_catalog.regpro
                                       fatal_errors => false,
                                       extra_warnings => true)
 
--- === races (tests/test_races.py) ===
+-- === races (tests/db/test_races.py) ===
 
 -- name: race_create_event
 -- A fresh open event on a throwaway organization, with an optional capacity.
@@ -156,7 +133,7 @@ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = %(name)s)
 -- name: table_exists
 SELECT pg_catalog.to_regclass(%(name)s) IS NOT NULL
 
--- === privacy races (tests/test_privacy_races.py) ===
+-- === privacy races (tests/db/test_privacy_races.py) ===
 
 -- name: privacy_phone_traces
 -- Rows that still name a phone: its account and its guest rows.

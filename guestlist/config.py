@@ -1,0 +1,180 @@
+"""Every setting, read once from the environment by `load_settings` (documented in
+docs/config.md and docs/queue.md); the defaults are written once, in the dataclasses."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the app cannot use."""
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    minimum: float = 0,
+    maximum: float = math.inf,
+    *,
+    integer: bool = False,
+    above: bool = False,
+) -> float:
+    """A number between minimum and maximum (above minimum when `above`), or the default."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError as exc:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from exc
+    if not math.isfinite(value) or not minimum <= value <= maximum or (above and value == minimum):
+        low = f"> {minimum}" if above else f">= {minimum}"
+        bounds = low if maximum == math.inf else f"between {minimum} and {maximum}"
+        raise ConfigError(f"{name} must be {bounds}, got {raw!r}")
+    return value
+
+
+def _int(
+    env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: float = math.inf
+) -> int:
+    return int(_number(env, name, default, minimum, maximum, integer=True))
+
+
+_TRUE = ("1", "true", "on", "yes")
+_FALSE = ("0", "false", "off", "no")
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be on or off (1/0, true/false, yes/no), got {raw!r}")
+
+
+def parse_networks(raw: str) -> tuple[IPNetwork, ...]:
+    """`10.0.0.1, 192.168.0.0/16, ::1` → networks (a bare address is a /32 or /128)."""
+    networks: list[IPNetwork] = []
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_PROXIES: {item!r} is not an IP or CIDR") from exc
+    return tuple(networks)
+
+
+_CORES = os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """The queue workers' settings (WORKERS_*, WORKER_*, SCALE_*, WEB_CALM_SECONDS)."""
+
+    # bcrypt runs in the database's backends: one task per core keeps them all busy at once
+    # (an idle task sleeps on LISTEN, so the floor costs nothing when the queue is empty)
+    workers_min: int = _CORES
+    workers_max: int = 2 * _CORES
+    idle_seconds: float = 1.0  # an idle task re-claims after this even without a NOTIFY
+    scale_interval: float = 1.0
+    scale_up_per_worker: int = 2  # waiting jobs per running task beyond which to add tasks
+    scale_down_idle_seconds: float = 5.0
+    # tasks while requests wait for a connection of the pool the workers share with the web
+    web_busy_workers: int = max(1, _CORES - 1)
+    web_calm_seconds: float = 5.0  # how long the pool has had no waiter before that cap lifts
+    stop_timeout: float = 30.0  # how long stop() lets jobs in hand finish
+    batch_max: int = 50  # jobs per transaction at most
+    batch_ms: int = 10  # no new claim in a transaction after this (0: one job per transaction)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    host: str = "0.0.0.0"
+    port: int = 8000
+    pool_min: int = 2
+    pool_max: int = 20
+    pool_timeout: float = 5.0
+    keep_alive_seconds: float = 75.0
+    trusted_proxies: tuple[IPNetwork, ...] = field(default_factory=tuple)
+    admin_token: str = ""
+    cleanup_interval_seconds: int = 60
+    log_level: str = "info"
+    # The deployment is served over HTTPS: the session cookie is `__Host-gl_session` with
+    # Secure, and answers carry HSTS. Off only for plain http (make run, tests); even then a
+    # request a trusted proxy says came over https gets them (inputs.uses_https).
+    https: bool = True
+    # held answers (?wait) one client key may have at once in this process; 0 = no bound
+    long_polls_per_client: int = 20
+    run_workers: bool = True  # RUN_WORKERS=0: no workers in the app (`guestlist worker` runs them)
+    workers: WorkerSettings = field(default_factory=WorkerSettings)
+
+    @property
+    def admin_enabled(self) -> bool:
+        return bool(self.admin_token)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Every setting, from `env` (default: the process environment); the defaults are the
+    dataclasses' own. Raises ConfigError naming the first bad variable."""
+    env = os.environ if env is None else env
+    base, w = Settings(), WorkerSettings()
+    pool_min = _int(env, "POOL_MIN", base.pool_min, minimum=0)
+    pool_max = _int(env, "POOL_MAX", base.pool_max, minimum=1)
+    if pool_max < pool_min:
+        raise ConfigError(f"POOL_MAX ({pool_max}) must be >= POOL_MIN ({pool_min})")
+    if env.get("RATE_LIMIT_PER_MINUTE", "").strip():
+        # a security setting the app no longer sets: say so rather than ignore it
+        raise ConfigError(
+            "RATE_LIMIT_PER_MINUTE is no longer read by the app: rate limits are database "
+            "settings (guestlist migrate with GUESTLIST_SETTINGS, or admin.set_setting); "
+            "see docs/config.md"
+        )
+    workers_min = _int(env, "WORKERS_MIN", w.workers_min, minimum=0)
+    workers_max = _int(env, "WORKERS_MAX", w.workers_max, minimum=1)
+    if workers_max < workers_min:
+        raise ConfigError(f"WORKERS_MAX ({workers_max}) must be >= WORKERS_MIN ({workers_min})")
+    workers = WorkerSettings(
+        workers_min=workers_min,
+        workers_max=workers_max,
+        idle_seconds=_number(env, "WORKER_IDLE_SECONDS", w.idle_seconds, 0.05),
+        scale_up_per_worker=_int(env, "SCALE_UP_PER_WORKER", w.scale_up_per_worker, 1),
+        scale_down_idle_seconds=_number(env, "SCALE_DOWN_IDLE_SECONDS", w.scale_down_idle_seconds),
+        web_busy_workers=_int(env, "WORKERS_WEB_BUSY", w.web_busy_workers, 1),
+        web_calm_seconds=_number(env, "WEB_CALM_SECONDS", w.web_calm_seconds),
+        # the bounds api.work_guest_jobs accepts
+        batch_max=_int(env, "WORKER_BATCH_MAX", w.batch_max, 1, 1000),
+        batch_ms=_int(env, "WORKER_BATCH_MS", w.batch_ms, 0, 1000),
+    )
+    return Settings(
+        database_url=env.get("DATABASE_URL", "").strip(),
+        host=env.get("HOST", "").strip() or base.host,
+        port=_int(env, "PORT", base.port, minimum=1, maximum=65535),
+        pool_min=pool_min,
+        pool_max=pool_max,
+        pool_timeout=_number(env, "POOL_TIMEOUT", base.pool_timeout, above=True),
+        keep_alive_seconds=_number(env, "KEEP_ALIVE_SECONDS", base.keep_alive_seconds, above=True),
+        trusted_proxies=parse_networks(env.get("TRUSTED_PROXIES", "")),
+        admin_token=env.get("ADMIN_TOKEN", "").strip(),
+        cleanup_interval_seconds=_int(
+            env, "CLEANUP_INTERVAL_SECONDS", base.cleanup_interval_seconds
+        ),
+        log_level=env.get("LOG_LEVEL", "").strip().lower() or base.log_level,
+        https=_flag(env, "HTTPS", base.https),
+        long_polls_per_client=_int(env, "LONG_POLLS_PER_CLIENT", base.long_polls_per_client),
+        run_workers=_flag(env, "RUN_WORKERS", base.run_workers),
+        workers=workers,
+    )

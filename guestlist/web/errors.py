@@ -1,0 +1,287 @@
+"""The one error mapper: SQL refusals and exceptions → HTTP status + JSON body.
+
+Two sources of refusals, one shape for the client:
+
+* the seed's guest functions RETURN
+  `{"success": false, "code", "error", "errors"?, "retry_after"?}`;
+* every other function RAISEs `SQLSTATE PTxyz` (xyz = HTTP status) with MESSAGE = pt-PT text and
+  DETAIL = `{"code", "retry_after"?, "errors"?}`.
+
+Both become `ApiError(status, code, message, errors, retry_after)`; `CODES` is the single
+code → status and message table. Anything unexpected becomes a generic 500 that carries no
+SQL text, no stack and no input; only the exception class and SQLSTATE go to the log
+(`ApiError.log_hint`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import psycopg
+import psycopg_pool
+from starlette.responses import Response
+
+# code → (HTTP status, pt-PT fallback message). The only table; SQL codes come from
+# docs/contract.md, the rest are the app's own (body parsing, routing, infrastructure). The
+# message is used when SQL sent none or the app produced the code itself.
+CODES: dict[str, tuple[int, str]] = {
+    "invalid_input": (400, "Dados inválidos"),
+    "invalid_credentials": (401, "Telemóvel ou palavra-passe incorretos"),
+    "session_invalid": (401, "Sessão inválida ou expirada"),
+    "unauthorized": (401, "Não autorizado"),
+    "forbidden": (403, "Acesso negado"),
+    "event_not_found": (404, "Evento não encontrado"),
+    "page_not_found": (404, "Página não encontrada"),
+    "promoter_not_found": (404, "Promotor não encontrado"),
+    "job_not_found": (404, "Pedido não encontrado"),
+    "qr_not_found": (404, "Código QR não encontrado"),
+    "not_found": (404, "Não encontrado"),
+    "method_not_allowed": (405, "Método não permitido"),
+    "job_expired": (410, "O teu pedido expirou antes de ser processado. Submete-o novamente."),
+    "phone_exists": (409, "Este número de telemóvel já está registado"),
+    "guest_list_closed": (409, "A lista de convidados está fechada"),
+    "guest_list_full": (409, "A lista de convidados está completa"),
+    "conflict": (409, "Conflito com dados existentes"),
+    "payload_too_large": (413, "Pedido demasiado grande"),
+    "unsupported_media_type": (415, "O pedido tem de ser JSON (application/json)"),
+    "account_locked": (429, "Conta temporariamente bloqueada. Tenta novamente mais tarde."),
+    "rate_limited": (429, "Demasiados pedidos. Tenta novamente daqui a pouco."),
+    "internal": (500, "Erro interno"),
+    "queue_full": (503, "Serviço sobrecarregado. Tenta novamente daqui a pouco."),
+    "unavailable": (503, "Serviço temporariamente indisponível"),
+    "timeout": (504, "O serviço demorou demasiado a responder"),
+}
+CODE_STATUS: dict[str, int] = {code: status for code, (status, _) in CODES.items()}
+DEFAULT_MESSAGES: dict[str, str] = {code: text for code, (_, text) in CODES.items()}
+
+# SQL parameter / column names → the JSON keys the client sent.
+FIELD_KEYS: dict[str, str] = {
+    "phone": "phone",
+    "password": "password",
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "email": "email",
+    "event_id": "eventId",
+    "promoter_id": "promoterId",
+    "team_id": "teamId",
+    "birth_date": "birthDate",
+    "gender": "gender",
+    "city": "city",
+    "job_id": "jobId",
+    "qr_code": "qrCode",
+}
+
+# Codes whose SQL message is safe to show (written by our functions, pt-PT, no SQLERRM).
+# 5xx other than the explicit "busy" codes always get the generic text.
+_PASS_THROUGH_5XX = {"queue_full", "unavailable", "timeout"}
+
+# The server undid the statement for a reason of the moment, not of the request: a
+# serialization failure or a deadlock (still there after db.call's own retries), a lock or
+# statement timeout, a cancel. The same request may well succeed a second later.
+_TRANSIENT_STATES = ("40001", "40P01", "55P03", "57014")
+
+
+def json_key(field_name: str) -> str:
+    """`first_name` / `p_first_name` → `firstName`; unknown names are camel-cased."""
+    name = field_name.removeprefix("p_")
+    if name in FIELD_KEYS:
+        return FIELD_KEYS[name]
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+@dataclass
+class ApiError(Exception):
+    """A refusal on its way to the client."""
+
+    status: int
+    code: str
+    message: str
+    errors: list[dict[str, str]] | None = None
+    retry_after: int | None = None
+    log_hint: str | None = field(default=None, compare=False)
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"success": False, "code": self.code, "error": self.message}
+        if self.errors is not None:
+            out["errors"] = self.errors
+        if self.retry_after is not None:
+            out["retry_after"] = self.retry_after
+        return out
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(self.retry_after)}
+
+
+def api_error(
+    code: str,
+    message: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    retry_after: int | None = None,
+    status: int | None = None,
+) -> ApiError:
+    """Build an ApiError for `code`, its status from CODE_STATUS (or `status` if unknown)."""
+    resolved = CODE_STATUS.get(code, status or 500)
+    if resolved >= 500 and code not in _PASS_THROUGH_5XX:
+        message = None
+    if resolved >= 500 and code not in CODE_STATUS:
+        code = "internal"
+    text = message if isinstance(message, str) and message.strip() else None
+    return ApiError(
+        status=resolved,
+        code=code,
+        message=text or DEFAULT_MESSAGES.get(code, DEFAULT_MESSAGES["internal"]),
+        errors=errors,
+        retry_after=retry_after,
+    )
+
+
+def field_error(field_name: str, code: str, message: str) -> dict[str, str]:
+    return {"field": field_name, "code": code, "message": message}
+
+
+def invalid_input(errors: list[dict[str, str]], message: str | None = None) -> ApiError:
+    return api_error("invalid_input", message, errors=errors)
+
+
+def _retry_after(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value):
+        return None
+    return max(1, math.ceil(value))
+
+
+def _field_errors(value: Any) -> list[dict[str, str]] | None:
+    if not isinstance(value, list):
+        return None
+    out: list[dict[str, str]] = []
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        name = item.get("field")
+        out.append(
+            field_error(
+                json_key(name) if isinstance(name, str) and name else "body",
+                str(item.get("code") or "invalid"),
+                str(item.get("message") or DEFAULT_MESSAGES["invalid_input"]),
+            )
+        )
+    return out
+
+
+def from_refusal(result: dict[str, Any]) -> ApiError:
+    """`{"success": false, "code", "error", ...}` returned by a seed function → ApiError."""
+    code = result.get("code")
+    if not isinstance(code, str) or code not in CODE_STATUS:
+        err = api_error("internal")
+        err.log_hint = f"refusal without a known code: {code!r}"[:120]
+        return err
+    errors = _field_errors(result.get("errors"))
+    if code == "invalid_input" and errors is None:
+        errors = []
+    return api_error(
+        code,
+        result.get("error") if isinstance(result.get("error"), str) else None,
+        errors=errors,
+        retry_after=_retry_after(result.get("retry_after")),
+    )
+
+
+def _from_pt_state(exc: psycopg.Error, sqlstate: str) -> ApiError:
+    diag = exc.diag
+    detail: dict[str, Any] = {}
+    if diag.message_detail:
+        try:
+            parsed = orjson.loads(diag.message_detail)
+        except orjson.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict):
+            detail = parsed
+    digits = sqlstate[2:]
+    status = int(digits) if digits.isdigit() and 400 <= int(digits) <= 599 else 500
+    code = detail.get("code")
+    if not isinstance(code, str) or not code:
+        code = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(
+            status, "conflict" if status == 409 else "internal"
+        )
+    if code not in CODE_STATUS and status < 500:
+        # an unknown code from SQL: keep the function's status and code, it is still a refusal
+        err = ApiError(
+            status=status,
+            code=code,
+            message=diag.message_primary or DEFAULT_MESSAGES["invalid_input"],
+            errors=_field_errors(detail.get("errors")),
+            retry_after=_retry_after(detail.get("retry_after")),
+        )
+        err.log_hint = f"unknown code {code!r} from {sqlstate}"[:120]
+        return err
+    errors = _field_errors(detail.get("errors"))
+    if code == "invalid_input" and errors is None:
+        errors = []
+    err = api_error(
+        code,
+        diag.message_primary,
+        errors=errors,
+        retry_after=_retry_after(detail.get("retry_after")),
+        status=status,
+    )
+    if err.status != status:
+        err.log_hint = f"{sqlstate} carries code {code!r} mapped to {err.status}"
+    return err
+
+
+def _hint(exc: BaseException, sqlstate: str | None = None) -> str:
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    return f"{name} {sqlstate}" if sqlstate else name
+
+
+def from_exception(exc: BaseException) -> ApiError:
+    """Any exception raised while serving a request → the ApiError the client gets."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, psycopg_pool.PoolTimeout):
+        err = api_error("timeout")
+    elif isinstance(exc, psycopg_pool.PoolClosed):
+        err = api_error("unavailable")
+    elif isinstance(exc, psycopg.Error):
+        sqlstate = exc.sqlstate or ""
+        if sqlstate.startswith("PT"):
+            return _from_pt_state(exc, sqlstate)
+        if sqlstate in ("23505", "23503"):
+            err = api_error("conflict")
+        elif sqlstate == "42501":
+            err = api_error("forbidden")
+        elif sqlstate == "P0001":
+            err = api_error("invalid_input", errors=[])
+        elif sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03"):
+            err = api_error("unavailable")
+        elif sqlstate in _TRANSIENT_STATES:
+            err = api_error("unavailable", retry_after=1)
+        elif not sqlstate and isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            err = api_error("unavailable")  # connection lost before the server answered
+        else:
+            err = api_error("internal")
+        err.log_hint = _hint(exc, sqlstate)
+        return err
+    else:
+        err = api_error("internal")
+    err.log_hint = _hint(exc)
+    return err
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(payload), status_code=status, headers=headers, media_type="application/json"
+    )
+
+
+def error_response(err: ApiError) -> Response:
+    return json_response(err.body(), status=err.status, headers=err.headers())

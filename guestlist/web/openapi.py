@@ -1,0 +1,471 @@
+"""/openapi.json, built from the route table: every route, its body (from its field list), its
+answer and the refusals it may give (statuses from errors.CODE_STATUS)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from guestlist.web.errors import CODE_STATUS
+from guestlist.web.inputs import (
+    EMAIL_MAX_CHARS,
+    MAX_BODY_BYTES,
+    MAX_PHONE_CHARS,
+    PASSWORD_MAX_BYTES,
+    PASSWORD_MIN_CHARS,
+    PRINTABLE_BREAKERS,
+    UUID_RE,
+    Field,
+)
+from guestlist.web.readers import SESSION_COOKIE, JsonBody
+from guestlist.web.routes import ApiRoute
+
+_KIND_SCHEMA: dict[str, dict[str, Any]] = {
+    "phone": {
+        "type": "string",
+        "description": "Any usual form; default region PT.",
+        "examples": ["935 886 310", "+351935886310"],
+    },
+    "text": {"type": "string"},
+    "secret": {"type": "string", "format": "password"},
+    "uuid": {"type": "string", "format": "uuid"},
+    "date": {"type": "string", "format": "date"},
+}
+
+# The server's rules as JSON Schema (inputs.py applies them, SQL again). Characters no text may
+# hold: NUL (Postgres text cannot), and in names also PRINTABLE_BREAKERS. (Lone surrogates, which
+# JSON escapes can carry, are refused too; they are no Unicode scalar values, so no pattern
+# names them.) Astral code points are written \U0001xxxx, which Python and Rust regexes read.
+_BAD = "\\u0000"
+_BREAKERS = PRINTABLE_BREAKERS.pattern[1:-1]  # the class's inside
+_TEXT = f"^[^{_BAD}]*$"
+_NAME_CHAR = f"[^{_BAD}{_BREAKERS}]"
+_PRINTABLE = f"^{_NAME_CHAR}*$"
+_NOT_BLANK = f"^{_NAME_CHAR}*[^ {_BAD}{_BREAKERS}]{_NAME_CHAR}*$"
+_EMAIL_CHAR = f"[^@ \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000{_BAD}{_BREAKERS}]"
+_EMAIL = f"^ *{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\\.{_EMAIL_CHAR}+ *$"
+_ANY = "[\\s\\S]*"
+_STRONG = f"^(?={_ANY}[a-z])(?={_ANY}[A-Z])(?={_ANY}[0-9])[^{_BAD}]*$"
+_PASSWORD_BYTES = (
+    f"At most {PASSWORD_MAX_BYTES} bytes of UTF-8 (bcrypt reads no more; longer is refused with "
+    f"code too_long): {PASSWORD_MAX_BYTES} ASCII characters, fewer with accents or emoji."
+)
+
+
+def _field_schema(f: Field) -> dict[str, Any]:
+    """One body key's schema: type, lengths, pattern, enum and format as the server checks."""
+    if f.kind == "phone":
+        schema: dict[str, Any] = {
+            **_KIND_SCHEMA["phone"],
+            "format": "phone",
+            "minLength": 1,
+            "maxLength": MAX_PHONE_CHARS,
+            "description": "A phone number libphonenumber finds valid, in any usual form "
+            "(spaces, +, 00); default region PT.",
+        }
+    elif f.kind == "secret":
+        schema = {
+            **_KIND_SCHEMA["secret"],
+            "minLength": 1,
+            "maxLength": PASSWORD_MAX_BYTES,
+            "pattern": _TEXT,
+            "description": _PASSWORD_BYTES,
+        }
+    elif f.kind == "new_secret":
+        schema = {
+            **_KIND_SCHEMA["secret"],
+            "minLength": PASSWORD_MIN_CHARS,
+            "maxLength": PASSWORD_MAX_BYTES,
+            "pattern": _STRONG,
+            "description": f"At least {PASSWORD_MIN_CHARS} characters with a lower-case letter, "
+            f"an upper-case letter and a digit (a-z, A-Z, 0-9). {_PASSWORD_BYTES}",
+        }
+    elif f.kind == "email":
+        schema = {
+            "type": "string",
+            "minLength": 5,
+            "maxLength": EMAIL_MAX_CHARS,
+            "pattern": _EMAIL,
+            "description": "name@domain.tld without spaces or control characters; surrounding "
+            "spaces are trimmed.",
+        }
+    elif f.kind == "uuid":
+        schema = {
+            "type": "string",
+            "pattern": f"^{UUID_RE.pattern}$",
+            "description": "A uuid: 32 hex digits, hyphens optional between the groups.",
+        }
+    elif f.kind == "date":
+        schema = {**_KIND_SCHEMA["date"]}
+        if f.past:
+            schema["description"] = "YYYY-MM-DD, after 1900-01-01 and before today."
+    elif f.choices:
+        schema = {"type": "string", "enum": list(f.choices)}
+    else:
+        schema = {"type": "string", "pattern": _PRINTABLE if f.printable else _TEXT}
+        if f.max_chars is not None:
+            schema["maxLength"] = f.max_chars
+            if f.required:
+                schema["minLength"] = 1
+                schema["pattern"] = _NOT_BLANK if f.printable else schema["pattern"]
+        if f.printable:
+            schema["description"] = (
+                "No control or invisible formatting characters (Unicode Cc, Cf, Zl, Zp: "
+                "bidirectional overrides, zero-width spaces…; code invalid_characters). "
+                "Surrounding spaces are trimmed before the length is counted."
+            )
+    if f.required:
+        return schema
+    # optional: null, absent or "" all mean "not given"
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}, {"type": "null"}]}
+
+
+_EVENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "title": {"type": "string"},
+        "startsAt": {"type": "string", "format": "date-time"},
+        "location": {"type": ["string", "null"]},
+    },
+}
+
+# A queued job's status (GET /api/guest/status/{job_id}, and a held login-v2/register-v2 answer).
+_JOB_STATUS: dict[str, Any] = {
+    "id": {"type": "string", "format": "uuid"},
+    "status": {"enum": ["waiting", "active", "delayed", "completed", "failed"]},
+    "result": {
+        "oneOf": [
+            {"type": "null"},
+            {"$ref": "#/components/schemas/GuestPass"},
+            {"$ref": "#/components/schemas/Error"},
+        ]
+    },
+    "error": {"type": ["string", "null"]},
+    "createdAt": {"type": "string", "format": "date-time"},
+    "processedAt": {"type": ["string", "null"], "format": "date-time"},
+    "finishedAt": {"type": ["string", "null"], "format": "date-time"},
+}
+
+# What both answers that show a guest their pass carry.
+_GUEST = {
+    "success": {"const": True},
+    "guest_id": {"type": "string", "format": "uuid"},
+    "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "first_name": {"type": "string"},
+    "event": {"$ref": "#/components/schemas/Event"},
+}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Health": {"type": "object", "properties": {"status": {"const": "ok"}}},
+    "Ready": {"type": "object", "properties": {"ready": {"type": "boolean"}}},
+    "Event": _EVENT,
+    "Page": {
+        "type": "object",
+        "properties": {
+            "event": {"$ref": "#/components/schemas/Event"},
+            "organization": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "name": {"type": "string"},
+                    "accountRetentionMonths": {"type": "integer", "minimum": 1, "maximum": 120},
+                    "guestRetentionMonths": {"type": "integer", "minimum": 1, "maximum": 120},
+                },
+            },
+            "promoter": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "displayName": {"type": "string"},
+                },
+            },
+            "teamId": {"type": ["string", "null"], "format": "uuid"},
+            "guestListOpen": {"type": "boolean"},
+            "closesAt": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "PhoneCheck": {
+        "type": "object",
+        "properties": {
+            "exists": {"type": "boolean"},
+            "user": {"type": "null"},  # the seed's key; nothing about a phone's owner
+            "source": {"enum": ["cache", "database"]},
+        },
+    },
+    "GuestPass": {
+        "type": "object",
+        "description": "Also sets the HttpOnly session cookie (the token is never in the body): "
+        "__Host-gl_session with Secure over HTTPS, gl_session on a plain-http deployment.",
+        "properties": {
+            **_GUEST,
+            "message": {"type": "string"},
+            "recovered": {"type": "boolean"},
+        },
+    },
+    "LoggedOut": {
+        "type": "object",
+        "required": ["success"],
+        "description": "Also clears the session cookie.",
+        "properties": {"success": {"const": True}},
+    },
+    "ReturningGuest": {"type": "object", "properties": _GUEST},
+    "GuestData": {
+        "type": "object",
+        "description": "Everything stored about the account (a download: Content-Disposition "
+        "attachment). No hash and no token is ever part of it.",
+        "required": ["exportedAt", "account", "guestEntries", "sessions", "jobs"],
+        "properties": {
+            "exportedAt": {"type": "string", "format": "date-time"},
+            "account": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "phone": {"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"},
+                    "firstName": {"type": "string"},
+                    "lastName": {"type": "string"},
+                    "email": {"type": "string"},
+                    "birthDate": {"type": ["string", "null"], "format": "date"},
+                    "gender": {"enum": ["M", "F", "O", None]},
+                    "city": {"type": ["string", "null"]},
+                    "isActive": {"type": "boolean"},
+                    "isVerified": {"type": "boolean"},
+                    "createdAt": {"type": "string", "format": "date-time"},
+                    "updatedAt": {"type": "string", "format": "date-time"},
+                },
+            },
+            "guestEntries": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "name": {"type": "string"},
+                        "phone": {"type": "string"},
+                        "qrCode": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                        "status": {"enum": ["pending", "checked_in", "cancelled"]},
+                        "checkedIn": {"type": "boolean"},
+                        "checkedInAt": {"type": ["string", "null"], "format": "date-time"},
+                        "createdAt": {"type": "string", "format": "date-time"},
+                        "event": {"$ref": "#/components/schemas/Event"},
+                        "organization": {"type": "object"},
+                        "promoter": {"type": ["object", "null"]},
+                        "team": {"type": ["object", "null"]},
+                    },
+                },
+            },
+            "sessions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "createdAt": {"type": "string", "format": "date-time"},
+                        "expiresAt": {"type": "string", "format": "date-time"},
+                    },
+                },
+            },
+            "jobs": {
+                "type": "array",
+                "description": "Queued requests naming the phone: no request body (one may be "
+                "another person's attempt on this number).",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "kind": {"enum": ["login", "register"]},
+                        "status": {"type": "string"},
+                        "eventId": {"type": "string", "format": "uuid"},
+                        "createdAt": {"type": "string", "format": "date-time"},
+                        "finishedAt": {"type": ["string", "null"], "format": "date-time"},
+                    },
+                },
+            },
+        },
+    },
+    "Erased": {
+        "type": "object",
+        "description": "Also clears the session cookie.",
+        "properties": {
+            "success": {"const": True},
+            "message": {"type": "string"},
+            "erased": {
+                "type": "object",
+                "description": "rows erased per kind (accounts, guestRows, sessions, jobs, …)",
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+        },
+    },
+    "QueuedJob": {
+        "type": "object",
+        "description": "A queued login or registration. With ?wait, also the keys of JobStatus "
+        "(and, when the job completed with a guest pass, the gl_session cookie).",
+        "required": [
+            "success",
+            "jobId",
+            "jobToken",
+            "message",
+            "estimatedTime",
+            "estimatedSeconds",
+            "duplicate",
+        ],
+        "properties": {
+            "success": {"const": True},
+            "jobId": {"type": "string", "format": "uuid"},
+            "jobToken": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{32}$",
+                "description": "Send as X-Job-Token to read the job; only its submitter has it.",
+            },
+            "message": {"type": "string"},
+            "estimatedTime": {"type": "string"},
+            "estimatedSeconds": {"type": "integer", "minimum": 1},
+            "duplicate": {"type": "boolean"},
+            **_JOB_STATUS,
+        },
+    },
+    "JobStatus": {
+        "type": "object",
+        "description": "The first read of a guest pass by a job token also sets the HttpOnly "
+        "cookie gl_session.",
+        "required": ["id", "status", "result", "error", "createdAt", "processedAt", "finishedAt"],
+        "properties": {
+            **_JOB_STATUS,
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["success", "code", "error"],
+        "properties": {
+            "success": {"const": False},
+            "code": {"type": "string", "enum": sorted(CODE_STATUS)},
+            "error": {"type": "string", "description": "pt-PT message"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "field": {"type": "string", "description": "the JSON key"},
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                },
+            },
+            "retry_after": {"type": "integer", "description": "seconds (also Retry-After)"},
+        },
+    },
+}
+
+_PATH_PARAM = re.compile(r"\{([a-z_]+)\}")
+_SLUG = {"type": "string", "maxLength": 80, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"}
+# What each path parameter must look like (anything else: 400 for an event id, 404 for the rest).
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "event_id": {"type": "string", "format": "uuid"},
+    "job_id": {"type": "string", "format": "uuid"},
+    "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "promoter": _SLUG,
+    "event": _SLUG,
+}
+
+
+def _body_schema(fields: Iterable[Field]) -> dict[str, Any]:
+    fields = list(fields)
+    return {
+        "type": "object",
+        "required": [f.key for f in fields if f.required],
+        "properties": {f.key: _field_schema(f) for f in fields},
+        "additionalProperties": True,  # other keys are ignored
+    }
+
+
+def _responses(route: ApiRoute) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": "OK"}
+    if route.response_schema == "Svg":
+        ok["content"] = {"image/svg+xml": {"schema": {"type": "string"}}}
+    elif route.errors_as == "html":
+        ok["content"] = {"text/html": {"schema": {"type": "string"}}}
+    elif route.response_schema:
+        ref = {"$ref": f"#/components/schemas/{route.response_schema}"}
+        ok["content"] = {"application/json": {"schema": ref}}
+    out: dict[str, Any] = {"200": ok}
+    by_status: dict[int, list[str]] = {}
+    for code in route.refusals:
+        by_status.setdefault(CODE_STATUS[code], []).append(code)
+    if route.admin:
+        by_status.setdefault(401, []).append("unauthorized")
+    if route.errors_as == "ready":
+        by_status.setdefault(503, []).append("not ready")
+    by_status.setdefault(500, []).append("internal")
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    for status, codes in sorted(by_status.items()):
+        entry: dict[str, Any] = {"description": ", ".join(codes)}
+        if route.errors_as == "json":
+            entry["content"] = {"application/json": {"schema": error_ref}}
+        if status in (429, 503):
+            entry["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+        out[str(status)] = entry
+    return out
+
+
+def build_openapi(routes: Iterable[ApiRoute]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        op: dict[str, Any] = {
+            "summary": route.summary,
+            "tags": list(route.tags),
+            "responses": _responses(route),
+        }
+        params = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": _PATH_SCHEMAS.get(name, {"type": "string"}),
+            }
+            for name in _PATH_PARAM.findall(route.path)
+        ]
+        # the session cookie: required by /api/guest/me/…, required or optional for a reader
+        # that says so (the privacy routes)
+        cookie = (
+            "required"
+            if route.path.startswith("/api/guest/me/")
+            else getattr(route.read, "session_cookie", None)
+        )
+        if cookie is not None:
+            params.append(
+                {
+                    "name": SESSION_COOKIE,
+                    "in": "cookie",
+                    "required": cookie == "required",
+                    "description": "The session token; named __Host-gl_session over HTTPS.",
+                    "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                }
+            )
+        params.extend(route.params)
+        if params:
+            op["parameters"] = params
+        if isinstance(route.read, JsonBody):
+            op["requestBody"] = {
+                "required": True,
+                "description": f"JSON, at most {MAX_BODY_BYTES} bytes.",
+                "content": {"application/json": {"schema": _body_schema(route.read.fields)}},
+            }
+            amend = getattr(route.read, "amend_schema", None)
+            if amend is not None:  # a reader that checks more than its fields says so
+                amend(op["requestBody"]["content"]["application/json"]["schema"])
+        if route.admin:
+            op["security"] = [{"adminToken": []}]
+        paths.setdefault(route.path, {})[route.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "guestlist",
+            "version": "1",
+            "description": "Promoter guest lists: every route is one PL/pgSQL function call.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,181 @@
+"""Responders, the second half of every route around its one SQL call (routes.py; the first half
+is readers.py): the query's result → the HTTP answer, with only the keys a client may see."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from guestlist.config import Settings
+from guestlist.web import page, qr
+from guestlist.web.errors import api_error, from_refusal, json_response
+from guestlist.web.inputs import session_token
+from guestlist.web.readers import SECURE_SESSION_COOKIE, Params, session_cookie_name
+
+Responder = Callable[[Request, Settings, Params, Any], Response]
+
+
+def _event(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        return None
+    return {k: value.get(k) for k in ("id", "title", "startsAt", "location")}
+
+
+def phone_answer(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """{exists, user: null, source}: nothing about the owner of a phone (`user` keeps the seed's
+    shape; the name is shown after the password)."""
+    return json_response(
+        {
+            "exists": bool(result.get("exists")),
+            "user": None,
+            "source": result.get("source"),
+        }
+    )
+
+
+def _cookie_max_age(expires_at: Any) -> int | None:
+    if not isinstance(expires_at, str):
+        return None
+    try:
+        when = datetime.fromisoformat(expires_at)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0, int((when - datetime.now(UTC)).total_seconds()))
+
+
+def guest_pass(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """Login/register: a refusal becomes its HTTP error; success answers the guest's pass and
+    keeps the session token in an HttpOnly cookie (never in the body)."""
+    if not isinstance(result, dict):
+        raise api_error("internal")
+    if result.get("success") is not True:
+        raise from_refusal(result)
+    response = json_response(
+        {
+            "success": True,
+            "guest_id": result.get("guest_id"),
+            "qr_code": result.get("qr_code"),
+            "first_name": result.get("first_name"),
+            "message": result.get("message"),
+            "recovered": bool(result.get("recovered")),
+            "event": _event(result.get("event")),
+        }
+    )
+    token = session_token(result.get("session_token"))
+    if token is not None:
+        name = session_cookie_name(request, settings)
+        response.set_cookie(
+            name,
+            token,
+            max_age=_cookie_max_age(result.get("session_expires_at")),
+            path="/",  # no Domain: this host only (required by the __Host- prefix)
+            secure=name == SECURE_SESSION_COOKIE,
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
+def logged_out(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """The session is over server-side (or there was none): the browser forgets the cookie."""
+    response = json_response({"success": True})
+    _forget_session_cookie(request, settings, response)
+    return response
+
+
+def _forget_session_cookie(request: Request, settings: Settings, response: Response) -> None:
+    """The browser drops this request's session cookie (logout, erasure)."""
+    name = session_cookie_name(request, settings)
+    response.delete_cookie(
+        name, path="/", secure=name == SECURE_SESSION_COOKIE, httponly=True, samesite="lax"
+    )
+
+
+def page_json(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    return json_response(page.public_page(result))
+
+
+def returning_guest(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    if not isinstance(result, dict):
+        raise api_error("internal")
+    return json_response(
+        {
+            "success": True,
+            "guest_id": result.get("guest_id"),
+            "qr_code": result.get("qr_code"),
+            "first_name": result.get("first_name"),
+            "event": _event(result.get("event")),
+        }
+    )
+
+
+def qr_svg(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    if result is not True:
+        raise api_error("qr_not_found")
+    return Response(
+        qr.render_svg(params["qr_code"]),
+        media_type=qr.SVG_MEDIA_TYPE,
+        headers={"Cache-Control": "private, max-age=86400"},
+    )
+
+
+def health(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    return json_response({"status": "ok"})
+
+
+def ready(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    ok = isinstance(result, dict) and result.get("ready") is True
+    return json_response({"ready": ok}, status=200 if ok else 503)
+
+
+def openapi_doc(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    return Response(request.app.state.openapi_json, media_type="application/json")
+
+
+def guest_page(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    return page.guest_page_response(result)
+
+
+DATA_FILENAME = "os-meus-dados.json"
+
+
+def data_download(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """A data export as a JSON file to download (indented for people to read), never cached."""
+    if not isinstance(result, dict):
+        raise api_error("internal")
+    if result.get("success") is not True:
+        raise from_refusal(result)
+    return Response(
+        orjson.dumps(result.get("data"), option=orjson.OPT_INDENT_2),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{DATA_FILENAME}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def erased(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """An erased account: the counts of what went, and this device's session cookie cleared."""
+    if not isinstance(result, dict):
+        raise api_error("internal")
+    if result.get("success") is not True:
+        raise from_refusal(result)
+    counts = result.get("erased") if isinstance(result.get("erased"), dict) else {}
+    response = json_response(
+        {
+            "success": True,
+            "message": "A tua conta foi apagada e os teus dados pessoais foram eliminados.",
+            "erased": {k: v for k, v in counts.items() if isinstance(v, int)},
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+    _forget_session_cookie(request, settings, response)
+    return response

@@ -1,0 +1,592 @@
+// Guest page: phone → login or register → QR code. Vanilla JS, no third-party code, no request
+// to any other host. The API layer below is the only place that knows URLs: one function per
+// call, each resolving to {ok, status, data}, so the queued (v2) variants can replace
+// login/register without touching the steps.
+'use strict';
+
+(() => {
+  // --- API: one function per call -------------------------------------------------------------
+
+  async function request(method, url, body, headers) {
+    const init = {
+      method,
+      headers: Object.assign({ Accept: 'application/json' }, headers),
+      credentials: 'same-origin',
+    };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch (_err) {
+      return { ok: false, status: 0, data: { code: 'network' } };
+    }
+    let data = {};
+    try {
+      data = await response.json();
+    } catch (_err) {
+      data = {};
+    }
+    const retryAfter = Number(response.headers.get('Retry-After'));
+    if (retryAfter > 0 && data.retry_after === undefined) data.retry_after = retryAfter;
+    return { ok: response.ok, status: response.status, data };
+  }
+
+  const api = {
+    pageData: (promoter, event) =>
+      request('GET', `/api/guest/page/${encodeURIComponent(promoter)}/${encodeURIComponent(event)}`),
+    returningGuest: (eventId) => request('GET', `/api/guest/me/${encodeURIComponent(eventId)}`),
+    verifyPhone: (phone) => request('POST', '/api/guest/verify-phone', { phone }),
+    login: (body) => request('POST', '/api/guest/login', body),
+    register: (body) => request('POST', '/api/guest/register', body),
+    // queued variants: the answer is held until the job ends (at most `wait`
+    // seconds) and then carries the job's status; past that, the job id is long-polled
+    loginQueued: (body, wait) => request('POST', `/api/guest/login-v2?wait=${wait}`, body),
+    registerQueued: (body, wait) =>
+      request('POST', `/api/guest/register-v2?wait=${wait}`, body),
+    // a job answers only the holder of the token its submit answered with
+    jobStatus: (jobId, jobToken, wait) =>
+      request('GET', `/api/guest/status/${encodeURIComponent(jobId)}?wait=${wait}`, undefined, {
+        'X-Job-Token': jobToken,
+      }),
+    qrImageUrl: (qrCode) => `/api/guest/qr/${encodeURIComponent(qrCode)}.svg`,
+    // the guest's own data (the session cookie): a download, and the account's erasure
+    myData: () => fetch('/api/guest/data', { credentials: 'same-origin' }),
+    erase: () => request('POST', '/api/guest/erase', { confirm: true }),
+    // ends this device's session on the server and clears its cookie
+    logout: () => request('POST', '/api/guest/logout', {}),
+  };
+
+  // The queued route first, its answer held until the job ends; while it has not, the job is
+  // long-polled. Resolves like the synchronous call ({ok, status, data}: the guest pass, or the
+  // refusal's error body). A full queue (503) falls back to the synchronous route.
+  const WAIT_SECONDS = 25;
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // A finished job as the synchronous call's answer; null while it is not finished.
+  function jobOutcome(job) {
+    if (job.status === 'completed' && job.result) {
+      return { ok: job.result.success === true, status: 200, data: job.result };
+    }
+    if (job.status === 'failed') {
+      // job_expired (its result): the request was lost before it was done, send it again
+      const data = job.result && job.result.code ? job.result : { code: 'job_failed', error: job.error };
+      return { ok: false, status: 500, data };
+    }
+    $('processing-text').textContent = job.status === 'active'
+      ? 'Estamos a confirmar a tua entrada na lista.'
+      : 'O teu pedido está na fila. Não feches esta página.';
+    return null;
+  }
+
+  async function viaQueue(queued, direct, body) {
+    $('processing-text').textContent = 'Estamos a confirmar a tua entrada na lista.';
+    const sent = await queued(body, WAIT_SECONDS);
+    if (sent.status === 503) return direct(body);
+    if (!sent.ok) return sent;
+    const early = jobOutcome(sent.data);
+    if (early) return early;
+    const deadline = Date.now() + 120000;
+    while (Date.now() < deadline) {
+      const polled = await api.jobStatus(sent.data.jobId, sent.data.jobToken, WAIT_SECONDS);
+      if (!polled.ok) {
+        if (polled.status !== 0 && polled.status !== 429 && polled.status < 500) return polled;
+        // network or server trouble, or too many polls at once: the job goes on, ask again
+        await sleep(1000 * Math.min(Math.max(polled.data.retry_after || 1, 1), 10));
+        continue;
+      }
+      const outcome = jobOutcome(polled.data);
+      if (outcome) return outcome;
+    }
+    return { ok: false, status: 504, data: { code: 'timeout' } };
+  }
+
+  // --- the same rules as the server (sql/40_register.sql) ---------------------------------
+
+  const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+  function todayIso() {
+    const now = new Date();
+    const local = new Date(now.getTime() - now.getTimezoneOffset() * 60000);
+    return local.toISOString().slice(0, 10);
+  }
+
+  function registrationErrors(v) {
+    const errors = {};
+    const first = v.firstName.trim();
+    const last = v.lastName.trim();
+    if (first.length < 1 || first.length > 80) {
+      errors.firstName = 'O nome deve ter entre 1 e 80 caracteres.';
+    }
+    if (last.length < 1 || last.length > 80) {
+      errors.lastName = 'O apelido deve ter entre 1 e 80 caracteres.';
+    }
+    const email = v.email.trim();
+    if (email.length > 254 || !EMAIL_RE.test(email)) errors.email = 'Email inválido.';
+    const pw = v.password;
+    if (pw.length < 8 || pw.length > 200 || !/[a-z]/.test(pw) || !/[A-Z]/.test(pw) || !/[0-9]/.test(pw)) {
+      errors.password =
+        'A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números.';
+    }
+    if (v.confirmPassword !== pw) errors.confirmPassword = 'As palavras-passe não coincidem.';
+    if (v.birthDate) {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(v.birthDate) || v.birthDate >= todayIso() || v.birthDate <= '1900-01-01') {
+        errors.birthDate = 'A data de nascimento deve ser no passado.';
+      }
+    }
+    if (!['', 'M', 'F', 'O'].includes(v.gender)) errors.gender = 'Género inválido.';
+    if (v.city.trim().length > 80) errors.city = 'A cidade deve ter no máximo 80 caracteres.';
+    return errors;
+  }
+
+  function phoneLooksValid(phone) {
+    const digits = phone.replace(/\D/g, '');
+    return /^[+\d\s().-]+$/.test(phone.trim()) && digits.length >= 9 && digits.length <= 15;
+  }
+
+  // --- page state and elements ----------------------------------------------------------------
+
+  const $ = (id) => document.getElementById(id);
+  const state = { page: null, phone: '', firstName: '', busy: false, signedIn: false };
+
+  const MESSAGES = {
+    network: 'Sem ligação. Verifica a tua rede e tenta novamente.',
+    internal: 'Ocorreu um erro. Tenta novamente daqui a pouco.',
+    invalid_credentials: 'Palavra-passe incorreta. Tenta novamente.',
+    guest_list_closed: 'A lista de convidados deste evento já fechou.',
+    guest_list_full: 'A lista de convidados deste evento está completa.',
+    event_not_found: 'Evento não encontrado.',
+    promoter_not_found: 'Este link de promotor já não é válido para este evento.',
+  };
+
+  function secondsText(seconds) {
+    if (!(seconds > 0)) return 'daqui a pouco';
+    if (seconds < 90) return `daqui a ${Math.ceil(seconds)} segundos`;
+    return `daqui a ${Math.ceil(seconds / 60)} minutos`;
+  }
+
+  function messageFor(data) {
+    const code = data && data.code;
+    if (code === 'rate_limited' || code === 'queue_full') {
+      return `Demasiados pedidos. Tenta novamente ${secondsText(data.retry_after)}.`;
+    }
+    if (code === 'account_locked') {
+      return `Demasiadas tentativas falhadas. Tenta novamente ${secondsText(data.retry_after)}.`;
+    }
+    if (MESSAGES[code]) return MESSAGES[code];
+    if (data && typeof data.error === 'string' && data.error) return data.error;
+    return MESSAGES.internal;
+  }
+
+  function showAlert(text) {
+    const el = $('alert');
+    el.textContent = text || '';
+    el.hidden = !text;
+  }
+
+  function showStep(name) {
+    for (const section of document.querySelectorAll('[data-step]')) {
+      section.hidden = section.dataset.step !== name;
+    }
+    const heading = document.querySelector(`[data-step="${name}"] h2`);
+    if (heading && name !== 'loading') heading.focus({ preventScroll: false });
+  }
+
+  function setFieldError(inputId, text) {
+    const input = $(inputId);
+    const error = $(`${inputId}-error`);
+    if (!input || !error) return false;
+    error.textContent = text || '';
+    error.hidden = !text;
+    if (text) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+    return true;
+  }
+
+  function clearErrors(form) {
+    showAlert('');
+    for (const input of form.querySelectorAll('input, select')) {
+      if (input.id) setFieldError(input.id, '');
+    }
+  }
+
+  // Server field errors ({field: JSON key, message}) shown on their inputs; the rest as an alert.
+  function showServerErrors(data, prefix) {
+    const errors = Array.isArray(data.errors) ? data.errors : [];
+    const unplaced = [];
+    let first = null;
+    for (const err of errors) {
+      const id = `${prefix}${err.field}`;
+      if (setFieldError(id, err.message)) {
+        first = first || id;
+      } else {
+        unplaced.push(err.message);
+      }
+    }
+    if (unplaced.length || !errors.length) showAlert(unplaced.join(' ') || messageFor(data));
+    if (first) $(first).focus();
+  }
+
+  function setBusy(form, busy) {
+    state.busy = busy;
+    for (const button of form.querySelectorAll('button')) button.disabled = busy;
+  }
+
+  // --- rendering --------------------------------------------------------------------------------
+
+  const dateFormat = new Intl.DateTimeFormat('pt-PT', {
+    timeZone: 'Europe/Lisbon',
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+
+  function renderEvent(page) {
+    const event = page.event || {};
+    $('event-title').textContent = event.title || 'Lista de convidados';
+    $('event-org').textContent = (page.organization && page.organization.name) || '';
+    const when = event.startsAt ? new Date(event.startsAt) : null;
+    if (when && !Number.isNaN(when.getTime())) {
+      $('event-date').textContent = dateFormat.format(when);
+      $('event-date').dateTime = when.toISOString();
+    }
+    $('event-location').textContent = event.location || '';
+    const promoter = page.promoter && page.promoter.displayName;
+    $('event-promoter').textContent = promoter ? `Lista de ${promoter}` : '';
+    if (event.title) document.title = `${event.title} · Lista de convidados`;
+    renderPrivacy(page.organization || {});
+  }
+
+  // The privacy notice names the organization and its retention periods.
+  function renderPrivacy(org) {
+    const months = (n) => (n === 1 ? '1 mês' : `${n} meses`);
+    if (org.name) {
+      for (const el of document.querySelectorAll('[data-org-name]')) el.textContent = org.name;
+    }
+    if (Number.isInteger(org.guestRetentionMonths)) {
+      for (const el of document.querySelectorAll('[data-guest-months]')) {
+        el.textContent = months(org.guestRetentionMonths);
+      }
+    }
+    if (Number.isInteger(org.accountRetentionMonths)) {
+      for (const el of document.querySelectorAll('[data-account-months]')) {
+        el.textContent = months(org.accountRetentionMonths);
+      }
+    }
+  }
+
+  function openPrivacy(event) {
+    event.preventDefault();
+    const notice = $('privacy-notice');
+    notice.open = true;
+    notice.scrollIntoView({ block: 'start' });
+    notice.querySelector('summary').focus();
+  }
+
+  function downloadName(title) {
+    const slug = (title || 'evento')
+      .normalize('NFD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60);
+    return `convite-${slug || 'evento'}.svg`;
+  }
+
+  function showQr(pass) {
+    const event = pass.event || (state.page && state.page.event) || {};
+    const url = api.qrImageUrl(pass.qr_code);
+    $('qr-greeting').textContent = pass.first_name
+      ? `${pass.first_name}, estás na lista!`
+      : 'Estás na lista!';
+    $('qr-event').textContent = event.title || '';
+    $('qr-image').src = url;
+    const link = $('qr-download');
+    link.href = url;
+    link.download = downloadName(event.title);
+    state.signedIn = true;
+    showAlert('');
+    showStep('qr');
+  }
+
+  async function restart() {
+    // "Não és tu?": the next person on this device must not get the last one's QR code back
+    if (state.signedIn) {
+      state.signedIn = false;
+      await api.logout();
+    }
+    state.phone = '';
+    state.firstName = '';
+    for (const form of document.querySelectorAll('form')) {
+      form.reset();
+      clearErrors(form);
+    }
+    showStep(state.page && state.page.guestListOpen ? 'phone' : 'closed');
+    if (state.page && state.page.guestListOpen) $('phone').focus();
+  }
+
+  function attribution() {
+    const page = state.page || {};
+    const body = { eventId: page.event && page.event.id };
+    if (page.promoter && page.promoter.id) body.promoterId = page.promoter.id;
+    if (page.teamId) body.teamId = page.teamId;
+    return body;
+  }
+
+  // --- steps ------------------------------------------------------------------------------------
+
+  async function onPhoneSubmit(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    if (state.busy) return;
+    clearErrors(form);
+    const phone = $('phone').value.trim();
+    if (!phoneLooksValid(phone)) {
+      setFieldError('phone', 'Número de telemóvel inválido.');
+      $('phone').focus();
+      return;
+    }
+    setBusy(form, true);
+    const { ok, data } = await api.verifyPhone(phone);
+    setBusy(form, false);
+    if (!ok) {
+      if (data.code === 'invalid_input') showServerErrors(data, '');
+      else showAlert(messageFor(data));
+      return;
+    }
+    state.phone = phone;
+    if (data.exists) {
+      // no name before the password: the greeting by name comes with the QR code
+      $('login-greeting').textContent = 'Olá de novo!';
+      $('login-username').value = phone;
+      showStep('login');
+      $('login-password').focus();
+    } else {
+      showStep('register');
+      $('reg-firstName').focus();
+    }
+  }
+
+  async function onLoginSubmit(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    if (state.busy) return;
+    clearErrors(form);
+    const password = $('login-password').value;
+    if (!password) {
+      setFieldError('login-password', 'Indica a tua palavra-passe.');
+      $('login-password').focus();
+      return;
+    }
+    setBusy(form, true);
+    showStep('processing');
+    const { ok, data } = await viaQueue(api.loginQueued, api.login, {
+      phone: state.phone,
+      password,
+      ...attribution(),
+    });
+    setBusy(form, false);
+    if (ok) {
+      showQr(data);
+      return;
+    }
+    showStep('login');
+    if (data.code === 'invalid_credentials') {
+      setFieldError('login-password', messageFor(data));
+      $('login-password').value = '';
+      $('login-password').focus();
+    } else if (data.code === 'invalid_input') {
+      showServerErrors(data, 'login-');
+    } else {
+      showAlert(messageFor(data));
+    }
+  }
+
+  function registrationValues() {
+    const value = (name) => $(`reg-${name}`).value;
+    return {
+      firstName: value('firstName'),
+      lastName: value('lastName'),
+      email: value('email'),
+      birthDate: value('birthDate'),
+      gender: value('gender'),
+      city: value('city'),
+      password: value('password'),
+      confirmPassword: value('confirmPassword'),
+    };
+  }
+
+  async function onRegisterSubmit(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    if (state.busy) return;
+    clearErrors(form);
+    const v = registrationValues();
+    const errors = registrationErrors(v);
+    const fields = Object.keys(errors);
+    if (fields.length) {
+      for (const field of fields) setFieldError(`reg-${field}`, errors[field]);
+      $(`reg-${fields[0]}`).focus();
+      return;
+    }
+    const body = {
+      phone: state.phone,
+      firstName: v.firstName.trim(),
+      lastName: v.lastName.trim(),
+      email: v.email.trim(),
+      password: v.password,
+      ...attribution(),
+    };
+    if (v.birthDate) body.birthDate = v.birthDate;
+    if (v.gender) body.gender = v.gender;
+    if (v.city.trim()) body.city = v.city.trim();
+    setBusy(form, true);
+    showStep('processing');
+    const { ok, data } = await viaQueue(api.registerQueued, api.register, body);
+    setBusy(form, false);
+    if (ok) {
+      showQr(data);
+      return;
+    }
+    showStep('register');
+    if (data.code === 'invalid_input') {
+      showServerErrors(data, 'reg-');
+    } else if (data.code === 'phone_exists') {
+      $('login-greeting').textContent = 'Olá de novo!';
+      $('login-username').value = state.phone;
+      showStep('login');
+      showAlert(data.error || 'Este telemóvel já está registado. Entra com a tua palavra-passe.');
+      $('login-password').focus();
+    } else {
+      showAlert(messageFor(data));
+    }
+  }
+
+  // --- the guest's own data ---------------------------------------------------------------------
+
+  const SESSION_EXPIRED = 'A tua sessão expirou. Entra de novo para gerires os teus dados.';
+
+  async function onDataDownload(event) {
+    const button = event.currentTarget;
+    button.disabled = true;
+    showAlert('');
+    let response;
+    try {
+      response = await api.myData();
+    } catch (_err) {
+      response = null;
+    }
+    button.disabled = false;
+    if (!response || !response.ok) {
+      let data = { code: response ? 'internal' : 'network' };
+      if (response) data = await response.json().catch(() => data);
+      if (response && response.status === 401) showAlert(SESSION_EXPIRED);
+      else showAlert(messageFor(data));
+      return;
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = 'os-meus-dados.json';
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  async function onEraseSubmit(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    if (state.busy) return;
+    clearErrors(form);
+    if (!$('erase-confirm').checked) {
+      setFieldError('erase-confirm', 'Confirma que queres apagar a tua conta.');
+      $('erase-confirm').focus();
+      return;
+    }
+    setBusy(form, true);
+    const { ok, status, data } = await api.erase();
+    setBusy(form, false);
+    if (ok) {
+      form.reset();
+      $('my-data').open = false;
+      state.phone = '';
+      state.firstName = '';
+      showAlert('');
+      showStep('erased');
+      return;
+    }
+    showAlert(status === 401 ? SESSION_EXPIRED : messageFor(data));
+  }
+
+  // --- start ------------------------------------------------------------------------------------
+
+  function inlinePageData() {
+    const el = $('page-data');
+    if (!el) return null;
+    try {
+      const data = JSON.parse(el.textContent);
+      return data && data.event && data.event.id ? data : null;
+    } catch (_err) {
+      return null;
+    }
+  }
+
+  async function loadPage() {
+    const inline = inlinePageData();
+    if (inline) return inline;
+    const match = window.location.pathname.match(/^\/promotor\/([^/]+)\/([^/]+)\/?$/);
+    if (!match) return null;
+    const { ok, data } = await api.pageData(
+      decodeURIComponent(match[1]),
+      decodeURIComponent(match[2]),
+    );
+    return ok ? data : null;
+  }
+
+  async function start() {
+    $('form-phone').addEventListener('submit', onPhoneSubmit);
+    $('form-login').addEventListener('submit', onLoginSubmit);
+    $('form-register').addEventListener('submit', onRegisterSubmit);
+    for (const button of document.querySelectorAll('[data-action="restart"]')) {
+      button.addEventListener('click', restart);
+    }
+    for (const link of document.querySelectorAll('[data-action="privacy"]')) {
+      link.addEventListener('click', openPrivacy);
+    }
+    $('data-download').addEventListener('click', onDataDownload);
+    $('form-erase').addEventListener('submit', onEraseSubmit);
+
+    state.page = await loadPage();
+    if (!state.page) {
+      showAlert('Não foi possível carregar este evento. Tenta novamente daqui a pouco.');
+      showStep('none');
+      return;
+    }
+    renderEvent(state.page);
+
+    // A device that already got its QR code for this event sees it again without logging in.
+    const back = await api.returningGuest(state.page.event.id);
+    if (back.ok && back.data.qr_code) {
+      showQr(back.data);
+      return;
+    }
+    if (!state.page.guestListOpen) {
+      showStep('closed');
+      return;
+    }
+    showStep('phone');
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+})();

@@ -1,0 +1,40 @@
+"""The page's static files obey the CSP and the no-third-party rule (read as files)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+STATIC = Path(__file__).resolve().parents[2] / "guestlist" / "web" / "static"
+FILES = sorted(p for p in STATIC.iterdir() if p.suffix in {".html", ".css", ".js", ".svg"})
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_no_other_host(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    urls = re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, flags=re.I)
+    assert [u for u in urls if not u.endswith("//www.w3.org")] == []  # the SVG namespace
+    assert "@import" not in text and "@font-face" not in text
+
+
+@pytest.mark.parametrize("path", [p for p in FILES if p.suffix == ".html"], ids=lambda p: p.name)
+def test_html_has_no_inline_code(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    for tag in re.findall(r"<script\b[^>]*>", text):
+        assert 'src="/static/' in tag or 'type="application/json"' in tag, tag
+    assert "<style" not in text
+    assert not re.search(r"\sstyle=", text)
+    assert not re.search(r"\son[a-z]+=", text)  # no inline event handlers
+    assert 'lang="pt-PT"' in text
+
+
+def test_page_speaks_european_portuguese() -> None:
+    html = (STATIC / "guest.html").read_text(encoding="utf-8")
+    for word in ("Telemóvel", "Palavra-passe", "Registar", "Entrar", "Apelido", "Cidade"):
+        assert word in html
+    js = (STATIC / "guest.js").read_text(encoding="utf-8")
+    assert "pt-PT" in js and "Europe/Lisbon" in js
+    assert "innerHTML" not in js  # text only: nothing from the server is parsed as HTML
+    assert "eval(" not in js and "new Function" not in js
