@@ -137,16 +137,73 @@ BEGIN
 END
 $$;
 
+-- A phone's password checked under the lockout rules, for the login and for
+-- the guest's own data (sql/85_privacy.sql): the attempts on one phone take
+-- turns (an advisory lock on its hash, to the end of the transaction), so a
+-- burst cannot outrun the count; a client past its failures or inside the
+-- phone's delay is refused before any hash is compared; then exactly one
+-- bcrypt comparison whether or not the phone is known. p_lockout_key: the
+-- client key the failures count under (NULL: only the per-phone delay).
+-- p_device_user_id: the account of the device's valid session, checked by the
+-- caller; when it is this phone's account the phone's delay and the address's
+-- lock do not apply, but the device's own failures count under a key of its
+-- own and lock it after login_client_max_failures (a held session - a lost
+-- phone, a copied cookie - is no unlimited way to guess the password). A
+-- right password clears the phone's counts. Returns the account's id, or NULL
+-- with the refusal (account_locked with retry_after, invalid_credentials).
+CREATE OR REPLACE FUNCTION app._check_password(p_phone text, p_password text,
+                                               p_lockout_key text, p_device_user_id uuid,
+                                               OUT user_id uuid, OUT refusal jsonb)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_phone text := app._normalize_phone(p_phone);
+  v_phone_hash bytea := app._phone_hash(v_phone);
+  v_user app.client_users;
+  v_retry integer;
+  v_lockout_key text := p_lockout_key;
+  v_window interval := make_interval(secs => app._config_int('login_failure_window_seconds', 900));
+BEGIN
+  -- class 7041: one attempt at a time per phone (hash collisions only make two phones take turns)
+  PERFORM pg_advisory_xact_lock(7041, ('x' || left(encode(v_phone_hash, 'hex'), 8))::bit(32)::integer);
+  SELECT * INTO v_user FROM app.client_users cu WHERE cu.phone = v_phone AND cu.is_active;
+  IF p_device_user_id IS NOT NULL AND v_user.id = p_device_user_id THEN
+    v_lockout_key := 'device:' || p_device_user_id::text;
+    SELECT greatest(1, ceil(extract(epoch FROM f.last_failure_at + v_window - now())))::integer
+      INTO v_retry
+    FROM app.login_client_failures f
+    WHERE f.phone_hash = v_phone_hash AND f.client_key = v_lockout_key
+      AND f.last_failure_at > now() - v_window
+      AND f.failures >= app._config_int('login_client_max_failures', 5);
+  ELSE
+    v_retry := app._login_wait(v_phone_hash, p_lockout_key);
+  END IF;
+  IF v_retry > 0 THEN
+    refusal := app._refusal('account_locked', app._message('account_locked'),
+                            jsonb_build_object('retry_after', v_retry));
+    RETURN;
+  END IF;
+
+  IF public.crypt(p_password, coalesce(v_user.password_hash, app._dummy_password_hash()))
+     IS DISTINCT FROM v_user.password_hash THEN
+    PERFORM app._login_failed(v_phone_hash, v_lockout_key);
+    refusal := app._refusal('invalid_credentials', app._message('invalid_credentials'));
+    RETURN;
+  END IF;
+  DELETE FROM app.login_failures f WHERE f.phone_hash = v_phone_hash;
+  DELETE FROM app.login_client_failures f WHERE f.phone_hash = v_phone_hash;
+  user_id := v_user.id;
+END
+$$;
+
 -- Authenticate by phone and password, then put the client on the event's
 -- list (or recover their existing place): the seed function's work, for the
 -- synchronous route and the queue's worker. p_lockout_key: the client key the
 -- failures are counted under (NULL: only the per-phone delay applies).
 -- p_device_user_id: the account of the device's valid session, checked by
--- the caller; when it is this phone's account the phone's delay and the
--- address's lock do not apply (the password is still checked, and the
--- device's own failures lock it after login_client_max_failures). Attempts on one phone take turns (an advisory
--- lock on its hash, to the end of the transaction), so a burst cannot outrun
--- the count. Refusals are returned, not raised.
+-- the caller (both as app._check_password takes them). Refusals are
+-- returned, not raised.
 CREATE OR REPLACE FUNCTION app._login(
   p_phone text,
   p_password text,
@@ -161,16 +218,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_phone text := app._normalize_phone(p_phone);
-  v_phone_hash bytea;
   v_errors jsonb;
-  v_retry integer;
+  v_check record;
   v_event app.events;
   v_attr record;
   v_user app.client_users;
   v_guest record;
   v_code text;
-  v_lockout_key text := p_lockout_key;
-  v_window interval := make_interval(secs => app._config_int('login_failure_window_seconds', 900));
 BEGIN
   v_errors := app._login_errors(p_phone, p_password, p_event_id);
   IF jsonb_array_length(v_errors) > 0 THEN
@@ -187,38 +241,12 @@ BEGIN
     RETURN app._refusal('promoter_not_found', app._message('promoter_not_found'));
   END IF;
 
-  v_phone_hash := app._phone_hash(v_phone);
-  -- class 7041: one login at a time per phone (hash collisions only make two phones take turns)
-  PERFORM pg_advisory_xact_lock(7041, ('x' || left(encode(v_phone_hash, 'hex'), 8))::bit(32)::integer);
-  SELECT * INTO v_user FROM app.client_users cu WHERE cu.phone = v_phone AND cu.is_active;
-  IF p_device_user_id IS NOT NULL AND v_user.id = p_device_user_id THEN
-    -- the account's own device: others' failures (the phone's delay, its address's lock) do
-    -- not hold it back, but its own failures count under a key of its own and lock it like
-    -- any client, so a held session (a lost phone, a copied cookie) is no unlimited way to
-    -- guess the account's password
-    v_lockout_key := 'device:' || p_device_user_id::text;
-    SELECT greatest(1, ceil(extract(epoch FROM f.last_failure_at + v_window - now())))::integer
-      INTO v_retry
-    FROM app.login_client_failures f
-    WHERE f.phone_hash = v_phone_hash AND f.client_key = v_lockout_key
-      AND f.last_failure_at > now() - v_window
-      AND f.failures >= app._config_int('login_client_max_failures', 5);
-  ELSE
-    v_retry := app._login_wait(v_phone_hash, p_lockout_key);
+  SELECT * INTO v_check FROM app._check_password(v_phone, p_password, p_lockout_key,
+                                                 p_device_user_id);
+  IF v_check.refusal IS NOT NULL THEN
+    RETURN v_check.refusal;
   END IF;
-  IF v_retry > 0 THEN
-    RETURN app._refusal('account_locked', app._message('account_locked'),
-                        jsonb_build_object('retry_after', v_retry));
-  END IF;
-
-  -- exactly one bcrypt comparison whether or not the phone is known
-  IF public.crypt(p_password, coalesce(v_user.password_hash, app._dummy_password_hash()))
-     IS DISTINCT FROM v_user.password_hash THEN
-    PERFORM app._login_failed(v_phone_hash, v_lockout_key);
-    RETURN app._refusal('invalid_credentials', app._message('invalid_credentials'));
-  END IF;
-  DELETE FROM app.login_failures f WHERE f.phone_hash = v_phone_hash;
-  DELETE FROM app.login_client_failures f WHERE f.phone_hash = v_phone_hash;
+  SELECT * INTO v_user FROM app.client_users cu WHERE cu.id = v_check.user_id;
 
   BEGIN
     SELECT * INTO v_guest

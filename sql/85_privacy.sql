@@ -138,11 +138,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_phone text;
-  v_phone_hash bytea;
-  v_user app.client_users;
   v_user_id uuid;
   v_errors jsonb := '[]'::jsonb;
-  v_retry integer;
+  v_check record;
 BEGIN
   IF p_session_token IS NOT NULL THEN
     v_user_id := app._session_user(p_session_token);
@@ -167,24 +165,12 @@ BEGIN
                         jsonb_build_object('errors', v_errors));
   END IF;
 
-  -- the login's lockout rules (sql/30_login.sql): the same wait, the same counts
-  v_phone_hash := app._phone_hash(v_phone);
-  PERFORM pg_advisory_xact_lock(7041, ('x' || left(encode(v_phone_hash, 'hex'), 8))::bit(32)::integer);
-  v_retry := app._login_wait(v_phone_hash, p_client_key);
-  IF v_retry > 0 THEN
-    RETURN app._refusal('account_locked', app._message('account_locked'),
-                        jsonb_build_object('retry_after', v_retry));
+  -- the login's own check (sql/30_login.sql): the same lockout rules, the same counts
+  SELECT * INTO v_check FROM app._check_password(v_phone, p_password, p_client_key, NULL);
+  IF v_check.refusal IS NOT NULL THEN
+    RETURN v_check.refusal;
   END IF;
-  SELECT * INTO v_user FROM app.client_users cu WHERE cu.phone = v_phone AND cu.is_active;
-  -- exactly one bcrypt comparison whether or not the phone is known
-  IF public.crypt(p_password, coalesce(v_user.password_hash, app._dummy_password_hash()))
-     IS DISTINCT FROM v_user.password_hash THEN
-    PERFORM app._login_failed(v_phone_hash, p_client_key);
-    RETURN app._refusal('invalid_credentials', app._message('invalid_credentials'));
-  END IF;
-  DELETE FROM app.login_failures f WHERE f.phone_hash = v_phone_hash;
-  DELETE FROM app.login_client_failures f WHERE f.phone_hash = v_phone_hash;
-  RETURN jsonb_build_object('user_id', v_user.id);
+  RETURN jsonb_build_object('user_id', v_check.user_id);
 END
 $$;
 
