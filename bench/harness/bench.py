@@ -18,14 +18,13 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from bench import report
 from bench.harness import BENCH, ROOT, BenchError, log, write_json
 from bench.harness.database import BENCH_SETTINGS, BenchDatabases, bq, resolve_base_url
 from bench.harness.k6 import K6_DIR, TREND_STATS, RunResult, find_k6
@@ -430,8 +429,10 @@ class Bench:
         probe: bool = False,
         drain_timeout: float | None = None,
         go_env: dict[str, str] | None = None,
+        derive: Callable[[str, dict[str, Any], Path], dict[str, Any]] | None = None,
     ) -> None:
-        """Fresh db + app; k6 with the queue poller (and the probe); drain; account."""
+        """Fresh db + app; k6 with the queue poller (and the probe); drain; account; `derive`:
+        the scenario's figures that need raw/, kept in its meta (raw/ is not committed)."""
         dbname, url, demo_ids = self.fresh_db(name)
         app = self.start_app(url, name)
         ids = self.page_ids(app, demo_ids)
@@ -471,6 +472,6 @@ class Bench:
         }
         self.record_runs(meta, [run])
         meta["limits"] = self.limits
-        meta["derived"] = report.derived(name, meta, self.out)
+        meta["derived"] = derive(name, meta, self.out) if derive else {}
         self.stop_servers()
         self.done_with(dbname)
