@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.harness import limits
 from bench.harness.document import Document, pf, table
-from bench.scenarios import doors_open, saturation, seed, time_to_qr, verify_phone
+from bench.scenarios import doors_open, overload, saturation, time_to_qr, verify_phone
 
 
 class Report(Document):
@@ -91,8 +91,8 @@ class Report(Document):
         doors_open.section(self)
         saturation.section(self)
         time_to_qr.section(self)
-        seed.section(self, "seed")
-        seed.section(self, "seed-carry")
+        overload.section(self, "overload")
+        overload.section(self, "overload-carry")
         verify_phone.section(self)
         body = self.lines[body_start:]
         self.lines = self.lines[:body_start]

@@ -1,9 +1,9 @@
 """The bench runner behind `bench/run.sh` (see bench/README.md).
 
-    bench/run.sh [--quick | --smoke] [--out DIR] [--seed-peak N] [--keep-db] [scenario ...]
+    bench/run.sh [--quick | --smoke] [--out DIR] [--overload-peak N] [--keep-db] [scenario ...]
 
 Scenarios, in this order (default: all): limits, verify-phone, saturation, time-to-qr,
-doors-open, seed.
+doors-open, overload (`seed`, its former name, is still accepted).
 `limits` always runs first: every other result is stated as a ratio to a limit measured in
 the same run, on the same machine.
 
@@ -44,10 +44,12 @@ from bench.harness import BENCH, BenchError, limits, log, write_json
 from bench.harness.bench import Bench
 from bench.harness.machine import cpu_model, git_revision, loadavg, mem_gb, tool_version
 from bench.harness.modes import MODES
-from bench.scenarios import doors_open, saturation, seed, time_to_qr, verify_phone
+from bench.scenarios import doors_open, overload, saturation, time_to_qr, verify_phone
 from guestlist import migrate
 
-SCENARIOS = ("limits", "verify-phone", "saturation", "time-to-qr", "doors-open", "seed")
+SCENARIOS = ("limits", "verify-phone", "saturation", "time-to-qr", "doors-open", "overload")
+# Former scenario names, still accepted so that existing commands keep working.
+ALIASES = {"seed": "overload"}
 
 
 def run(bench: Bench, scenarios: list[str]) -> bool:
@@ -90,7 +92,7 @@ def run(bench: Bench, scenarios: list[str]) -> bool:
                 "saturation": saturation.run,
                 "time-to-qr": time_to_qr.run,
                 "doors-open": doors_open.run,
-                "seed": seed.run,
+                "overload": overload.run,
             }[s](bench)
         if any(s != "limits" for s in scenarios):
             limits.after(bench)
@@ -125,7 +127,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.set_defaults(mode="full")
     p.add_argument("--out", type=Path, help="output folder (default bench/results/<date>…)")
-    p.add_argument("--seed-peak", type=int, help="peak VUs of the seed-carry run")
+    p.add_argument(
+        "--overload-peak",
+        "--seed-peak",  # its former name
+        type=int,
+        help="peak VUs of the overload-carry run",
+    )
     p.add_argument(
         "--pool-max",
         type=int,
@@ -141,6 +148,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"any of {', '.join(SCENARIOS)} (default: all)",
     )
     args = p.parse_args(argv)
+    args.scenarios = [ALIASES.get(s, s) for s in args.scenarios]
     unknown = [s for s in args.scenarios if s not in SCENARIOS]
     if unknown:
         p.error(f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        bench = Bench(mode, out, args.keep_db, args.seed_peak, args.pool_max)
+        bench = Bench(mode, out, args.keep_db, args.overload_peak, args.pool_max)
         ok = run(bench, args.scenarios)
     except (BenchError, migrate.MigrateError, psycopg.Error) as err:
         log(f"cannot run: {type(err).__name__}: {err}")

@@ -44,9 +44,11 @@ class Bench:
     """One run: its mode, output folder, databases and servers, and the limits it measured
     (every scenario states its results against them)."""
 
-    def __init__(self, mode: Mode, out: Path, keep_db: bool, seed_peak: int | None, pool_max: int):
+    def __init__(
+        self, mode: Mode, out: Path, keep_db: bool, overload_peak: int | None, pool_max: int
+    ):
         self.mode, self.out, self.keep_db = mode, out, keep_db
-        self.seed_peak_override = seed_peak
+        self.overload_peak_override = overload_peak
         self.pool_max = pool_max
         self.raw = out / "raw"
         self.raw.mkdir(parents=True, exist_ok=True)

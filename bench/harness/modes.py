@@ -15,9 +15,9 @@ class Mode:
     http_warmup: int
     http_secs: int
     http_rounds: int  # interleaved rounds (targets take turns): the median resists drift
-    seed_time_scale: float  # 1 = the seed's 16 minutes
-    seed_peak: int
-    seed_carry: bool  # also run the seed scaled to the peak this machine can carry
+    overload_time_scale: float  # 1 = the seed's 16 minutes
+    overload_peak: int
+    overload_carry: bool  # also run the seed's script scaled to the peak this machine can carry
     doors_people: int
     doors_ramp: int
     doors_hold: int
@@ -36,7 +36,7 @@ MODES: dict[str, Mode] = {
     "full": Mode(
         "full", users=60000, pgbench_secs=10, pgbench_runs=3,
         http_levels=(50, 200), http_warmup=5, http_secs=20, http_rounds=3,
-        seed_time_scale=1.0, seed_peak=500, seed_carry=True,
+        overload_time_scale=1.0, overload_peak=500, overload_carry=True,
         doors_people=500, doors_ramp=30, doors_hold=300, doors_think=(20, 40),
         sat_hold=30, sat_ramp=2, sat_rates=None, sat_settle=0.34,
         ttq_levels=(1, 20, 100), ttq_rounds=(20, 10, 5), ttq_pause=3, drain_timeout=900,
@@ -44,7 +44,7 @@ MODES: dict[str, Mode] = {
     "quick": Mode(
         "quick", users=60000, pgbench_secs=5, pgbench_runs=1,
         http_levels=(50, 200), http_warmup=2, http_secs=8, http_rounds=2,
-        seed_time_scale=0.125, seed_peak=500, seed_carry=True,
+        overload_time_scale=0.125, overload_peak=500, overload_carry=True,
         doors_people=500, doors_ramp=15, doors_hold=60, doors_think=(20, 40),
         sat_hold=10, sat_ramp=2, sat_rates=None, sat_settle=0.34,
         ttq_levels=(1, 20, 100), ttq_rounds=(5, 3, 2), ttq_pause=3, drain_timeout=300,
@@ -52,7 +52,7 @@ MODES: dict[str, Mode] = {
     "smoke": Mode(
         "smoke", users=2000, pgbench_secs=1, pgbench_runs=1,
         http_levels=(5,), http_warmup=1, http_secs=1, http_rounds=1,
-        seed_time_scale=0.003, seed_peak=4, seed_carry=False,
+        overload_time_scale=0.003, overload_peak=4, overload_carry=False,
         doors_people=4, doors_ramp=1, doors_hold=2, doors_think=(0.2, 0.5),
         sat_hold=1, sat_ramp=1, sat_rates=(4, 6), sat_settle=0.0,
         ttq_levels=(1, 3), ttq_rounds=(1, 1), ttq_pause=1, drain_timeout=30,

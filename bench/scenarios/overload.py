@@ -1,5 +1,9 @@
-"""seed: the replaced system's own load test, at its full 500 users, and scaled to the peak this
-machine can carry."""
+"""overload: the replaced system's own load test (the seed's load-test-500-users.js), at its
+full 500 users, and scaled to the peak this machine can carry (overload-carry).
+
+Runs before the scenario had this name wrote meta-seed.json, summary-seed.json and
+raw/seed.*, and the same with seed-carry: the section reads those when a folder has no
+overload files."""
 
 from __future__ import annotations
 
@@ -25,31 +29,31 @@ SEED_TOTAL_S = SEED_PEAK_END_S + 120 + 60
 SEED_ITERATION_S = 1.6
 
 
-def seed_carry_peak(bench: Bench) -> tuple[int, str]:
-    if bench.seed_peak_override:
-        return bench.seed_peak_override, "--seed-peak"
+def carry_peak(bench: Bench) -> tuple[int, str]:
+    if bench.overload_peak_override:
+        return bench.overload_peak_override, "--overload-peak"
     if bench.sustained_rate:
         rate, source = bench.sustained_rate, "saturation's highest sustained rate"
     elif bench.limits.get("bcrypt_per_s"):
         rate, source = bench.limits["bcrypt_per_s"], "the bcrypt limit"
     else:
-        raise BenchError("seed-carry needs the bcrypt limit or the saturation result")
+        raise BenchError("overload-carry needs the bcrypt limit or the saturation result")
     peak = max(5, int(0.8 * rate * SEED_ITERATION_S))
     return peak, (f"0.8 x {source} ({rate:.1f}/s) x {SEED_ITERATION_S} s per seed iteration")
 
 
 def run(bench: Bench) -> None:
-    runs = [("seed", bench.mode.seed_peak, "the seed's own peak")]
-    if bench.mode.seed_carry:
+    runs = [("overload", bench.mode.overload_peak, "the seed's own peak")]
+    if bench.mode.overload_carry:
         try:
-            peak, why = seed_carry_peak(bench)
-            runs.append(("seed-carry", peak, why))
+            peak, why = carry_peak(bench)
+            runs.append(("overload-carry", peak, why))
         except BenchError as err:
-            with bench.scenario("seed-carry") as meta:
+            with bench.scenario("overload-carry") as meta:
                 raise err
     for name, peak, why in runs:
         with bench.scenario(name) as meta:
-            scale = bench.mode.seed_time_scale
+            scale = bench.mode.overload_time_scale
             meta.update(
                 peak=peak,
                 peak_source=why,
@@ -60,7 +64,7 @@ def run(bench: Bench) -> None:
             env = {"TIME_SCALE": str(scale), "PEAK": str(peak)}
             bench.queue_run(
                 name,
-                "seed.js",
+                "overload.js",
                 env,
                 SEED_TOTAL_S * scale + 30,
                 meta,
@@ -145,8 +149,14 @@ def jobs_summary(meta: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+# The scenario's names in runs before it was called overload (the replaced system's name).
+OLD_NAMES = {"overload": "seed", "overload-carry": "seed-carry"}
+
+
 def section(doc: Document, name: str) -> None:
-    carry = name == "seed-carry"
+    carry = name == "overload-carry"
+    if name not in doc.meta and OLD_NAMES[name] in doc.meta:
+        name = OLD_NAMES[name]  # a run from before the rename: its files say seed
     title = (
         "## The seed's load test, scaled to the peak this machine can carry"
         if carry
