@@ -2,9 +2,9 @@
 # The bench: does the system keep its promise (500+ people at once, p95 < 100 ms, 500+
 # registrations a minute, 99.9% success) on this machine? See bench/README.md.
 #
-#   bench/run.sh [--quick | --smoke] [--out DIR] [--seed-peak N] [--pool-max N] [--keep-db]
+#   bench/run.sh [--quick | --smoke] [--out DIR] [--overload-peak N] [--pool-max N] [--keep-db]
 #                [scenario ...]
-#   scenarios: limits verify-phone saturation time-to-qr doors-open seed
+#   scenarios: limits verify-phone saturation time-to-qr doors-open overload (alias: seed)
 #
 # Full run (default): ~80 minutes. --quick: ~17 minutes. --smoke: under a minute (the test
 # suite's tests/bench/test_smoke.py). Uses DATABASE_URL's server, else the project-local

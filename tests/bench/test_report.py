@@ -1,4 +1,4 @@
-"""bench/report.py's saturation verdict, on a synthetic result folder: a ratio is claimed only
+"""bench/scenarios/saturation.py's verdict, on a synthetic result folder: a ratio is claimed only
 against the higher of the bcrypt limits measured before and after the scenarios (the machine's
 speed drifts), and an after-measurement of another run is not this run's; a step counts no more
 completions than finished inside its window."""
@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from bench import report
+from bench.harness import limits
+from bench.scenarios import saturation
 
 TARGET = "saturation: sustained completions ≥ 0.9 x the bcrypt limit"
 RUN = "2026-11-30T08:05:36+00:00"
@@ -60,7 +62,7 @@ def _folder(tmp_path: Path, before: float, after: float | None, after_run: str =
 
 def _verdict(out: Path) -> tuple[bool | None, str]:
     r = report.Report(out)
-    r.saturation()
+    saturation.section(r)
     found = [(ok, detail) for text, ok, detail in r.targets if text == TARGET]
     assert len(found) == 1, r.targets
     return found[0]
@@ -115,7 +117,7 @@ def test_a_step_counts_what_finished_in_its_window_not_a_growing_queue(tmp_path:
 
     keeping_up = _folder(tmp_path / "kept", 21.0, None)
     _raw(keeping_up, [(s, s + 0.3, step) for s, step in before + during])
-    steps = report.saturation_steps(
+    steps = saturation.saturation_steps(
         keeping_up, json.loads((keeping_up / "meta-saturation.json").read_text())
     )
     assert 0.99 * 400 <= steps["steps"][0]["finished_in_window"] <= 401
@@ -123,7 +125,7 @@ def test_a_step_counts_what_finished_in_its_window_not_a_growing_queue(tmp_path:
 
     growing = _folder(tmp_path / "grew", 21.0, None)
     _raw(growing, [(s, s + 0.3 + k * 0.0125, step) for k, (s, step) in enumerate(before + during)])
-    steps = report.saturation_steps(
+    steps = saturation.saturation_steps(
         growing, json.loads((growing / "meta-saturation.json").read_text())
     )
     step = steps["steps"][0]
@@ -136,9 +138,9 @@ def test_a_step_counts_what_finished_in_its_window_not_a_growing_queue(tmp_path:
     # raw/ is not kept in the repo: a report rebuilt without it uses the counts the run kept
     shutil.rmtree(growing / "raw")
     meta = json.loads((growing / "meta-saturation.json").read_text())
-    assert report.saturation_steps(growing, meta)["steps"][0]["finished_in_window"] is None
+    assert saturation.saturation_steps(growing, meta)["steps"][0]["finished_in_window"] is None
     meta["steps"] = steps["steps"]
-    assert report.saturation_steps(growing, meta) == steps
+    assert saturation.saturation_steps(growing, meta) == steps
 
 
 def test_a_journeys_cpu_splits_the_database_from_the_rest_when_it_was_measured() -> None:
@@ -151,11 +153,11 @@ def test_a_journeys_cpu_splits_the_database_from_the_rest_when_it_was_measured()
         "machine_busy_pct": 50.0,
         "machine_cpu_s": 1200.0,
     }
-    unmeasured = report.journey_cpu(meta, 10_000, 40.0)
+    unmeasured = saturation.journey_cpu(meta, 10_000, 40.0)
     assert unmeasured["db_ms"] is None
     assert unmeasured["rest_ms"] == pytest.approx(5.5)  # the database beside the hash inside
 
-    measured = report.journey_cpu({**meta, "postgres_cpu_s": 540.0}, 10_000, 40.0)
+    measured = saturation.journey_cpu({**meta, "postgres_cpu_s": 540.0}, 10_000, 40.0)
     assert measured["db_ms"] == pytest.approx(4.0)  # 54 ms of server CPU less the 50 of the hash
     assert measured["rest_ms"] == pytest.approx(1.5)
     assert measured["machine_ms"] == pytest.approx(60.0)
@@ -164,9 +166,9 @@ def test_a_journeys_cpu_splits_the_database_from_the_rest_when_it_was_measured()
 def test_the_journey_floor_adds_the_queues_sql_and_one_paced_request_to_the_hash() -> None:
     # 2 CPUs: bcrypt 40/s = 50 ms a hash; the queue's SQL path 38/s = 52.63 ms, 2.63 beside it;
     # one paced request 1.2 ms of server CPU and 1.4 of k6
-    floor = report.journey_floor(2, 40.0, 38.0, {"server_ms": 1.2, "k6_ms": 1.4})
+    floor = limits.journey_floor(2, 40.0, 38.0, {"server_ms": 1.2, "k6_ms": 1.4})
     assert floor is not None
     assert floor["sql_ms"] == pytest.approx(2.6316, abs=1e-3)
     assert floor["floor_ms"] == pytest.approx(50 + 2.6316 + 2.6, abs=1e-3)
     assert floor["ratio"] == pytest.approx(50 / 55.2316, abs=1e-4)
-    assert report.journey_floor(2, 40.0, None, {"server_ms": 1.2, "k6_ms": 1.4}) is None
+    assert limits.journey_floor(2, 40.0, None, {"server_ms": 1.2, "k6_ms": 1.4}) is None

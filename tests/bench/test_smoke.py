@@ -1,8 +1,8 @@
 """The bench cannot rot: one smoke run of every scenario through the real runner.
 
 `bench/run.sh --smoke` runs limits (pgbench, HTTP ceiling), verify-phone (our route, the bare
-route, PostGraphile 4), saturation, time-to-qr, doors-open and the seed's script for a few
-seconds with a few VUs, against this session's test cluster. The test asserts that each
+route, PostGraphile 4), saturation, time-to-qr, doors-open and overload (the seed's script) for
+a few seconds with a few VUs, against this session's test cluster. The test asserts that each
 scenario ran and left its k6 summary with the metrics the report reads, that requests really
 went through (counts), and that the report was written. It never asserts a time or a rate:
 the bench reports, it does not judge.
@@ -65,7 +65,7 @@ def test_every_scenario_ran(smoke_run: tuple[Path, str]) -> None:
         "saturation",
         "time-to-qr",
         "doors-open",
-        "seed",
+        "overload",
     }, output
     for name, meta in metas.items():
         assert meta["ok"] is True, f"{name}: {meta.get('error')}"
@@ -148,16 +148,16 @@ def test_doors_open(smoke_run: tuple[Path, str]) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_seed(smoke_run: tuple[Path, str]) -> None:
+def test_overload(smoke_run: tuple[Path, str]) -> None:
     out, _ = smoke_run
-    m = _summary(out, "seed")
+    m = _summary(out, "overload")
     for name in ("errors", "errors_as_meant", "http_req_failed", "checks"):
         assert name in m, name
     assert "thresholds" in m["http_req_duration"]  # the seed's own thresholds are there
     assert _count(m, "submit_accepted") > 0
-    meta = json.loads((out / "meta-seed.json").read_text())
+    meta = json.loads((out / "meta-overload.json").read_text())
     assert sum(r["jobs"] for r in meta["jobs"]) > 0
-    assert (out / "raw" / "seed.probe.csv").exists()
+    assert (out / "raw" / "overload.probe.csv").exists()
 
 
 @pytest.mark.timeout(300)
