@@ -333,6 +333,23 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             **_JOB_STATUS,
         },
     },
+    "Manifest": {
+        "type": "object",
+        "description": "A web app manifest (W3C Web Application Manifest).",
+        "required": ["id", "name", "short_name", "start_url", "scope", "display", "icons"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "short_name": {"type": "string"},
+            "lang": {"type": "string"},
+            "start_url": {"type": "string"},
+            "scope": {"const": "/promotor/"},
+            "display": {"const": "standalone"},
+            "background_color": {"type": "string"},
+            "theme_color": {"type": "string"},
+            "icons": {"type": "array", "items": {"type": "object"}},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["success", "code", "error"],
@@ -382,6 +399,11 @@ def _responses(route: ApiRoute) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK"}
     if route.response_schema == "Svg":
         ok["content"] = {"image/svg+xml": {"schema": {"type": "string"}}}
+    elif route.response_schema == "JavaScript":
+        ok["content"] = {"text/javascript": {"schema": {"type": "string"}}}
+    elif route.response_schema == "Manifest":
+        ref = {"$ref": "#/components/schemas/Manifest"}
+        ok["content"] = {"application/manifest+json": {"schema": ref}}
     elif route.errors_as == "html":
         ok["content"] = {"text/html": {"schema": {"type": "string"}}}
     elif route.response_schema:

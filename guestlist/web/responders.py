@@ -179,3 +179,43 @@ def erased(request: Request, settings: Settings, params: Params, result: Any) ->
     )
     _forget_session_cookie(request, settings, response)
     return response
+
+
+# The guest page as an installable app (static/guest-sw.js keeps the pass offline). The worker is
+# served from the root so that it may control /promotor/ (a script's scope cannot be wider than
+# its folder); never cached by HTTP, so a new version reaches devices at their next visit.
+SERVICE_WORKER = (page.STATIC_DIR / "guest-sw.js").read_bytes()
+SERVICE_WORKER_SCOPE = "/promotor/"
+MANIFEST_MEDIA_TYPE = "application/manifest+json"
+THEME_COLOR = "#047857"
+
+
+def service_worker(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    return Response(
+        SERVICE_WORKER,
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": SERVICE_WORKER_SCOPE},
+    )
+
+
+def manifest(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """The web app manifest of one guest page: installed, it opens that promoter link (the pass
+    is there, offline too). Icons from this origin only."""
+    data = page.public_page(result)
+    title = (data.get("event") or {}).get("title") or page.PAGE_TITLE
+    start = f"/promotor/{params['promoter']}/{params['event']}"  # slugs: [a-z0-9-] (readers)
+    body = {
+        "id": start,
+        "name": f"{title} · {page.PAGE_TITLE}",
+        "short_name": title[:24],
+        "lang": "pt-PT",
+        "start_url": start,
+        "scope": SERVICE_WORKER_SCOPE,
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": THEME_COLOR,
+        "icons": [{"src": "/static/favicon.svg", "sizes": "any", "type": "image/svg+xml"}],
+    }
+    return Response(
+        orjson.dumps(body), media_type=MANIFEST_MEDIA_TYPE, headers={"Cache-Control": "no-cache"}
+    )

@@ -19,6 +19,9 @@ CSP = "; ".join(
         "img-src 'self'",
         "font-src 'self'",
         "connect-src 'self'",
+        # the guest page's service worker (/sw.js) and manifest: this origin only
+        "worker-src 'self'",
+        "manifest-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",

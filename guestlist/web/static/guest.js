@@ -149,7 +149,11 @@
   // --- page state and elements ----------------------------------------------------------------
 
   const $ = (id) => document.getElementById(id);
-  const state = { page: null, phone: '', firstName: '', busy: false, signedIn: false };
+  // signedIn: this page shows the pass of the device's session; holder: the device holds a
+  // session (maybe someone else's) with no pass for this event
+  const state = {
+    page: null, phone: '', firstName: '', busy: false, signedIn: false, holder: false, pass: null,
+  };
 
   const MESSAGES = {
     network: 'Sem ligação. Verifica a tua rede e tenta novamente.',
@@ -159,6 +163,8 @@
     guest_list_full: 'A lista de convidados deste evento está completa.',
     event_not_found: 'Evento não encontrado.',
     promoter_not_found: 'Este link de promotor já não é válido para este evento.',
+    logout_offline:
+      'Sem ligação: para terminares a sessão neste dispositivo precisas de rede. Tenta de novo quando tiveres sinal.',
   };
 
   function secondsText(seconds) {
@@ -190,6 +196,9 @@
     for (const section of document.querySelectorAll('[data-step]')) {
       section.hidden = section.dataset.step !== name;
     }
+    // one guest per device: said where a second guest would sign in over the first
+    $('device-holder').hidden =
+      !(state.holder || state.signedIn) || !['phone', 'login', 'register'].includes(name);
     const heading = document.querySelector(`[data-step="${name}"] h2`);
     if (heading && name !== 'loading') heading.focus({ preventScroll: false });
   }
@@ -296,10 +305,247 @@
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-+|-+$/g, '')
       .slice(0, 60);
-    return `convite-${slug || 'evento'}.svg`;
+    return `convite-${slug || 'evento'}.png`;
   }
 
-  function showQr(pass) {
+  // --- the ticket: a phone-screen PNG drawn here from the QR image (no library, no server) -----
+
+  const TICKET = { width: 1080, height: 1920, margin: 60, qr: 760 };
+
+  // Lines of at most `width` pixels in the context's current font, at most `max` of them.
+  function wrapText(ctx, text, width, max) {
+    const lines = [];
+    let line = '';
+    for (const word of String(text || '').split(/\s+/).filter(Boolean)) {
+      const next = line ? `${line} ${word}` : word;
+      if (line && ctx.measureText(next).width > width) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = next;
+      }
+    }
+    if (line) lines.push(line);
+    if (lines.length > max) {
+      lines.length = max;
+      lines[max - 1] = `${lines[max - 1].replace(/\s*\S*$/, '')}…`;
+    }
+    return lines;
+  }
+
+  async function ticketBlob(pass) {
+    const event = pass.event || {};
+    const qr = new Image();
+    qr.src = api.qrImageUrl(pass.qr_code);
+    await qr.decode();
+    const { width, height, margin } = TICKET;
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#047857';
+    ctx.fillRect(0, 0, width, height);
+    ctx.fillStyle = '#ffffff';
+    ctx.beginPath();
+    ctx.roundRect(margin, margin, width - 2 * margin, height - 2 * margin, 48);
+    ctx.fill();
+
+    const inner = width - 4 * margin;
+    const font = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'alphabetic';
+    let y = margin + 130;
+    const org = state.page && state.page.organization && state.page.organization.name;
+    if (org) {
+      ctx.fillStyle = '#047857';
+      ctx.font = `600 36px ${font}`;
+      ctx.fillText(org.toUpperCase(), width / 2, y, inner);
+      y += 90;
+    }
+    ctx.fillStyle = '#0f172a';
+    ctx.font = `700 72px ${font}`;
+    for (const line of wrapText(ctx, event.title || 'Lista de convidados', inner, 2)) {
+      ctx.fillText(line, width / 2, y, inner);
+      y += 84;
+    }
+    ctx.fillStyle = '#334155';
+    ctx.font = `400 40px ${font}`;
+    const when = event.startsAt ? new Date(event.startsAt) : null;
+    if (when && !Number.isNaN(when.getTime())) {
+      y += 10;
+      for (const line of wrapText(ctx, dateFormat.format(when), inner, 2)) {
+        ctx.fillText(line, width / 2, y, inner);
+        y += 52;
+      }
+    }
+    if (event.location) {
+      for (const line of wrapText(ctx, event.location, inner, 2)) {
+        ctx.fillText(line, width / 2, y, inner);
+        y += 52;
+      }
+    }
+
+    // the code as sharp squares: no smoothing when the image is scaled
+    const size = TICKET.qr;
+    const top = Math.max(y + 30, 640);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(qr, (width - size) / 2, top, size, size);
+
+    y = top + size + 110;
+    ctx.fillStyle = '#0f172a';
+    ctx.font = `700 64px ${font}`;
+    if (pass.first_name) ctx.fillText(pass.first_name, width / 2, y, inner);
+    ctx.fillStyle = '#334155';
+    ctx.font = `400 36px ${font}`;
+    ctx.fillText('Mostra este código à entrada.', width / 2, Math.min(y + 80, height - margin - 60));
+
+    return new Promise((resolve, reject) => {
+      canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('toBlob'))), 'image/png');
+    });
+  }
+
+  async function onTicketDownload(event) {
+    const button = event.currentTarget;
+    if (!state.pass) return;
+    button.disabled = true;
+    showAlert('');
+    let blob = null;
+    try {
+      blob = await ticketBlob(state.pass);
+    } catch (_err) {
+      blob = null;
+    }
+    button.disabled = false;
+    if (!blob) {
+      showAlert('Não foi possível criar a imagem do convite. Tenta novamente.');
+      return;
+    }
+    const url = URL.createObjectURL(blob);
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = downloadName(state.pass.event && state.pass.event.title);
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  // --- this device's pass without signal (static/guest-sw.js serves it from these caches) ----
+
+  const PASS_CACHE = 'guestlist-pass-v1';
+  const SHELL_CACHE = 'guestlist-shell-v1';
+  const passKey = (eventId) => `/guest-pass/${encodeURIComponent(eventId)}`;
+  const hasCaches = () => 'caches' in window;
+
+  // Everything this device kept of its guest: signing out, erasing, another guest signing in.
+  async function forgetPass() {
+    if (!hasCaches()) return;
+    try {
+      await caches.delete(PASS_CACHE);
+    } catch (_err) {
+      // nothing kept
+    }
+  }
+
+  // The pass just shown, and its QR image, kept for this event; the page itself too, for an
+  // offline reload. A new sign-in starts from an empty store, so no pass of the device's
+  // previous session survives it. Resolves true once kept.
+  async function savePass(pass, newSession) {
+    if (!hasCaches() || !pass.event || !pass.event.id) return false;
+    try {
+      if (newSession) await caches.delete(PASS_CACHE);
+      const url = api.qrImageUrl(pass.qr_code);
+      const image = await fetch(url, { credentials: 'same-origin' });
+      if (!image.ok) return false;
+      const kept = {
+        guest_id: pass.guest_id,
+        qr_code: pass.qr_code,
+        first_name: pass.first_name,
+        event: pass.event,
+      };
+      const cache = await caches.open(PASS_CACHE);
+      await cache.put(url, image);
+      await cache.put(
+        passKey(pass.event.id),
+        new Response(JSON.stringify(kept), { headers: { 'Content-Type': 'application/json' } }),
+      );
+      const shell = await caches.open(SHELL_CACHE);
+      const here = window.location.pathname;
+      if (!(await shell.match(here))) await shell.add(here);
+      return true;
+    } catch (_err) {
+      return false;
+    }
+  }
+
+  async function keptPass(eventId) {
+    if (!hasCaches()) return null;
+    try {
+      const cache = await caches.open(PASS_CACHE);
+      const kept = await cache.match(passKey(eventId));
+      return kept ? await kept.json() : null;
+    } catch (_err) {
+      return null;
+    }
+  }
+
+  // Installable (a manifest) and offline (the service worker) once the guest has a pass.
+  async function becomeApp() {
+    if (!document.querySelector('link[rel="manifest"]')) {
+      const link = document.createElement('link');
+      link.rel = 'manifest';
+      link.href = `${window.location.pathname.replace(/\/+$/, '').toLowerCase()}/manifest.webmanifest`;
+      document.head.append(link);
+    }
+    if (!('serviceWorker' in navigator)) return;
+    try {
+      await navigator.serviceWorker.register('/sw.js', { scope: '/promotor/' });
+    } catch (_err) {
+      // the page works without it, only not offline
+    }
+  }
+
+  async function keepOffline(pass, newSession) {
+    await becomeApp();
+    if (await savePass(pass, newSession)) {
+      const note = $('qr-offline');
+      note.textContent = 'Este código fica guardado neste dispositivo: abre-o mesmo sem rede.';
+      note.hidden = false;
+    }
+  }
+
+  // --- steps in the browser's history: Back and Forward move between them -------------------
+
+  function remember(step, replace) {
+    const entry = { step, phone: state.phone };
+    if (replace) window.history.replaceState(entry, '');
+    else window.history.pushState(entry, '');
+  }
+
+  function firstStep() {
+    return state.page && state.page.guestListOpen ? 'phone' : 'closed';
+  }
+
+  function onPopState(event) {
+    const entry = event.state;
+    if (!entry || !entry.step || !state.page || state.busy) return;
+    showAlert('');
+    if (entry.step === 'qr' && state.signedIn && state.pass) {
+      showStep('qr');
+    } else if ((entry.step === 'login' || entry.step === 'register') && entry.phone) {
+      // the step as it was left: the typed fields stay in their forms
+      state.phone = entry.phone;
+      $('phone').value = entry.phone;
+      $('login-username').value = entry.phone;
+      showStep(entry.step);
+    } else {
+      showStep(firstStep());
+    }
+  }
+
+  // source: 'signin' (a login or registration just now: a new session), 'session' (the
+  // device's session, from the server) or 'kept' (this device's copy, without signal)
+  function showQr(pass, source) {
     const event = pass.event || (state.page && state.page.event) || {};
     const url = api.qrImageUrl(pass.qr_code);
     $('qr-greeting').textContent = pass.first_name
@@ -307,19 +553,46 @@
       : 'Estás na lista!';
     $('qr-event').textContent = event.title || '';
     $('qr-image').src = url;
-    const link = $('qr-download');
-    link.href = url;
-    link.download = downloadName(event.title);
+    state.pass = Object.assign({}, pass, { event });
     state.signedIn = true;
+    state.holder = false;
     showAlert('');
     showStep('qr');
+    remember('qr', true);
+    const note = $('qr-offline');
+    note.hidden = source !== 'kept';
+    note.textContent = source === 'kept' ? 'Sem rede: este é o código guardado neste dispositivo.' : '';
+    if (source !== 'kept') keepOffline(state.pass, source === 'signin');
+  }
+
+  // A new sign-in on a device that holds a session ends that session first (server-side), so
+  // the device holds one guest at a time; its kept pass goes when the new one is kept.
+  async function endPreviousSession() {
+    if (!state.holder && !state.signedIn) return;
+    const out = await api.logout();
+    if (out.ok) {
+      state.holder = false;
+      state.signedIn = false;
+      await forgetPass();
+    }
   }
 
   async function restart() {
     // "Não és tu?": the next person on this device must not get the last one's QR code back
-    if (state.signedIn) {
+    // the session ends on the server before the phone step; without signal it cannot, and the
+    // pass stays
+    const signOut = state.signedIn;
+    if (signOut) {
+      const out = await api.logout();
+      if (!out.ok) {
+        showAlert(out.status === 0 ? MESSAGES.logout_offline : messageFor(out.data));
+        return;
+      }
       state.signedIn = false;
-      await api.logout();
+      state.holder = false;
+      state.pass = null;
+      await forgetPass();
+      $('qr-offline').hidden = true;
     }
     state.phone = '';
     state.firstName = '';
@@ -327,7 +600,9 @@
       form.reset();
       clearErrors(form);
     }
-    showStep(state.page && state.page.guestListOpen ? 'phone' : 'closed');
+    showStep(firstStep());
+    // signed out: the pass's place in the history becomes the phone step
+    remember(firstStep(), signOut);
     if (state.page && state.page.guestListOpen) $('phone').focus();
   }
 
@@ -366,9 +641,11 @@
       $('login-greeting').textContent = 'Olá de novo!';
       $('login-username').value = phone;
       showStep('login');
+      remember('login');
       $('login-password').focus();
     } else {
       showStep('register');
+      remember('register');
       $('reg-firstName').focus();
     }
   }
@@ -386,6 +663,7 @@
     }
     setBusy(form, true);
     showStep('processing');
+    await endPreviousSession();
     const { ok, data } = await viaQueue(api.loginQueued, api.login, {
       phone: state.phone,
       password,
@@ -393,7 +671,7 @@
     });
     setBusy(form, false);
     if (ok) {
-      showQr(data);
+      showQr(data, 'signin');
       return;
     }
     showStep('login');
@@ -448,10 +726,11 @@
     if (v.city.trim()) body.city = v.city.trim();
     setBusy(form, true);
     showStep('processing');
+    await endPreviousSession();
     const { ok, data } = await viaQueue(api.registerQueued, api.register, body);
     setBusy(form, false);
     if (ok) {
-      showQr(data);
+      showQr(data, 'signin');
       return;
     }
     showStep('register');
@@ -518,8 +797,12 @@
       $('my-data').open = false;
       state.phone = '';
       state.firstName = '';
+      state.signedIn = false;
+      state.pass = null;
+      await forgetPass();
       showAlert('');
       showStep('erased');
+      remember('erased', true);
       return;
     }
     showAlert(status === 401 ? SESSION_EXPIRED : messageFor(data));
@@ -561,6 +844,8 @@
       link.addEventListener('click', openPrivacy);
     }
     $('data-download').addEventListener('click', onDataDownload);
+    $('qr-download').addEventListener('click', onTicketDownload);
+    window.addEventListener('popstate', onPopState);
     $('form-erase').addEventListener('submit', onEraseSubmit);
 
     state.page = await loadPage();
@@ -574,14 +859,28 @@
     // A device that already got its QR code for this event sees it again without logging in.
     const back = await api.returningGuest(state.page.event.id);
     if (back.ok && back.data.qr_code) {
-      showQr(back.data);
+      showQr(back.data, 'session');
       return;
+    }
+    if (back.status === 0) {
+      // no signal: the pass this device kept for this event, if any
+      const kept = await keptPass(state.page.event.id);
+      if (kept && kept.qr_code) {
+        showQr(kept, 'kept');
+        return;
+      }
+    } else if (back.status === 401) {
+      await forgetPass(); // the session is over (signed out, expired): so is its kept pass
+    } else if (back.status === 404) {
+      state.holder = true; // a session, without a place on this event's list
     }
     if (!state.page.guestListOpen) {
       showStep('closed');
       return;
     }
     showStep('phone');
+    remember('phone', true);
+    if (back.status === 0) showAlert(MESSAGES.network);
   }
 
   if (document.readyState === 'loading') {
