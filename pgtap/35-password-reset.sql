@@ -69,7 +69,7 @@ SELECT is((SELECT expires_at - created_at FROM app.password_resets), interval '3
 SET LOCAL ROLE guestlist_web;
 SELECT throws_ok(format('SELECT api.confirm_password_reset(%L, %L)',
                         :'first'::jsonb -> 'mail' ->> 'token', 'NovaSenha456'),
-                 'PT410', NULL, 'the older link no longer works');
+                 'PT404', NULL, 'the older link no longer works');
 SELECT throws_ok(format('SELECT api.confirm_password_reset(%L, %L)',
                         :'second'::jsonb -> 'mail' ->> 'token', 'fraca'),
                  'PT400', NULL, 'a weak password is refused');
@@ -83,7 +83,7 @@ SELECT is(api.confirm_password_reset(:'second'::jsonb -> 'mail' ->> 'token', 'No
           'a refused password did not spend the link; the new one is set, both sessions ended');
 SELECT throws_ok(format('SELECT api.confirm_password_reset(%L, %L)',
                         :'second'::jsonb -> 'mail' ->> 'token', 'OutraSenha789'),
-                 'PT410', NULL, 'the link works once');
+                 'PT404', NULL, 'the link works once');
 SELECT throws_ok(format('SELECT api.session_guest(%L, %L)', :'reg'::jsonb ->> 'session_token', :'ev'),
                  'PT401', NULL, 'the first device''s session is over');
 SELECT throws_ok(format('SELECT api.session_guest(%L, %L)', :'other'::jsonb ->> 'session_token', :'ev'),
@@ -102,7 +102,7 @@ SELECT api.request_password_reset('+351935886310', :'ev', :'pr') -> 'mail' ->> '
 UPDATE app.password_resets SET created_at = now() - interval '31 minutes',
                                expires_at = now() - interval '1 minute';
 SELECT throws_ok(format('SELECT api.confirm_password_reset(%L, %L)', :'late', 'NovaSenha456'),
-                 'PT410', NULL, 'an expired link is refused');
+                 'PT404', NULL, 'an expired link is refused');
 SELECT is(api.cleanup() -> 'passwordResets', '1', 'the cleanup deletes it');
 
 -- --- refusals and rate limits ----------------------------------------------------------------

@@ -135,8 +135,8 @@ GRANT EXECUTE ON FUNCTION api.request_password_reset(text, uuid, uuid, text) TO 
 -- session of the account ended and the phone's failed-login counts cleared.
 -- Rate-limited per p_client_key (bucket password_reset_confirm). Raises PT400
 -- invalid_input (token, password; checked before the link is used, so a weak
--- password does not spend it) and PT410 reset_link_invalid (unknown, used,
--- replaced or expired link). {success, sessionsEnded}.
+-- password does not spend it) and PT404 reset_link_invalid (unknown, used,
+-- replaced or expired link: it is no longer there). {success, sessionsEnded}.
 CREATE OR REPLACE FUNCTION api.confirm_password_reset(p_token text, p_password text,
                                                       p_client_key text DEFAULT NULL)
 RETURNS jsonb
@@ -173,7 +173,7 @@ BEGIN
     WHERE cu.id = v_reset.client_user_id AND cu.is_active FOR UPDATE;
   END IF;
   IF v_user.id IS NULL OR v_reset.expires_at <= now() THEN
-    PERFORM app._raise(410, 'reset_link_invalid',
+    PERFORM app._raise(404, 'reset_link_invalid',
       'Este link de recuperação já não é válido (foi usado, substituído por um mais recente ou '
       'passaram 30 minutos). Pede um novo em «Esqueci-me da palavra-passe».');
   END IF;
