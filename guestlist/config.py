@@ -8,6 +8,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -81,6 +82,61 @@ _CORES = os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """Outgoing mail (SMTP_URL, MAIL_FROM, PUBLIC_URL): the password reset links. With no
+    SMTP_URL nothing is sent; on a plain-http deployment (`make run`) the link is logged."""
+
+    smtp_url: str = ""  # smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://
+    mail_from: str = ""  # the sender, e.g. "Guestlist <noreply@example.pt>"
+    # the site's origin for links in mail, e.g. https://lista.example.pt: never the request's
+    # Host header, which a client chooses (a reset link pointing at another site)
+    public_url: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.smtp_url)
+
+
+def _smtp_url(raw: str) -> str:
+    url = urlsplit(raw)
+    try:
+        url.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        raise ConfigError(f"SMTP_URL: bad port in {url.netloc.rpartition('@')[2]!r}") from exc
+    if url.scheme not in ("smtp", "smtps") or not url.hostname or url.path not in ("", "/"):
+        raise ConfigError("SMTP_URL must be smtp://[user:password@]host[:port] or smtps://…")
+    return raw
+
+
+def _public_url(raw: str) -> str:
+    url = urlsplit(raw)
+    if (
+        url.scheme not in ("http", "https")
+        or not url.hostname
+        or url.path not in ("", "/")
+        or url.query
+        or url.fragment
+    ):
+        raise ConfigError(f"PUBLIC_URL must be an origin such as https://example.pt, got {raw!r}")
+    return f"{url.scheme}://{url.netloc}"
+
+
+def _mail(env: Mapping[str, str]) -> MailSettings:
+    smtp_url = env.get("SMTP_URL", "").strip()
+    mail_from = env.get("MAIL_FROM", "").strip()
+    public_url = env.get("PUBLIC_URL", "").strip()
+    if not smtp_url:
+        return MailSettings(public_url=_public_url(public_url) if public_url else "")
+    if not mail_from or "@" not in mail_from:
+        raise ConfigError("MAIL_FROM (the sender's address) is required with SMTP_URL")
+    if not public_url:
+        raise ConfigError(
+            "PUBLIC_URL (the site's https:// origin, for links in mail) is required with SMTP_URL"
+        )
+    return MailSettings(_smtp_url(smtp_url), mail_from, _public_url(public_url))
+
+
+@dataclass(frozen=True)
 class WorkerSettings:
     """The queue workers' settings (WORKERS_*, WORKER_*, SCALE_*, WEB_CALM_SECONDS)."""
 
@@ -121,6 +177,7 @@ class Settings:
     long_polls_per_client: int = 20
     run_workers: bool = True  # RUN_WORKERS=0: no workers in the app (`guestlist worker` runs them)
     workers: WorkerSettings = field(default_factory=WorkerSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
 
     @property
     def admin_enabled(self) -> bool:
@@ -177,4 +234,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         long_polls_per_client=_int(env, "LONG_POLLS_PER_CLIENT", base.long_polls_per_client),
         run_workers=_flag(env, "RUN_WORKERS", base.run_workers),
         workers=workers,
+        mail=_mail(env),
     )

@@ -123,6 +123,22 @@ SELECT api.guest_erase(
     p_session_token => %(session_token)s::text,
     p_client_key => %(client_key)s::text)
 
+-- name: web_password_reset_request
+-- POST /api/guest/password-reset: a reset link for the phone's account, if any; the answer's
+-- `mail` (the raw token) goes to the mail sender only, never to the client.
+SELECT api.request_password_reset(
+    p_phone => %(phone)s::text,
+    p_event_id => %(event_id)s::uuid,
+    p_promoter_id => %(promoter_id)s::uuid,
+    p_client_key => %(client_key)s::text)
+
+-- name: web_password_reset_confirm
+-- POST /api/guest/password-reset/confirm: a new password from a mailed link's token.
+SELECT api.confirm_password_reset(
+    p_token => %(token)s::text,
+    p_password => %(password)s::text,
+    p_client_key => %(client_key)s::text)
+
 -- name: web_readiness
 SELECT api.readiness()
 

@@ -1,7 +1,7 @@
 -- Data protection: the export, the erasure (nothing personal left in any
 -- app table), the retention rules of api.cleanup, and who may call what.
 BEGIN;
-SELECT plan(71);
+SELECT plan(73);
 \ir 00-fixture.psql
 
 -- Every app table (views and the like excluded) with a row whose text holds
@@ -118,6 +118,8 @@ DELETE FROM app.login_failures WHERE phone_hash = app._phone_hash('+351935886311
 DELETE FROM app.login_client_failures WHERE phone_hash = app._phone_hash('+351935886311');
 
 -- --- erasure ----------------------------------------------------------------------------------
+SELECT ok(api.request_password_reset('+351935886310', :'ev', :'pr') -> 'mail' ->> 'token'
+          IS NOT NULL, 'a reset link for her account: a link row and a request count to erase');
 SELECT ok(cardinality(pg_temp.traces(ARRAY['%935886310%', '%zulmira%', '%quaresma%',
             '%' || encode(app._phone_hash('+351935886310'), 'hex') || '%', '%' || :'zu_qr' || '%']))
           >= 6, 'before: the search finds her in accounts, guests, jobs, cache, logins, counters');
@@ -128,13 +130,17 @@ SELECT is(api.guest_erase(true, '+351935886310', 'Errada123') ->> 'code', 'inval
 SELECT api.guest_erase(true, p_session_token => :'zu_token') AS zu_erased \gset
 SELECT is((:'zu_erased'::jsonb) -> 'erased',
           '{"accounts": 1, "guestRows": 2, "sessions": 2, "jobs": 1, "cacheEntries": 1,
-            "loginWindows": 1, "rateCounters": 1}',
+            "loginWindows": 1, "rateCounters": 1, "passwordResets": 2}',
           'erasure by session: every kind of row counted');
 SELECT is(pg_temp.traces(ARRAY['%935886310%', '%zulmira%', '%quaresma%', '%porto%',
             '%' || encode(app._phone_hash('+351935886310'), 'hex') || '%',
             '%' || :'zu_qr' || '%', '%' || :'zu_qr2' || '%', '%' || :'zu_id' || '%',
             '%' || :'zu_job' || '%']),
           '{}'::text[], 'after: no app table holds her phone, names, email, hash, QR, ids or job');
+SELECT is((SELECT count(*)::int FROM app.password_resets) +
+          (SELECT count(*)::int FROM app.password_reset_requests
+           WHERE phone_hash = app._phone_hash('+351935886310')), 0,
+          'her reset link and her phone''s reset requests are gone');
 SELECT is((SELECT guest_count FROM app.events WHERE id = :'ev'), :'ev_count'::int,
           'the event''s guest count is unchanged');
 SELECT is((SELECT count(*)::int FROM app.guests WHERE event_id = :'ev'), :'ev_count'::int,
@@ -227,7 +233,7 @@ SELECT is((SELECT count(*)::int FROM app.events e JOIN counts_before b USING (id
 SELECT is((SELECT array_agg(counts ORDER BY id) FROM app.erasures WHERE reason = 'retention'),
           ARRAY['{"guestRows": 1}'::jsonb,
                 '{"accounts": 1, "guestRows": 1, "sessions": 1, "jobs": 0, "cacheEntries": 0,
-                  "loginWindows": 0, "rateCounters": 0}'::jsonb],
+                  "loginWindows": 0, "rateCounters": 0, "passwordResets": 0}'::jsonb],
           'retention logs its erasures');
 SELECT is(api.cleanup() -> 'retention', '{"guestRows": 0, "accounts": 0}',
           'the next cleanup finds nothing more');

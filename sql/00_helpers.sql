@@ -128,6 +128,11 @@ BEGIN
       kind := 'integer'; low := 1; high := 604800;
     WHEN p_key = 'erasure_key_retention_days' THEN
       kind := 'integer'; low := 1; high := 3650;
+    -- password reset requests a phone may make in one window (sql/35_password_reset.sql)
+    WHEN p_key = 'password_reset_per_phone' THEN
+      kind := 'integer'; low := 1; high := 1000;
+    WHEN p_key = 'password_reset_phone_window_seconds' THEN
+      kind := 'integer'; low := 60; high := 86400;
     ELSE
       kind := NULL;
   END CASE;
@@ -200,6 +205,8 @@ BEGIN
     WHEN 'session' THEN 1200      -- a returning device's pass
     WHEN 'qr' THEN 2400           -- the QR image, reloaded
     WHEN 'status' THEN 3000       -- a queued job's status, long-polled
+    WHEN 'password_reset' THEN 60          -- a forgotten password: rare, and it sends mail
+    WHEN 'password_reset_confirm' THEN 60  -- a new password from a mailed link (bcrypt work)
     ELSE 600 END);
 END
 $$;

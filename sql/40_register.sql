@@ -2,6 +2,28 @@
 -- seed's register_and_create_guest_v2, same parameters and result keys).
 SET LOCAL ROLE guestlist_owner;
 
+-- The error of a new password (field password: too_long past 72 bytes,
+-- which bcrypt would cut; weak below 8 characters or without a lower case
+-- letter, an upper case letter and a digit), or NULL when it is acceptable:
+-- the registration's rule, and the password reset's.
+CREATE OR REPLACE FUNCTION app._new_password_error(p_password text)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF octet_length(p_password) > 72 THEN
+    RETURN jsonb_build_object('field', 'password', 'code', 'too_long',
+      'message', 'A palavra-passe pode ter no máximo 72 bytes (letras acentuadas contam 2, emojis 4).');
+  ELSIF p_password IS NULL OR length(p_password) < 8
+     OR p_password !~ '[a-z]' OR p_password !~ '[A-Z]' OR p_password !~ '[0-9]' THEN
+    RETURN jsonb_build_object('field', 'password', 'code', 'weak',
+      'message', 'A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números.');
+  END IF;
+  RETURN NULL;
+END
+$$;
+
 -- Every invalid registration field at once: a jsonb array of
 -- {field, code, message}, fields named by parameter without p_. One error
 -- per field; inputs.py applies the same rules in the same order (tests
@@ -50,14 +72,7 @@ BEGIN
       'code', 'invalid_characters', 'message', v_chars);
   END IF;
   -- bcrypt reads only the first 72 bytes: a longer password is refused, not cut
-  IF octet_length(p_password) > 72 THEN
-    v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'too_long',
-      'message', 'A palavra-passe pode ter no máximo 72 bytes (letras acentuadas contam 2, emojis 4).');
-  ELSIF p_password IS NULL OR length(p_password) < 8
-     OR p_password !~ '[a-z]' OR p_password !~ '[A-Z]' OR p_password !~ '[0-9]' THEN
-    v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'weak',
-      'message', 'A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números.');
-  END IF;
+  v_errors := v_errors || coalesce(app._new_password_error(p_password), '[]'::jsonb);
   IF p_event_id IS NULL THEN
     v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'required',
       'message', 'Evento em falta.');

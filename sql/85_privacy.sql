@@ -58,8 +58,9 @@ $$;
 -- Erase an account for good: its guest rows are anonymized (app._anonymize_guests),
 -- and its sessions, its jobs (every app.guest_jobs row whose payload names the
 -- phone, pending or finished; a job's secrets go with its row), its phone
--- cache entry, its login-attempt window and any rate counter keyed by the
--- phone's hash are deleted, then the account itself: the phone may register
+-- cache entry, its login-attempt window, any rate counter keyed by the
+-- phone's hash, its password reset link and the phone's count of reset
+-- requests are deleted, then the account itself: the phone may register
 -- again. Logs one app.erasures row (counts and the subject key only).
 -- p_delete_jobs false: the caller made sure there are none (the retention
 -- batch, which skips accounts with jobs). Returns the counts, or NULL when
@@ -79,6 +80,8 @@ DECLARE
   v_cache bigint;
   v_logins bigint;
   v_rates bigint;
+  v_resets bigint;
+  v_count bigint;
   v_counts jsonb;
 BEGIN
   SELECT cu.phone INTO v_phone FROM app.client_users cu WHERE cu.id = p_user_id;
@@ -113,11 +116,19 @@ BEGIN
   -- a counter keyed by a phone names it by the hex of app._phone_hash
   DELETE FROM app.rate_limit_counters r WHERE r.client_key = encode(v_hash, 'hex');
   GET DIAGNOSTICS v_rates = ROW_COUNT;
+  -- a reset link (its token's hash, when and to whom it was mailed) and the phone's count
+  -- of reset requests
+  DELETE FROM app.password_resets r WHERE r.client_user_id = p_user_id;
+  GET DIAGNOSTICS v_resets = ROW_COUNT;
+  DELETE FROM app.password_reset_requests r WHERE r.phone_hash = v_hash;
+  GET DIAGNOSTICS v_count = ROW_COUNT;
+  v_resets := v_resets + v_count;
   DELETE FROM app.client_users cu WHERE cu.id = p_user_id;
 
   v_counts := jsonb_build_object('accounts', 1, 'guestRows', v_guests, 'sessions', v_sessions,
                                  'jobs', v_jobs, 'cacheEntries', v_cache,
-                                 'loginWindows', v_logins, 'rateCounters', v_rates);
+                                 'loginWindows', v_logins, 'rateCounters', v_rates,
+                                 'passwordResets', v_resets);
   INSERT INTO app.erasures (reason, subject_key, counts)
   VALUES (p_reason, app._subject_key(v_phone), v_counts);
   RETURN v_counts;

@@ -2,7 +2,8 @@
 SET LOCAL ROLE guestlist_owner;
 
 -- Delete what has expired: cache rows, past rate windows, sessions, failed
--- login counts past login_failure_window_seconds, and finished jobs past
+-- login counts past login_failure_window_seconds, expired password reset
+-- links and past reset request windows, and finished jobs past
 -- job_retention_seconds (when the queue exists); then one batch of the
 -- retention rules (guest rows anonymized, unused accounts erased:
 -- sql/85_privacy.sql). pg_cron runs it every minute; without pg_cron the app
@@ -20,6 +21,7 @@ DECLARE
   v_logins bigint;
   v_count bigint;
   v_jobs bigint;
+  v_resets bigint;
   v_retention jsonb;
 BEGIN
   DELETE FROM app.phone_lookup_cache WHERE expires_at <= now();
@@ -36,10 +38,11 @@ BEGIN
   GET DIAGNOSTICS v_count = ROW_COUNT;
   v_logins := v_logins + v_count;
   v_jobs := app._cleanup_jobs();  -- sql/70_queue.sql
+  v_resets := app._cleanup_password_resets();  -- sql/35_password_reset.sql
   v_retention := app._apply_retention();  -- sql/85_privacy.sql
   RETURN jsonb_build_object('cache', v_cache, 'rateCounters', v_rates,
                             'sessions', v_sessions, 'loginWindows', v_logins, 'jobs', v_jobs,
-                            'retention', v_retention);
+                            'passwordResets', v_resets, 'retention', v_retention);
 END
 $$;
 GRANT EXECUTE ON FUNCTION api.cleanup() TO guestlist_web;

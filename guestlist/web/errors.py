@@ -41,6 +41,11 @@ CODES: dict[str, tuple[int, str]] = {
     "not_found": (404, "Não encontrado"),
     "method_not_allowed": (405, "Método não permitido"),
     "job_expired": (410, "O teu pedido expirou antes de ser processado. Submete-o novamente."),
+    # a reset link that is used, replaced or expired no longer exists
+    "reset_link_invalid": (
+        404,
+        "Este link de recuperação já não é válido. Pede um novo em «Esqueci-me da palavra-passe».",
+    ),
     "phone_exists": (409, "Este número de telemóvel já está registado"),
     "guest_list_closed": (409, "A lista de convidados está fechada"),
     "guest_list_full": (409, "A lista de convidados está completa"),

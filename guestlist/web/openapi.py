@@ -211,6 +211,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"success": {"const": True}},
     },
     "ReturningGuest": {"type": "object", "properties": _GUEST},
+    "PasswordResetRequested": {
+        "type": "object",
+        "required": ["success", "message"],
+        "description": "The same for every phone, registered or not.",
+        "properties": {"success": {"const": True}, "message": {"type": "string"}},
+    },
+    "PasswordResetDone": {
+        "type": "object",
+        "required": ["success", "message"],
+        "description": "Every session of the account has ended; log in with the new password.",
+        "properties": {"success": {"const": True}, "message": {"type": "string"}},
+    },
     "GuestData": {
         "type": "object",
         "description": "Everything stored about the account (a download: Content-Disposition "

@@ -78,6 +78,17 @@ ERASE_CREDENTIALS: tuple[Field, ...] = (
 )
 MSG_CONFIRM_ERASE = "Confirma que queres apagar a tua conta."
 
+# A forgotten password: the phone, and the guest page the mailed link should open.
+PASSWORD_RESET_BODY: tuple[Field, ...] = (
+    Field("phone", "phone", "phone"),
+    Field("eventId", "event_id", "uuid"),
+    Field("promoterId", "promoter_id", "uuid"),
+)
+# The mailed link's token (64 hex) and the new password (the registration's rules).
+RESET_TOKEN_RE = re.compile(r"^[0-9a-f]{64}$")
+MSG_RESET_TOKEN = "Link de recuperação inválido. Pede um novo."
+PASSWORD_RESET_CONFIRM_BODY: tuple[Field, ...] = (Field("password", "password", "new_secret"),)
+
 
 # --- readers ----------------------------------------------------------------------------------
 
@@ -104,6 +115,42 @@ class LoginBody(JsonBody):
         params = await super().__call__(request, settings)
         params["session_token"] = request_session_token(request, settings)
         return params
+
+
+@dataclass(frozen=True)
+class ResetConfirmBody(JsonBody):
+    """POST /api/guest/password-reset/confirm: the token (64 hex, from the link's fragment) and
+    the new password; every field error at once."""
+
+    async def __call__(self, request: Request, settings: Settings) -> Params:
+        body = await read_json_body(request)
+        token = body.get("token") if isinstance(body, dict) else None
+        token_error = None
+        if not isinstance(token, str) or not RESET_TOKEN_RE.fullmatch(token):
+            code = "required" if token in (None, "") else "invalid"
+            token_error = field_error("token", code, MSG_RESET_TOKEN)
+        try:
+            params = validate_body(body, self.fields)
+        except ApiError as err:
+            if token_error is not None and isinstance(body, dict):
+                err.errors = [token_error, *(err.errors or [])]
+            raise
+        if token_error is not None:
+            raise invalid_input([token_error])
+        params["token"] = token
+        params["client_key"] = client_key(request.scope, settings.trusted_proxies)
+        return params
+
+    def amend_schema(self, schema: dict[str, Any]) -> None:
+        schema["required"] = ["token", *schema["required"]]
+        schema["properties"] = {
+            "token": {
+                "type": "string",
+                "pattern": RESET_TOKEN_RE.pattern,
+                "description": "The token of the mailed link (after #redefinir=).",
+            },
+            **schema["properties"],
+        }
 
 
 async def no_input(request: Request, settings: Settings) -> Params:

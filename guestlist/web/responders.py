@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
+from guestlist import mail
 from guestlist.config import Settings
 from guestlist.web import page, qr
 from guestlist.web.errors import api_error, from_refusal, json_response
@@ -218,4 +220,55 @@ def manifest(request: Request, settings: Settings, params: Params, result: Any) 
     }
     return Response(
         orjson.dumps(body), media_type=MANIFEST_MEDIA_TYPE, headers={"Cache-Control": "no-cache"}
+    )
+
+
+RESET_REQUESTED = (
+    "Se este número tiver conta, enviámos um email para o endereço da conta com um link para "
+    "definires uma nova palavra-passe. O link é válido durante 30 minutos. Não chegou? Vê a "
+    "pasta de spam ou pede outro daqui a um minuto."
+)
+RESET_LINK_FRAGMENT = "#redefinir="
+
+
+def password_reset_requested(
+    request: Request, settings: Settings, params: Params, result: Any
+) -> Response:
+    """The same answer whether or not the phone has an account (nothing in it, its status or
+    its timing says which); the mail, when there is one, goes after the answer (a background
+    task), so sending it adds nothing to the answer's time. The link opens the guest page it
+    came from with the token in the fragment, which browsers send to no server (no access log,
+    no Referer); its origin is PUBLIC_URL, else (a plain-http deployment without mail) this
+    request's own."""
+    if not isinstance(result, dict):
+        raise api_error("internal")
+    response = json_response(
+        {"success": True, "message": RESET_REQUESTED}, headers={"Cache-Control": "no-store"}
+    )
+    sent = result.get("mail")
+    if isinstance(sent, dict):
+        origin = settings.mail.public_url or str(request.base_url).rstrip("/")
+        reset = mail.ResetMail(
+            to=str(sent.get("to")),
+            first_name=str(sent.get("firstName")),
+            link=f"{origin}{result.get('pagePath')}{RESET_LINK_FRAGMENT}{sent.get('token')}",
+            expires_at=str(sent.get("expiresAt")),
+        )
+        response.background = BackgroundTask(mail.deliver_reset, settings, reset)
+    return response
+
+
+def password_reset_done(
+    request: Request, settings: Settings, params: Params, result: Any
+) -> Response:
+    """A new password is set and every session of the account has ended: the guest logs in
+    with it (the page goes to its login step)."""
+    if not isinstance(result, dict) or result.get("success") is not True:
+        raise api_error("internal")
+    return json_response(
+        {
+            "success": True,
+            "message": "Palavra-passe alterada. Entra com o teu número e a nova palavra-passe.",
+        },
+        headers={"Cache-Control": "no-store"},
     )

@@ -97,6 +97,19 @@ ROUTES: tuple[ApiRoute, ...] = (
              answer.qr_svg,
              "The QR image of a guest's code (SVG, made locally).",
              refusals=("qr_not_found", "rate_limited", *_BUSY), response_schema="Svg"),
+    # --- a forgotten password -----------------------------------------------------------------
+    ApiRoute("POST", "/api/guest/password-reset", "web_password_reset_request",
+             read.JsonBody(read.PASSWORD_RESET_BODY), answer.password_reset_requested,
+             "Mail a single-use link (30 minutes) to set a new password to the phone's account. "
+             "The same answer whether or not the phone has an account.",
+             refusals=(*_BODY, "page_not_found", "rate_limited", *_BUSY),
+             response_schema="PasswordResetRequested"),
+    ApiRoute("POST", "/api/guest/password-reset/confirm", "web_password_reset_confirm",
+             read.ResetConfirmBody(read.PASSWORD_RESET_CONFIRM_BODY), answer.password_reset_done,
+             "Set a new password from a mailed link's token; ends every session of the account "
+             "and clears its failed logins.",
+             refusals=(*_BODY, "reset_link_invalid", "rate_limited", *_BUSY),
+             response_schema="PasswordResetDone"),
     # --- the guest's own data (GDPR: download, erase) --------------------------------------------
     ApiRoute("GET", "/api/guest/data", "web_guest_data_export", read.SessionCookie(),
              answer.data_download, "Download everything stored about my account (session cookie).",

@@ -57,6 +57,9 @@
     erase: () => request('POST', '/api/guest/erase', { confirm: true }),
     // ends this device's session on the server and clears its cookie
     logout: () => request('POST', '/api/guest/logout', {}),
+    // a forgotten password: a link mailed to the account's email, then the new password
+    passwordReset: (body) => request('POST', '/api/guest/password-reset', body),
+    passwordResetConfirm: (body) => request('POST', '/api/guest/password-reset/confirm', body),
   };
 
   // The queued route first, its answer held until the job ends; while it has not, the job is
@@ -165,6 +168,9 @@
     promoter_not_found: 'Este link de promotor já não é válido para este evento.',
     logout_offline:
       'Sem ligação: para terminares a sessão neste dispositivo precisas de rede. Tenta de novo quando tiveres sinal.',
+    reset_link_invalid:
+      'Este link já não é válido: foi usado, substituído por outro mais recente ou passaram ' +
+      '30 minutos. Entra com o teu número e escolhe «Esqueci-me da palavra-passe» outra vez.',
   };
 
   function secondsText(seconds) {
@@ -810,6 +816,68 @@
 
   // --- start ------------------------------------------------------------------------------------
 
+  // --- a forgotten password ------------------------------------------------------------------
+
+  // The link's token arrives in the fragment (#redefinir=…), which no server sees; it is taken
+  // out of the address at once, so it stays in neither the history nor a shared screenshot.
+  const RESET_FRAGMENT = '#redefinir=';
+
+  function takeResetToken() {
+    const hash = window.location.hash;
+    if (!hash.startsWith(RESET_FRAGMENT)) return null;
+    window.history.replaceState(null, '', window.location.pathname + window.location.search);
+    const token = hash.slice(RESET_FRAGMENT.length);
+    return /^[0-9a-f]{64}$/.test(token) ? token : '';
+  }
+
+  async function onForgotPassword(event) {
+    const button = event.currentTarget;
+    if (state.busy) return;
+    clearErrors($('form-login'));
+    setBusy($('form-login'), true);
+    const { ok, data } = await api.passwordReset({
+      phone: state.phone,
+      eventId: attribution().eventId,
+      promoterId: attribution().promoterId,
+    });
+    setBusy($('form-login'), false);
+    if (!ok) {
+      showAlert(messageFor(data));
+      button.focus();
+      return;
+    }
+    $('reset-sent-text').textContent = data.message;
+    showStep('reset-sent');
+  }
+
+  async function onResetSubmit(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    if (state.busy) return;
+    clearErrors(form);
+    const password = $('reset-password').value;
+    if (!password) {
+      setFieldError('reset-password', 'Escolhe uma nova palavra-passe.');
+      $('reset-password').focus();
+      return;
+    }
+    setBusy(form, true);
+    const { ok, data } = await api.passwordResetConfirm({ token: state.resetToken, password });
+    setBusy(form, false);
+    if (ok) {
+      state.resetToken = null;
+      $('reset-password').value = '';
+      await restart();
+      showAlert(data.message);
+      return;
+    }
+    if (data.code === 'invalid_input') {
+      showServerErrors(data, 'reset-');
+    } else {
+      showAlert(messageFor(data));
+    }
+  }
+
   function inlinePageData() {
     const el = $('page-data');
     if (!el) return null;
@@ -847,6 +915,9 @@
     $('qr-download').addEventListener('click', onTicketDownload);
     window.addEventListener('popstate', onPopState);
     $('form-erase').addEventListener('submit', onEraseSubmit);
+    $('forgot-password').addEventListener('click', onForgotPassword);
+    $('form-reset').addEventListener('submit', onResetSubmit);
+    state.resetToken = takeResetToken();
 
     state.page = await loadPage();
     if (!state.page) {
@@ -855,6 +926,17 @@
       return;
     }
     renderEvent(state.page);
+
+    if (state.resetToken !== null) {
+      // a link from the reset mail: the new password first, whoever this device holds
+      if (state.resetToken) {
+        showStep('reset');
+      } else {
+        showAlert(MESSAGES.reset_link_invalid);
+        showStep('phone');
+      }
+      return;
+    }
 
     // A device that already got its QR code for this event sees it again without logging in.
     const back = await api.returningGuest(state.page.event.id);
