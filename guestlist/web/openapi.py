@@ -64,6 +64,16 @@ def _field_schema(f: Field) -> dict[str, Any]:
             "description": "A phone number libphonenumber finds valid, in any usual form "
             "(spaces, +, 00); default region PT.",
         }
+        if f.mobile:
+            schema["format"] = "mobile-phone"
+            schema["examples"] = ["935 886 310", "+351935886310"]
+            schema["description"] = (
+                "A number the guest can receive a message on: libphonenumber finds it valid "
+                "and of type MOBILE or FIXED_LINE_OR_MOBILE, in any usual form (spaces, +, 00; "
+                "default region PT, written as in Portugal: 935 886 310). A landline (a Lisbon "
+                "21x xxx xxx), toll-free, shared-cost, VoIP or pager number is refused with "
+                "code not_mobile; an empty one with code required; any other with code invalid."
+            )
     elif f.kind == "secret":
         schema = {
             **_KIND_SCHEMA["secret"],
@@ -211,6 +221,22 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"success": {"const": True}},
     },
     "ReturningGuest": {"type": "object", "properties": _GUEST},
+    "SessionPass": {
+        "type": "object",
+        "required": ["guest"],
+        "description": "Never cached (Cache-Control: no-store).",
+        "properties": {
+            "guest": {
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "properties": {k: v for k, v in _GUEST.items() if k != "success"},
+                    },
+                    {"type": "null"},
+                ]
+            }
+        },
+    },
     "GuestData": {
         "type": "object",
         "description": "Everything stored about the account (a download: Content-Disposition "
@@ -357,7 +383,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 _PATH_PARAM = re.compile(r"\{([a-z_]+)\}")
-_SLUG = {"type": "string", "maxLength": 80, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"}
+_SLUG = {
+    "type": "string",
+    "maxLength": 80,
+    "pattern": "^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$",
+    "description": "Lowercase letters, digits and hyphens as stored; matched case-insensitively.",
+}
 # What each path parameter must look like (anything else: 400 for an event id, 404 for the rest).
 _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "event_id": {"type": "string", "format": "uuid"},
