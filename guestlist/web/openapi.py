@@ -472,6 +472,12 @@ def build_openapi(routes: Iterable[ApiRoute]) -> dict[str, Any]:
                     "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                 }
             )
+            if getattr(route.read, "any_cookie", False):  # a reader for which a bad one is none
+                params[-1]["schema"] = {"type": "string"}
+                params[-1]["description"] += (
+                    " Any value: one without the token's shape (64 hex digits) counts as no "
+                    "session."
+                )
         params.extend(route.params)
         if params:
             op["parameters"] = params

@@ -161,6 +161,7 @@ class OptionalSession:
     own question on every visit: no session is an answer, not a refusal)."""
 
     session_cookie: ClassVar[Literal["required", "optional"]] = "optional"
+    any_cookie: ClassVar[bool] = True  # a cookie without the token's shape is no session
 
     async def __call__(self, request: Request, settings: Settings) -> Params:
         return {
