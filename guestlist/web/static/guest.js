@@ -191,7 +191,7 @@
   const MESSAGES = {
     network: 'Sem ligação. Verifica a tua rede e tenta novamente.',
     internal: 'Ocorreu um erro. Tenta novamente daqui a pouco.',
-    invalid_credentials: 'Palavra-passe incorreta. Confirma-a e tenta novamente.',
+    invalid_credentials: 'Palavra-passe incorreta. Tenta novamente.',
     guest_list_closed: 'A lista de convidados deste evento já fechou. Fala com o teu promotor.',
     guest_list_full: 'A lista de convidados deste evento está completa. Fala com o teu promotor.',
     event_not_found: 'Evento não encontrado. Confirma o link com quem to enviou.',
