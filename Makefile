@@ -27,7 +27,7 @@ help:
 	@echo "make run        install, start the local database, migrate, load the demo, serve"
 	@echo "make test       install-test, then the whole suite (pgTAP via pg_prove, pytest, browser)"
 	@echo "make install    what serving needs: PostgreSQL 15 + pg_cron (as root), .venv (runtime.lock)"
-	@echo "make install-test   install, plus pgTAP, plpgsql_check, chromium, node and the test/bench extras"
+	@echo "make install-test   install, plus pgTAP, plpgsql_check, chromium, node, the test/bench extras and npm test tools (axe-core)"
 	@echo "make lock       rewrite requirements/runtime.lock from pyproject's dependencies"
 	@echo "make db-up | db-down | db-status   the project-local PostgreSQL cluster"
 	@echo "make migrate | demo | psql         against DATABASE_URL or the local cluster"

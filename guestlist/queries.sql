@@ -97,6 +97,13 @@ SELECT api.session_guest(
     p_event_id => %(event_id)s::uuid,
     p_client_key => %(client_key)s::text)
 
+-- name: web_session_pass
+-- GET /api/guest/session/{event_id}: this device's pass, or {"guest": null} (no cookie: NULL).
+SELECT api.session_pass(
+    p_session_token => %(session_token)s::text,
+    p_event_id => %(event_id)s::uuid,
+    p_client_key => %(client_key)s::text)
+
 -- name: web_guest_logout
 -- POST /api/guest/logout: end the session of the cookie's token (NULL: nothing to end).
 SELECT api.guest_logout(p_session_token => %(session_token)s::text)

@@ -130,7 +130,7 @@ SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123',
 SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev', :'pr',
           :'other_tm') ->> 'code', 'promoter_not_found', 'a team of another organization is refused');
 SELECT is(api.authenticate_and_create_guest_v2('bad', '', NULL) -> 'errors',
-  '[{"code": "invalid", "field": "phone", "message": "Número de telemóvel inválido."},
+  '[{"code": "invalid", "field": "phone", "message": "Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310."},
     {"code": "invalid", "field": "password", "message": "Indica a tua palavra-passe."},
     {"code": "required", "field": "event_id", "message": "Evento em falta."}]'::jsonb,
   'every invalid field at once, named without p_');

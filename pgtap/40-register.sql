@@ -1,7 +1,7 @@
 -- api.register_and_create_guest_v2: bcrypt cost 10, every invalid field at
 -- once, phone_exists, an atomic account + place, a session token.
 BEGIN;
-SELECT plan(28);
+SELECT plan(29);
 \ir 00-fixture.psql
 
 SELECT api.register_and_create_guest_v2('+351935886310', ' Ana ', 'Silva', 'Ana@Example.pt',
@@ -31,18 +31,22 @@ SELECT is(api.register_and_create_guest_v2('+351935886310', 'Outra', 'Pessoa', '
 
 SELECT is(api.register_and_create_guest_v2('x', repeat('a', 81), '  ', 'not-an-email', 'abcdefgh',
           NULL, NULL, NULL, current_date + 1, 'X', repeat('c', 81)) -> 'errors',
-  '[{"code": "invalid", "field": "phone", "message": "Número de telemóvel inválido."},
+  '[{"code": "invalid", "field": "phone", "message": "Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310."},
     {"code": "length", "field": "first_name", "message": "O nome deve ter entre 1 e 80 caracteres."},
     {"code": "length", "field": "last_name", "message": "O apelido deve ter entre 1 e 80 caracteres."},
     {"code": "invalid", "field": "email", "message": "Email inválido."},
     {"code": "weak", "field": "password", "message": "A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números."},
     {"code": "required", "field": "event_id", "message": "Evento em falta."},
-    {"code": "invalid", "field": "birth_date", "message": "A data de nascimento deve ser no passado."},
+    {"code": "invalid", "field": "birth_date", "message": "A data de nascimento tem de ser anterior a hoje. Corrige-a ou deixa-a em branco."},
     {"code": "invalid", "field": "gender", "message": "Género inválido."},
     {"code": "length", "field": "city", "message": "A cidade deve ter no máximo 80 caracteres."}]'::jsonb,
   'every invalid field at once, in order, named without p_');
 SELECT is(api.register_and_create_guest_v2('+351910000002', 'A', 'B', 'a@b.pt', 'segredo123', :'ev')
           -> 'errors' -> 0 ->> 'field', 'password', 'a password without upper case is weak');
+SELECT is(api.register_and_create_guest_v2('+351910000002', 'A', 'B', 'a@b.pt', 'Segredo123', :'ev',
+          NULL, NULL, date '1850-06-01') -> 'errors' -> 0,
+  '{"code": "invalid", "field": "birth_date", "message": "Indica uma data de nascimento real, depois de 1900, ou deixa o campo em branco."}'::jsonb,
+  'a birth date before 1900 asks for a real one, not for a past one');
 SELECT is(api.register_and_create_guest_v2('+351910000002', 'A', 'B', 'a@b.pt', 'SEGREDO123', :'ev')
           -> 'errors' -> 0 ->> 'field', 'password', 'a password without lower case is weak');
 SELECT is(api.register_and_create_guest_v2('+351910000002', 'A', 'B', 'a@b.pt', 'SegredoXyz', :'ev')
@@ -91,7 +95,7 @@ SELECT is(api.register_and_create_guest_v2('+351910000008', 'A', 'B', 'a@b.pt',
 SELECT is(api.register_and_create_guest_v2('+351910000008', 'A', 'B', 'a@b.pt',
           'Aa1' || repeat('x', 69), :'ev') ->> 'success', 'true', 'exactly 72 bytes is fine');
 SELECT is(api.register_and_create_guest_v2('', '', ' ', 'x', 'a', :'ev') -> 'errors',
-  '[{"code": "invalid", "field": "phone", "message": "Número de telemóvel inválido."},
+  '[{"code": "invalid", "field": "phone", "message": "Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310."},
     {"code": "length", "field": "first_name", "message": "O nome deve ter entre 1 e 80 caracteres."},
     {"code": "length", "field": "last_name", "message": "O apelido deve ter entre 1 e 80 caracteres."},
     {"code": "invalid", "field": "email", "message": "Email inválido."},

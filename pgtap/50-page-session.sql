@@ -1,6 +1,6 @@
--- api.resolve_guest_page, api.session_guest and api.qr_code_exists.
+-- api.resolve_guest_page, api.session_guest, api.session_pass and api.qr_code_exists.
 BEGIN;
-SELECT plan(17);
+SELECT plan(28);
 \ir 00-fixture.psql
 
 SELECT api.resolve_guest_page('promo-teste', 'noite-teste') AS page \gset
@@ -14,6 +14,10 @@ SELECT is(:'page'::jsonb ->> 'teamId', :'tm', 'the promoter''s team');
 SELECT is(:'page'::jsonb -> 'guestListOpen', 'true'::jsonb, 'the list is open');
 SELECT ok(:'page'::jsonb ?& ARRAY['closesAt'] AND :'page'::jsonb -> 'event' ?& ARRAY['title', 'startsAt', 'location'],
           'the contract''s keys');
+SELECT is(api.resolve_guest_page('Promo-Teste', 'NOITE-teste') #>> '{event,id}', :'ev',
+          'slugs are matched case-insensitively');
+SELECT throws_ok($$SELECT admin.create_promoter('Maiusculas', 'Maiúsculas')$$, 'PT400', NULL,
+                 'a slug is stored lowercase: an upper-case one is refused');
 SELECT throws_ok($$SELECT api.resolve_guest_page('ninguem', 'noite-teste')$$, 'PT404', NULL,
                  'unknown promoter: PT404');
 SELECT throws_ok($$SELECT api.resolve_guest_page('promo-teste', 'nada')$$, 'PT404', NULL,
@@ -29,9 +33,26 @@ SELECT is(api.session_guest(:'reg'::jsonb ->> 'session_token', :'ev') ->> 'qr_co
           :'reg'::jsonb ->> 'qr_code', 'a returning device gets its QR code from the session');
 SELECT throws_ok(format('SELECT api.session_guest(%L, %L)', repeat('0', 64), :'ev'), 'PT401', NULL,
                  'an unknown token: PT401');
+SELECT function_returns('api', 'session_pass', ARRAY['text', 'uuid', 'text'], 'jsonb',
+                        'api.session_pass(token, event, client key) → jsonb');
+SELECT ok(has_function_privilege('guestlist_web', 'api.session_pass(text, uuid, text)', 'EXECUTE'),
+          'the web role may ask for a device''s pass');
+SELECT is(api.session_pass(:'reg'::jsonb ->> 'session_token', :'ev') #>> '{guest,qr_code}',
+          :'reg'::jsonb ->> 'qr_code', 'a returning device gets its pass');
+SELECT is(api.session_pass(NULL, :'ev'), '{"guest": null, "session": false}'::jsonb,
+          'no token: guest null, not a refusal');
+SELECT is(api.session_pass(repeat('0', 64), :'ev'), '{"guest": null, "session": false}'::jsonb,
+          'an unknown token: guest null');
+SELECT is(api.session_pass('not-a-token', :'ev'), '{"guest": null, "session": false}'::jsonb,
+          'a malformed token: guest null');
+SELECT is(api.session_pass(:'reg'::jsonb ->> 'session_token', gen_random_uuid()),
+          '{"guest": null, "session": true}'::jsonb,
+          'no place on that event: guest null, with a session (another guest''s device)');
 UPDATE app.guest_sessions SET expires_at = now() - interval '1 second';
 SELECT throws_ok(format('SELECT api.session_guest(%L, %L)', :'reg'::jsonb ->> 'session_token', :'ev'),
                  'PT401', NULL, 'an expired token: PT401');
+SELECT is(api.session_pass(:'reg'::jsonb ->> 'session_token', :'ev'),
+          '{"guest": null, "session": false}'::jsonb, 'an expired session: guest null, no session');
 SELECT is(api.qr_code_exists(:'reg'::jsonb ->> 'qr_code'), true, 'a guest''s QR code exists');
 SELECT is(api.qr_code_exists(repeat('a', 32)), false, 'another does not');
 
@@ -45,5 +66,8 @@ SELECT throws_ok(format('SELECT api.qr_code_exists(%L, %L)', repeat('a', 32), '1
 SELECT throws_ok(format('SELECT api.session_guest(%L, %L, %L)', repeat('0', 64), :'ev', '10.0.0.9'),
                  'PT401', NULL, 'and the session lookup counts apart (its first call answers)');
 
+SELECT api.session_pass(NULL, :'ev', '10.0.0.9') IS NOT NULL AS first \gset
+SELECT throws_ok(format('SELECT api.session_pass(NULL, %L, %L)', :'ev', '10.0.0.9'),
+                 'PT429', NULL, 'the pass lookup is rate-limited too, with or without a token');
 SELECT * FROM finish();
 ROLLBACK;

@@ -105,7 +105,7 @@ SELECT is((SELECT failures FROM app.login_failures
            WHERE phone_hash = app._phone_hash('+351935886310')), 1,
           'the wrong password counted as a login attempt');
 SELECT is(api.guest_data_export('12', '') -> 'errors',
-          '[{"field": "phone", "code": "invalid", "message": "Número de telemóvel inválido."},
+          '[{"field": "phone", "code": "invalid", "message": "Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310."},
             {"field": "password", "code": "invalid", "message": "Indica a tua palavra-passe."}]',
           'every bad field at once');
 SELECT count(*) AS bea_failures

@@ -5,7 +5,8 @@
 #   runtime (default): PostgreSQL 15 with pg_cron, and .venv with the runtime packages at the
 #                      versions of requirements/runtime.lock plus this checkout (editable);
 #   test:              the runtime, then pgTAP, plpgsql_check, pg_prove, chromium, node + npm
-#                      (the bench's PostGraphile) and the `test` and `bench` extras.
+#                      (the bench's PostGraphile), the `test` and `bench` extras, and the npm
+#                      test tools of package.json (axe-core) into node_modules/.
 #
 # Debian packages: as root, apt-get update once and install what is missing; otherwise say
 # which are missing and fail. PostgreSQL 15's contrib modules (pgcrypto) ship inside
@@ -101,5 +102,13 @@ if [[ $MODE == test ]]; then
         touch "$STAMP"
     else
         echo "install: .venv test stack up to date"
+    fi
+    # npm's test tools (package.json: axe-core for the browser accessibility test) at the
+    # lock's versions, into the git-ignored node_modules/; again when the lock is newer.
+    if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+        echo "install: npm test tools (npm ci)"
+        npm ci --no-audit --no-fund --loglevel=error
+    else
+        echo "install: npm test tools up to date"
     fi
 fi

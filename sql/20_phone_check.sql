@@ -35,7 +35,7 @@ BEGIN
   IF v_phone IS NULL THEN
     PERFORM app._raise(400, 'invalid_input', app._message('invalid_input'), jsonb_build_object(
       'errors', jsonb_build_array(jsonb_build_object(
-        'field', 'phone', 'code', 'invalid', 'message', 'Número de telemóvel inválido.'))));
+        'field', 'phone', 'code', 'invalid', 'message', 'Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310.'))));
   END IF;
   v_hash := app._phone_hash(v_phone);
 

@@ -119,7 +119,7 @@ DECLARE
 BEGIN
   IF app._normalize_phone(p_phone) IS NULL THEN
     v_errors := v_errors || jsonb_build_object('field', 'phone', 'code', 'invalid',
-      'message', 'Número de telemóvel inválido.');
+      'message', 'Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310.');
   END IF;
   IF coalesce(p_password, '') = '' THEN
     v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'invalid',

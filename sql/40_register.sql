@@ -48,7 +48,7 @@ DECLARE
 BEGIN
   IF app._normalize_phone(p_phone) IS NULL THEN
     v_errors := v_errors || jsonb_build_object('field', 'phone', 'code', 'invalid',
-      'message', 'Número de telemóvel inválido.');
+      'message', 'Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310.');
   END IF;
   IF coalesce(length(btrim(p_first_name)), 0) NOT BETWEEN 1 AND 80 THEN
     v_errors := v_errors || jsonb_build_object('field', 'first_name', 'code', 'length',
@@ -77,10 +77,12 @@ BEGIN
     v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'required',
       'message', 'Evento em falta.');
   END IF;
-  IF p_birth_date IS NOT NULL
-     AND (p_birth_date >= current_date OR p_birth_date <= date '1900-01-01') THEN
+  IF p_birth_date IS NOT NULL AND p_birth_date <= date '1900-01-01' THEN
     v_errors := v_errors || jsonb_build_object('field', 'birth_date', 'code', 'invalid',
-      'message', 'A data de nascimento deve ser no passado.');
+      'message', 'Indica uma data de nascimento real, depois de 1900, ou deixa o campo em branco.');
+  ELSIF p_birth_date IS NOT NULL AND p_birth_date >= current_date THEN
+    v_errors := v_errors || jsonb_build_object('field', 'birth_date', 'code', 'invalid',
+      'message', 'A data de nascimento tem de ser anterior a hoje. Corrige-a ou deixa-a em branco.');
   END IF;
   IF p_gender IS NOT NULL AND p_gender NOT IN ('M', 'F', 'O') THEN
     v_errors := v_errors || jsonb_build_object('field', 'gender', 'code', 'invalid',

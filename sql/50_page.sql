@@ -6,7 +6,7 @@ SET LOCAL ROLE guestlist_owner;
 -- an organization the promoter works for), organization, promoter, the
 -- promoter's team there, and whether the list takes guests now. Unknown
 -- promoter or event, or a promoter not working that event: PT404.
--- Rate-limited per p_client_key.
+-- Rate-limited per p_client_key. Slugs are stored lowercase and matched case-insensitively.
 CREATE OR REPLACE FUNCTION api.resolve_guest_page(p_promoter_slug text, p_event_slug text,
                                                   p_client_key text DEFAULT NULL)
 RETURNS jsonb
@@ -34,10 +34,11 @@ BEGIN
   FROM app.promoters p
   JOIN app.team_members tm ON tm.promoter_id = p.id
   JOIN app.teams t ON t.id = tm.team_id
-  JOIN app.event_slugs es ON es.organization_id = t.organization_id AND es.slug = p_event_slug
+  JOIN app.event_slugs es ON es.organization_id = t.organization_id
+                         AND es.slug = lower(p_event_slug)
   JOIN app.events e ON e.id = es.event_id
   JOIN app.organizations o ON o.id = e.organization_id
-  WHERE p.slug = p_promoter_slug AND p.is_active AND e.is_active
+  WHERE p.slug = lower(p_promoter_slug) AND p.is_active AND e.is_active
   ORDER BY e.starts_at DESC, t.created_at, t.id
   LIMIT 1;
   IF v_page IS NULL THEN
@@ -88,6 +89,44 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION api.session_guest(text, uuid, text) TO guestlist_web;
+
+-- What the guest page asks on every visit: this device's place on the event,
+-- or {"guest": null} when it has none (no token, an unknown, expired or ended
+-- session, no place on this event yet), and whether the device holds a valid
+-- session at all (session: a device whose session ended forgets the pass it
+-- kept offline; one with a session but no place here holds another guest).
+-- Unlike api.session_guest, "nobody" is an answer and not a refusal, so a
+-- first visit logs no error in the browser. Rate-limited per p_client_key
+-- (bucket session, as session_guest).
+CREATE OR REPLACE FUNCTION api.session_pass(p_session_token text, p_event_id uuid,
+                                            p_client_key text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_user_id uuid;
+  v_guest jsonb;
+BEGIN
+  IF p_client_key IS NOT NULL THEN
+    PERFORM app._enforce_rate_limit('session', p_client_key);
+  END IF;
+  v_user_id := app._session_user(p_session_token);
+  IF v_user_id IS NOT NULL AND p_event_id IS NOT NULL THEN
+    SELECT jsonb_build_object('guest_id', g.id, 'qr_code', g.qr_code,
+                              'first_name', cu.first_name, 'event', app._event_json(e))
+      INTO v_guest
+    FROM app.client_users cu
+    JOIN app.guests g ON g.client_user_id = cu.id AND g.event_id = p_event_id
+                     AND g.status <> 'cancelled'
+    JOIN app.events e ON e.id = g.event_id AND e.is_active
+    WHERE cu.id = v_user_id;
+  END IF;
+  RETURN jsonb_build_object('guest', v_guest, 'session', v_user_id IS NOT NULL);
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.session_pass(text, uuid, text) TO guestlist_web;
 
 -- Whether a QR code belongs to a guest (the image route answers 404 if not).
 -- Rate-limited per p_client_key.

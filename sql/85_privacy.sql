@@ -164,7 +164,7 @@ BEGIN
   v_phone := app._normalize_phone(p_phone);
   IF v_phone IS NULL THEN
     v_errors := v_errors || jsonb_build_object('field', 'phone', 'code', 'invalid',
-      'message', 'Número de telemóvel inválido.');
+      'message', 'Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310.');
   END IF;
   IF coalesce(p_password, '') = '' OR octet_length(p_password) > 72 THEN
     -- as the login's: no account has a password past bcrypt's 72 bytes

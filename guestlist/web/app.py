@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route
@@ -48,6 +49,11 @@ BACKGROUND: list[BackgroundService] = [
     # yields {"job_waiter": …}
     service.running,
 ]
+
+# Answers smaller than this go uncompressed: gzip's header and the CPU would cost more than
+# the bytes saved (most guest API answers are a few hundred bytes). Level 6: nearly level 9's
+# size for the page's text files, at a fraction of its CPU under load.
+GZIP_MINIMUM_BYTES = 500
 
 # The route rows: the guest API's, the queued routes', then the monitoring routes.
 ALL_ROUTES: tuple[ApiRoute, ...] = (*ROUTES, *jobs.ROUTES, *monitoring.ROUTES)
@@ -152,9 +158,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=build_routes(settings),
-        # One middleware: the request log, which also adds the security headers to every
-        # answer (its 500s, static files and router 404s included) in its send wrapper.
-        middleware=[Middleware(RequestLogMiddleware, add_headers=security_headers.secure)],
+        # The request log, which also adds the security headers to every answer (its 500s,
+        # static files and router 404s included) in its send wrapper; inside it, gzip for
+        # answers of GZIP_MINIMUM_BYTES or more when the client accepts it (the page's files,
+        # the QR SVG, larger JSON). A held long-poll is one body sent when the job ends, so it
+        # is compressed whole; streamed bodies (text/event-stream) are left alone.
+        middleware=[
+            Middleware(RequestLogMiddleware, add_headers=security_headers.secure),
+            Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6),
+        ],
         exception_handlers={HTTPException: _http_exception},
         lifespan=lifespan,
     )

@@ -63,7 +63,12 @@ OLDEST_BIRTH_DATE = dt.date(1900, 1, 1)  # a birth date must be after it and bef
 
 MSG_REQUIRED = "Campo obrigatório"
 MSG_TEXT = "Tem de ser texto"
-MSG_PHONE = "Número de telemóvel inválido."
+MSG_PHONE = "Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310."
+MSG_PHONE_REQUIRED = "Indica o teu número de telemóvel."
+MSG_NOT_MOBILE = (
+    "Este número é de um telefone fixo ou de um serviço. Indica um número de telemóvel, onde "
+    "possas receber mensagens."
+)
 MSG_UUID = "Identificador inválido"
 MSG_DATE = "Data inválida (AAAA-MM-DD)"
 MSG_CHARS = "Contém caracteres de controlo ou invisíveis, que não são permitidos."
@@ -74,12 +79,16 @@ MSG_PASSWORD_WEAK = (
 MSG_PASSWORD_LONG = (
     "A palavra-passe pode ter no máximo 72 bytes (letras acentuadas contam 2, emojis 4)."
 )
-MSG_BIRTH_DATE = "A data de nascimento deve ser no passado."
+MSG_BIRTH_DATE = "A data de nascimento tem de ser anterior a hoje. Corrige-a ou deixa-a em branco."
+MSG_BIRTH_DATE_OLD = (
+    "Indica uma data de nascimento real, depois de 1900, ou deixa o campo em branco."
+)
 MSG_CHOICE = "Valor inválido."
 
-# phone: any usual form; text: a string (max_chars/printable/choices add SQL's rules); secret: a
-# login password (≤ 72 bytes); new_secret: a new password (strength, ≤ 72 bytes); email; uuid;
-# date: YYYY-MM-DD (past=True: a birth date).
+# phone: any usual form (mobile=True: of a number that can receive a message); text: a string
+# (max_chars/printable/choices add SQL's rules); secret: a login password (≤ 72 bytes);
+# new_secret: a new password (strength, ≤ 72 bytes); email; uuid; date: YYYY-MM-DD (past=True:
+# a birth date).
 Kind = Literal["phone", "text", "secret", "new_secret", "email", "uuid", "date"]
 
 
@@ -90,7 +99,26 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str | None:
     """A phone as typed (`935 886 310`, `00351…`, `+351 …`) → E.164, or None if not valid."""
     if not raw or len(raw) > _MAX_PHONE_CHARS:
         return None
-    return _normalize_phone(raw, region)
+    return _normalize_phone(raw, region)[0]
+
+
+def mobile_phone(raw: str, region: str = DEFAULT_REGION) -> tuple[str | None, str | None]:
+    """(E.164, None) for a number a guest can receive a message on; (None, "invalid") for no
+    valid number; (None, "not_mobile") for a valid one of another type (a landline such as
+    Lisbon's 21x xxx xxx, a toll-free or shared-cost line, a VoIP or pager number)."""
+    if not raw or len(raw) > _MAX_PHONE_CHARS:
+        return None, "invalid"
+    e164, mobile = _normalize_phone(raw, region)
+    if e164 is None:
+        return None, "invalid"
+    return (e164, None) if mobile else (None, "not_mobile")
+
+
+# Number types that can receive a text message: a mobile, or a number of a plan where mobiles
+# and landlines share the ranges (the US, Canada…: phonenumbers cannot tell them apart).
+_MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
 
 
 # phonenumbers.parse + is_valid_number cost ~25 µs; a guest's phone is sent more than once
@@ -100,14 +128,16 @@ PHONE_CACHE_SIZE = 4096
 
 
 @functools.lru_cache(maxsize=PHONE_CACHE_SIZE)
-def _normalize_phone(raw: str, region: str) -> str | None:
+def _normalize_phone(raw: str, region: str) -> tuple[str | None, bool]:
+    """(E.164 or None, whether it can receive a message)."""
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        return None
+        return None, False
     if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return None, False
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164, phonenumbers.number_type(number) in _MOBILE_TYPES
 
 
 # --- body ----------------------------------------------------------------------------------
@@ -174,6 +204,7 @@ class Field:
     printable: bool = False  # no control or invisible formatting characters
     choices: tuple[str, ...] = ()
     past: bool = False  # a date before today and after 1900-01-01
+    mobile: bool = False  # a phone that can receive a message (mobile_phone)
     messages: tuple[tuple[str, str], ...] = ()
 
     def message(self, code: str, default: str) -> str:
@@ -232,9 +263,12 @@ def _check_text(spec: Field, value: str) -> tuple[str, str] | None:
 def _convert(spec: Field, value: Any) -> tuple[Any, dict[str, str] | None]:
     """(SQL value, None) or (None, field error)."""
     secret = spec.kind in ("secret", "new_secret")
+    if spec.kind == "phone" and isinstance(value, str) and not value.strip() and spec.required:
+        return None, field_error(spec.key, "required", MSG_PHONE_REQUIRED)
     if value is None or (isinstance(value, str) and value == "" and not secret):
         if spec.required:
-            return None, field_error(spec.key, "required", MSG_REQUIRED)
+            message = MSG_PHONE_REQUIRED if spec.kind == "phone" else MSG_REQUIRED
+            return None, field_error(spec.key, "required", message)
         return None, None
     if not isinstance(value, str):
         return None, field_error(spec.key, "wrong_type", MSG_TEXT)
@@ -243,7 +277,15 @@ def _convert(spec: Field, value: Any) -> tuple[Any, dict[str, str] | None]:
     if not _text_ok(value):
         return None, field_error(spec.key, "invalid_characters", MSG_CHARS)
     if spec.kind == "phone":
-        phone = normalize_phone(value.strip()) if len(value) <= MAX_PHONE_CHARS else None
+        if len(value) > MAX_PHONE_CHARS:
+            return None, field_error(spec.key, "invalid", MSG_PHONE)
+        if spec.mobile:
+            phone, problem = mobile_phone(value.strip())
+        else:
+            phone = normalize_phone(value.strip())
+            problem = None if phone else "invalid"
+        if problem == "not_mobile":
+            return None, field_error(spec.key, "not_mobile", MSG_NOT_MOBILE)
         if phone is None:
             return None, field_error(spec.key, "invalid", MSG_PHONE)
         return phone, None
@@ -258,7 +300,9 @@ def _convert(spec: Field, value: Any) -> tuple[Any, dict[str, str] | None]:
             day = dt.date.fromisoformat(value)
         except ValueError:
             return None, field_error(spec.key, "invalid", MSG_DATE)
-        if spec.past and not OLDEST_BIRTH_DATE < day < dt.date.today():
+        if spec.past and day <= OLDEST_BIRTH_DATE:
+            return None, field_error(spec.key, "invalid", MSG_BIRTH_DATE_OLD)
+        if spec.past and day >= dt.date.today():
             return None, field_error(spec.key, "invalid", MSG_BIRTH_DATE)
         return day, None
     broken = _check_text(spec, value)

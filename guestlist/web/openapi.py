@@ -64,6 +64,16 @@ def _field_schema(f: Field) -> dict[str, Any]:
             "description": "A phone number libphonenumber finds valid, in any usual form "
             "(spaces, +, 00); default region PT.",
         }
+        if f.mobile:
+            schema["format"] = "mobile-phone"
+            schema["examples"] = ["935 886 310", "+351935886310"]
+            schema["description"] = (
+                "A number the guest can receive a message on: libphonenumber finds it valid "
+                "and of type MOBILE or FIXED_LINE_OR_MOBILE, in any usual form (spaces, +, 00; "
+                "default region PT, written as in Portugal: 935 886 310). A landline (a Lisbon "
+                "21x xxx xxx), toll-free, shared-cost, VoIP or pager number is refused with "
+                "code not_mobile; an empty one with code required; any other with code invalid."
+            )
     elif f.kind == "secret":
         schema = {
             **_KIND_SCHEMA["secret"],
@@ -222,6 +232,27 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["success", "message"],
         "description": "Every session of the account has ended; log in with the new password.",
         "properties": {"success": {"const": True}, "message": {"type": "string"}},
+    },
+    "SessionPass": {
+        "type": "object",
+        "required": ["guest", "session"],
+        "description": "Never cached (Cache-Control: no-store).",
+        "properties": {
+            "guest": {
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "properties": {k: v for k, v in _GUEST.items() if k != "success"},
+                    },
+                    {"type": "null"},
+                ]
+            },
+            "session": {
+                "type": "boolean",
+                "description": "Whether the device holds a valid session (with or without a "
+                "place on this event).",
+            },
+        },
     },
     "GuestData": {
         "type": "object",
@@ -386,7 +417,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 _PATH_PARAM = re.compile(r"\{([a-z_]+)\}")
-_SLUG = {"type": "string", "maxLength": 80, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"}
+_SLUG = {
+    "type": "string",
+    "maxLength": 80,
+    "pattern": "^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$",
+    "description": "Lowercase letters, digits and hyphens as stored; matched case-insensitively.",
+}
 # What each path parameter must look like (anything else: 400 for an event id, 404 for the rest).
 _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "event_id": {"type": "string", "format": "uuid"},
@@ -475,6 +511,12 @@ def build_openapi(routes: Iterable[ApiRoute]) -> dict[str, Any]:
                     "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                 }
             )
+            if getattr(route.read, "any_cookie", False):  # a reader for which a bad one is none
+                params[-1]["schema"] = {"type": "string"}
+                params[-1]["description"] += (
+                    " Any value: one without the token's shape (64 hex digits) counts as no "
+                    "session."
+                )
         params.extend(route.params)
         if params:
             op["parameters"] = params

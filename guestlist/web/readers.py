@@ -36,7 +36,10 @@ _SLUG_MAX = 80
 
 # --- body schemas (JSON key, SQL parameter, kind, required) ----------------------------------
 
-PHONE_BODY: tuple[Field, ...] = (Field("phone", "phone", "phone"),)
+# A guest gives a number that can receive a message (a mobile), on the phone step and when
+# registering; logging in, downloading or erasing take any valid number, so an account made
+# with a landline before this rule can still reach its own data.
+PHONE_BODY: tuple[Field, ...] = (Field("phone", "phone", "phone", mobile=True),)
 
 ATTRIBUTION: tuple[Field, ...] = (
     Field("eventId", "event_id", "uuid"),
@@ -52,7 +55,7 @@ LOGIN_BODY: tuple[Field, ...] = (
 
 # The rules and messages of app._registration_errors (sql/40_register.sql).
 REGISTER_BODY: tuple[Field, ...] = (
-    Field("phone", "phone", "phone"),
+    Field("phone", "phone", "phone", mobile=True),
     Field("firstName", "first_name", max_chars=80, printable=True,
           messages=(("length", "O nome deve ter entre 1 e 80 caracteres."),)),
     Field("lastName", "last_name", max_chars=80, printable=True,
@@ -158,12 +161,16 @@ async def no_input(request: Request, settings: Settings) -> Params:
 
 
 async def page_slugs(request: Request, settings: Settings) -> Params:
-    """Promoter and event slugs from the path; a malformed slug cannot exist (404, no SQL)."""
+    """Promoter and event slugs from the path, lowercased (slugs are stored lowercase, so
+    `/promotor/Miguel/Festa-Verao` is the same page); a malformed slug cannot exist (404, no
+    SQL)."""
     promoter = request.path_params["promoter"]
     event = request.path_params["event"]
     for slug in (promoter, event):
-        if len(slug) > _SLUG_MAX or not SLUG_RE.match(slug):
+        # ASCII first: str.lower maps a few other letters to ASCII ones (the Kelvin sign to k)
+        if len(slug) > _SLUG_MAX or not slug.isascii() or not SLUG_RE.match(slug.lower()):
             raise api_error("page_not_found")
+    promoter, event = promoter.lower(), event.lower()
     return {
         "promoter": promoter,
         "event": event,
@@ -193,6 +200,25 @@ async def session_and_event(request: Request, settings: Settings) -> Params:
         "event_id": event_id,
         "client_key": client_key(request.scope, settings.trusted_proxies),
     }
+
+
+@dataclass(frozen=True)
+class OptionalSession:
+    """The event id and the session cookie's token, None when the device has none (the page's
+    own question on every visit: no session is an answer, not a refusal)."""
+
+    session_cookie: ClassVar[Literal["required", "optional"]] = "optional"
+    any_cookie: ClassVar[bool] = True  # a cookie without the token's shape is no session
+
+    async def __call__(self, request: Request, settings: Settings) -> Params:
+        return {
+            "session_token": request_session_token(request, settings),
+            "event_id": parse_uuid(request.path_params["event_id"], "eventId"),
+            "client_key": client_key(request.scope, settings.trusted_proxies),
+        }
+
+
+optional_session_and_event = OptionalSession()
 
 
 # Fetch metadata a browser sends with a request from this site's own pages (or typed by hand).

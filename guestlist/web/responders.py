@@ -118,6 +118,22 @@ def returning_guest(request: Request, settings: Settings, params: Params, result
     )
 
 
+def session_pass(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """{"guest": the returning device's pass, or null; "session": whether the device holds a
+    valid session at all}: never cached, it is this device's."""
+    guest = result.get("guest") if isinstance(result, dict) else None
+    body = None
+    if isinstance(guest, dict):
+        body = {
+            "guest_id": guest.get("guest_id"),
+            "qr_code": guest.get("qr_code"),
+            "first_name": guest.get("first_name"),
+            "event": _event(guest.get("event")),
+        }
+    session = isinstance(result, dict) and result.get("session") is True
+    return json_response({"guest": body, "session": session}, headers={"Cache-Control": "no-store"})
+
+
 def qr_svg(request: Request, settings: Settings, params: Params, result: Any) -> Response:
     if result is not True:
         raise api_error("qr_not_found")

@@ -88,6 +88,12 @@ ROUTES: tuple[ApiRoute, ...] = (
              refusals=("invalid_input", "session_invalid", "event_not_found", "rate_limited",
                        *_BUSY),
              response_schema="ReturningGuest"),
+    ApiRoute("GET", "/api/guest/session/{event_id}", "web_session_pass",
+             read.optional_session_and_event, answer.session_pass,
+             "What the guest page asks on every visit: this device's pass for the event, or "
+             "{guest: null} when it has no session or no place on the event (200 either way; "
+             "/api/guest/me/… answers the same as a 401 or 404 refusal, for API clients).",
+             refusals=("invalid_input", "rate_limited", *_BUSY), response_schema="SessionPass"),
     ApiRoute("POST", "/api/guest/logout", "web_guest_logout", read.logout_request,
              answer.logged_out,
              "End this device's session server-side and clear its cookie (idempotent). "

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
+from guestlist.web.inputs import MSG_PHONE
 from tests.support.database import PgServer
 from tests.support.server import PASSWORD, LiveServer, live_server, new_guest, register
 
@@ -232,16 +233,16 @@ def test_registration_rules_are_checked_before_sending(visit: Visit, artifacts_d
     page.fill("#reg-birthDate", "2999-01-01")
     sent_before = len(visit.requests)
     page.click("#form-register button[type=submit]")
-    expect(page.locator("#reg-firstName-error")).to_have_text(
-        "O nome deve ter entre 1 e 80 caracteres."
+    expect(page.locator("#reg-firstName-error")).to_have_text("Indica o teu nome.")
+    expect(page.locator("#reg-email-error")).to_have_text(
+        "Email inválido. Confirma-o, por exemplo nome@exemplo.pt."
     )
-    expect(page.locator("#reg-email-error")).to_have_text("Email inválido.")
     expect(page.locator("#reg-password-error")).to_contain_text("pelo menos 8 caracteres")
     expect(page.locator("#reg-confirmPassword-error")).to_have_text(
         "As palavras-passe não coincidem."
     )
     expect(page.locator("#reg-birthDate-error")).to_have_text(
-        "A data de nascimento deve ser no passado."
+        "A data de nascimento tem de ser anterior a hoje. Corrige-a ou deixa-a em branco."
     )
     assert len(visit.requests) == sent_before  # nothing was sent
     no_horizontal_scroll(page)
@@ -273,10 +274,10 @@ def test_server_field_errors_are_shown_on_their_field(visit: Visit) -> None:
 def test_invalid_phone_is_refused_on_the_phone_step(visit: Visit) -> None:
     page = open_page(visit)
     enter_phone(page, "12345")
-    expect(page.locator("#phone-error")).to_have_text("Número de telemóvel inválido.")
+    expect(page.locator("#phone-error")).to_have_text(MSG_PHONE)
     sent_before = len(visit.requests)
     enter_phone(page, "+351 935 886 3100")  # looks fine here, the server says no
-    expect(page.locator("#phone-error")).to_have_text("Número de telemóvel inválido.")
+    expect(page.locator("#phone-error")).to_have_text(MSG_PHONE)
     assert any(u.endswith("/api/guest/verify-phone") for u in visit.requests[sent_before:])
 
 

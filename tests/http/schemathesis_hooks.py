@@ -19,6 +19,11 @@ schemathesis.openapi.format(
         ["935 886 310", "+351935886310", "00351 912 345 678", "+44 7911 123456", "21 123 4567"]
     ),
 )
+# format "mobile-phone": the same, of a number that can receive a message (no landline).
+schemathesis.openapi.format(
+    "mobile-phone",
+    st.sampled_from(["935 886 310", "+351935886310", "00351 912 345 678", "+44 7911 123456"]),
+)
 
 
 def _past_birth_date(value: object) -> bool:

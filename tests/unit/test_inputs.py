@@ -11,15 +11,19 @@ import pytest
 from guestlist.config import parse_networks
 from guestlist.web.errors import ApiError
 from guestlist.web.inputs import (
+    MSG_BIRTH_DATE_OLD,
+    MSG_NOT_MOBILE,
+    MSG_PHONE_REQUIRED,
     Field,
     client_key,
     is_https,
+    mobile_phone,
     normalize_phone,
     printable,
     session_token,
     validate_body,
 )
-from guestlist.web.readers import LOGIN_BODY, REGISTER_BODY
+from guestlist.web.readers import LOGIN_BODY, PHONE_BODY, REGISTER_BODY
 
 FIELDS = (
     Field("phone", "phone", "phone"),
@@ -76,6 +80,85 @@ def test_foreign_and_landline_numbers(raw: str, e164: str) -> None:
 )
 def test_invalid_phones_are_refused(raw: str) -> None:
     assert normalize_phone(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("935 886 310", "+351935886310"),
+        ("961 234 567", "+351961234567"),
+        ("+44 7911 123456", "+447911123456"),
+        ("+1 202 555 0143", "+12025550143"),  # mobiles and landlines share the US ranges
+    ],
+)
+def test_numbers_that_receive_messages_are_mobile(raw: str, e164: str) -> None:
+    assert mobile_phone(raw) == (e164, None)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "21 123 4567",
+        "211 234 567",
+        "+351 22 123 4567",
+        "800 200 200",
+        "707 200 200",
+        "+49 30 123456",
+    ],
+)
+def test_landlines_and_service_numbers_are_not_mobile(raw: str) -> None:
+    assert mobile_phone(raw) == (None, "not_mobile")
+
+
+@pytest.mark.parametrize("raw", ["", "123", "93588631", "9" * 41])
+def test_invalid_numbers_are_invalid_not_landlines(raw: str) -> None:
+    assert mobile_phone(raw) == (None, "invalid")
+
+
+def test_phone_step_refuses_a_lisbon_landline_with_its_own_code() -> None:
+    with pytest.raises(ApiError) as info:
+        validate_body({"phone": "21 123 4567"}, PHONE_BODY)
+    assert info.value.errors == [
+        {"field": "phone", "code": "not_mobile", "message": MSG_NOT_MOBILE}
+    ]
+
+
+@pytest.mark.parametrize("empty", ["", "   ", None])
+def test_an_empty_phone_asks_for_it(empty: object) -> None:
+    with pytest.raises(ApiError) as info:
+        validate_body({"phone": empty}, PHONE_BODY)
+    assert info.value.errors == [
+        {"field": "phone", "code": "required", "message": MSG_PHONE_REQUIRED}
+    ]
+    assert MSG_PHONE_REQUIRED == "Indica o teu número de telemóvel."
+
+
+def test_login_still_takes_a_landline_account() -> None:
+    body = {"phone": "21 123 4567", "password": "x", "eventId": EVENT}
+    assert validate_body(body, LOGIN_BODY)["phone"] == "+351211234567"
+
+
+def test_a_birth_date_before_1900_asks_for_a_real_one() -> None:
+    body = {**good_body(phone="935 886 310"), "birthDate": "1850-06-01"}
+    body.update(firstName="Ana", lastName="Silva", email="ana@example.pt")
+    with pytest.raises(ApiError) as info:
+        validate_body(body, REGISTER_BODY)
+    assert info.value.errors == [
+        {"field": "birthDate", "code": "invalid", "message": MSG_BIRTH_DATE_OLD}
+    ]
+
+
+def test_a_100_character_name_is_refused_not_cut() -> None:
+    body = {**good_body(), "firstName": "A" * 100, "lastName": "Silva", "email": "ana@example.pt"}
+    with pytest.raises(ApiError) as info:
+        validate_body(body, REGISTER_BODY)
+    assert info.value.errors == [
+        {
+            "field": "firstName",
+            "code": "length",
+            "message": "O nome deve ter entre 1 e 80 caracteres.",
+        }
+    ]
 
 
 def good_body(**over: object) -> dict[str, object]:

@@ -38,6 +38,9 @@
     pageData: (promoter, event) =>
       request('GET', `/api/guest/page/${encodeURIComponent(promoter)}/${encodeURIComponent(event)}`),
     returningGuest: (eventId) => request('GET', `/api/guest/me/${encodeURIComponent(eventId)}`),
+    // the same question answered 200 {guest: null} when this device has no pass: a first
+    // visit logs no failed request in the console
+    sessionPass: (eventId) => request('GET', `/api/guest/session/${encodeURIComponent(eventId)}`),
     verifyPhone: (phone) => request('POST', '/api/guest/verify-phone', { phone }),
     login: (body) => request('POST', '/api/guest/login', body),
     register: (body) => request('POST', '/api/guest/register', body),
@@ -120,14 +123,15 @@
     const errors = {};
     const first = v.firstName.trim();
     const last = v.lastName.trim();
-    if (first.length < 1 || first.length > 80) {
-      errors.firstName = 'O nome deve ter entre 1 e 80 caracteres.';
-    }
-    if (last.length < 1 || last.length > 80) {
-      errors.lastName = 'O apelido deve ter entre 1 e 80 caracteres.';
-    }
+    if (first.length < 1) errors.firstName = 'Indica o teu nome.';
+    else if (first.length > 80) errors.firstName = tooLong('O nome', first.length);
+    if (last.length < 1) errors.lastName = 'Indica o teu apelido.';
+    else if (last.length > 80) errors.lastName = tooLong('O apelido', last.length);
     const email = v.email.trim();
-    if (email.length > 254 || !EMAIL_RE.test(email)) errors.email = 'Email inválido.';
+    if (!email) errors.email = 'Indica o teu email.';
+    else if (email.length > 254 || !EMAIL_RE.test(email)) {
+      errors.email = 'Email inválido. Confirma-o, por exemplo nome@exemplo.pt.';
+    }
     const pw = v.password;
     if (pw.length < 8 || pw.length > 200 || !/[a-z]/.test(pw) || !/[A-Z]/.test(pw) || !/[0-9]/.test(pw)) {
       errors.password =
@@ -135,13 +139,46 @@
     }
     if (v.confirmPassword !== pw) errors.confirmPassword = 'As palavras-passe não coincidem.';
     if (v.birthDate) {
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(v.birthDate) || v.birthDate >= todayIso() || v.birthDate <= '1900-01-01') {
-        errors.birthDate = 'A data de nascimento deve ser no passado.';
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(v.birthDate)) {
+        errors.birthDate = 'Data inválida. Escolhe-a no calendário ou deixa o campo em branco.';
+      } else if (v.birthDate <= '1900-01-01') {
+        errors.birthDate = BIRTH_DATE_OLD;
+      } else if (v.birthDate >= todayIso()) {
+        errors.birthDate = BIRTH_DATE_FUTURE;
       }
     }
     if (!['', 'M', 'F', 'O'].includes(v.gender)) errors.gender = 'Género inválido.';
-    if (v.city.trim().length > 80) errors.city = 'A cidade deve ter no máximo 80 caracteres.';
+    if (v.city.trim().length > 80) errors.city = tooLong('A cidade', v.city.trim().length);
     return errors;
+  }
+
+  // the server's texts (guestlist/web/inputs.py, sql/40_register.sql)
+  const BIRTH_DATE_OLD =
+    'Indica uma data de nascimento real, depois de 1900, ou deixa o campo em branco.';
+  const BIRTH_DATE_FUTURE =
+    'A data de nascimento tem de ser anterior a hoje. Corrige-a ou deixa-a em branco.';
+  const PHONE_REQUIRED = 'Indica o teu número de telemóvel.';
+  const PHONE_INVALID = 'Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310.';
+
+  // A name, surname or city past the server's 80 characters: said, never cut.
+  function tooLong(what, length) {
+    return `${what} pode ter no máximo 80 caracteres (tem ${length}). Encurta-o.`;
+  }
+
+  // A Portuguese number as people write it (935 886 310); any other as typed.
+  function phoneForDisplay(phone) {
+    const digits = phone.replace(/[\s().-]/g, '');
+    const national = digits.replace(/^(\+|00)351/, '');
+    if (/^\d{9}$/.test(national)) {
+      return `${national.slice(0, 3)} ${national.slice(3, 6)} ${national.slice(6)}`;
+    }
+    return phone;
+  }
+
+  function showPhoneInUse(phone) {
+    for (const el of document.querySelectorAll('[data-phone-in-use]')) {
+      el.textContent = phoneForDisplay(phone);
+    }
   }
 
   function phoneLooksValid(phone) {
@@ -162,10 +199,11 @@
     network: 'Sem ligação. Verifica a tua rede e tenta novamente.',
     internal: 'Ocorreu um erro. Tenta novamente daqui a pouco.',
     invalid_credentials: 'Palavra-passe incorreta. Tenta novamente.',
-    guest_list_closed: 'A lista de convidados deste evento já fechou.',
-    guest_list_full: 'A lista de convidados deste evento está completa.',
-    event_not_found: 'Evento não encontrado.',
-    promoter_not_found: 'Este link de promotor já não é válido para este evento.',
+    guest_list_closed: 'A lista de convidados deste evento já fechou. Fala com o teu promotor.',
+    guest_list_full: 'A lista de convidados deste evento está completa. Fala com o teu promotor.',
+    event_not_found: 'Evento não encontrado. Confirma o link com quem to enviou.',
+    promoter_not_found:
+      'Este link de promotor já não é válido para este evento. Pede um novo ao teu promotor.',
     logout_offline:
       'Sem ligação: para terminares a sessão neste dispositivo precisas de rede. Tenta de novo quando tiveres sinal.',
     reset_link_invalid:
@@ -612,6 +650,15 @@
     if (state.page && state.page.guestListOpen) $('phone').focus();
   }
 
+  // "Alterar": back to the phone step with the number in its field; what was typed on the
+  // login or register step stays there.
+  function changePhone() {
+    showAlert('');
+    $('phone').value = state.phone;
+    showStep('phone');
+    $('phone').focus();
+  }
+
   function attribution() {
     const page = state.page || {};
     const body = { eventId: page.event && page.event.id };
@@ -628,8 +675,8 @@
     if (state.busy) return;
     clearErrors(form);
     const phone = $('phone').value.trim();
-    if (!phoneLooksValid(phone)) {
-      setFieldError('phone', 'Número de telemóvel inválido.');
+    if (!phone || !phoneLooksValid(phone)) {
+      setFieldError('phone', phone ? PHONE_INVALID : PHONE_REQUIRED);
       $('phone').focus();
       return;
     }
@@ -642,6 +689,7 @@
       return;
     }
     state.phone = phone;
+    showPhoneInUse(phone);
     if (data.exists) {
       // no name before the password: the greeting by name comes with the QR code
       $('login-greeting').textContent = 'Olá de novo!';
@@ -908,6 +956,9 @@
     for (const button of document.querySelectorAll('[data-action="restart"]')) {
       button.addEventListener('click', restart);
     }
+    for (const button of document.querySelectorAll('[data-action="change-phone"]')) {
+      button.addEventListener('click', changePhone);
+    }
     for (const link of document.querySelectorAll('[data-action="privacy"]')) {
       link.addEventListener('click', openPrivacy);
     }
@@ -939,9 +990,9 @@
     }
 
     // A device that already got its QR code for this event sees it again without logging in.
-    const back = await api.returningGuest(state.page.event.id);
-    if (back.ok && back.data.qr_code) {
-      showQr(back.data, 'session');
+    const back = await api.sessionPass(state.page.event.id);
+    if (back.ok && back.data.guest && back.data.guest.qr_code) {
+      showQr(back.data.guest, 'session');
       return;
     }
     if (back.status === 0) {
@@ -951,9 +1002,9 @@
         showQr(kept, 'kept');
         return;
       }
-    } else if (back.status === 401) {
-      await forgetPass(); // the session is over (signed out, expired): so is its kept pass
-    } else if (back.status === 404) {
+    } else if (back.ok && !back.data.session) {
+      await forgetPass(); // no session (signed out, expired): nor its kept pass
+    } else if (back.ok) {
       state.holder = true; // a session, without a place on this event's list
     }
     if (!state.page.guestListOpen) {

@@ -1,0 +1,179 @@
+"""WCAG 2.1 AA in a real browser (Debian's chromium, Playwright): axe-core, from npm (package.json,
+installed into node_modules/ by `make install-test`), is injected into every step of the guest
+page, the message page and the load monitor, and must find no serious or critical violation
+(contrast included). axe's source is injected as a script, which the pages' CSP (script-src
+'self') rightly refuses: these contexts bypass the CSP, the only thing that differs from a
+guest's visit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+
+from tests.support.database import PgServer
+from tests.support.server import PASSWORD, LiveServer, live_server, new_guest, register
+
+REPO = Path(__file__).resolve().parents[2]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGE = "/promotor/miguel/festa-verao"
+PHONE_SIZE = {"width": 390, "height": 844}
+TOKEN = "a11y-test-" + "z" * 30
+# WCAG 2.0 and 2.1, levels A and AA
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def web(
+    pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    # not a skip: without axe-core these pages would go unchecked
+    assert AXE.exists(), "axe-core not installed: make install-test (npm ci)"
+    with live_server(
+        pg_server, template_db, tmp_path_factory.mktemp("web_a11y"), ADMIN_TOKEN=TOKEN
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(
+        viewport=PHONE_SIZE, locale="pt-PT", timezone_id="Europe/Lisbon", bypass_csp=True
+    )
+    yield ctx
+    ctx.close()
+
+
+def serious_violations(page: Page, step: str) -> list[str]:
+    """axe's serious and critical violations of WCAG 2.1 A/AA on what the page shows now."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE))
+    result: dict[str, Any] = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
+    found = []
+    for v in result["violations"]:
+        if v["impact"] in ("serious", "critical"):
+            targets = [" ".join(map(str, n["target"])) for n in v["nodes"]][:5]
+            found.append(f"{step}: {v['id']} ({v['impact']}) on {targets}")
+    return found
+
+
+def test_every_step_of_the_guest_page_passes_axe(context: BrowserContext, web: LiveServer) -> None:
+    page = context.new_page()
+    found: list[str] = []
+    page.goto(web.base_url + PAGE)
+    expect(page.locator("#step-phone")).to_be_visible()
+    found += serious_violations(page, "phone")
+
+    page.click("#form-phone button[type=submit]")  # empty: the field error
+    expect(page.locator("#phone-error")).to_be_visible()
+    found += serious_violations(page, "phone with an error")
+
+    page.click("[data-action=privacy]")
+    expect(page.locator("#privacy-notice")).to_have_attribute("open", "")
+    found += serious_violations(page, "privacy notice")
+
+    # a new guest: register (its errors first), held on the processing step, then the QR
+    guest = new_guest()
+    web.remember(guest)
+    page.fill("#phone", guest["phone"])
+    page.click("#form-phone button[type=submit]")
+    expect(page.locator("#step-register")).to_be_visible()
+    found += serious_violations(page, "register")
+    page.click("#form-register button[type=submit]")
+    expect(page.locator("#reg-firstName-error")).to_be_visible()
+    found += serious_violations(page, "register with errors")
+
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(re.compile(r"/api/guest/register(-v2)?(\?.*)?$"), hold)
+    page.fill("#reg-firstName", guest["firstName"])
+    page.fill("#reg-lastName", guest["lastName"])
+    page.fill("#reg-email", guest["email"])
+    page.fill("#reg-password", guest["password"])
+    page.fill("#reg-confirmPassword", guest["password"])
+    page.click("#form-register button[type=submit]")
+    expect(page.locator("#step-processing")).to_be_visible()
+    found += serious_violations(page, "processing")
+    for _ in range(200):  # the held request reaches the handler while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    for route in held:
+        route.continue_()
+    page.unroute(re.compile(r"/api/guest/register(-v2)?(\?.*)?$"))
+    expect(page.locator("#step-qr")).to_be_visible()
+    found += serious_violations(page, "qr")
+    page.click("#my-data summary")
+    found += serious_violations(page, "qr with my data open")
+
+    # an existing guest on another device: the login step, and its wrong-password error
+    other = register(web)
+    page2 = context.new_page()
+    page2.goto(web.base_url + PAGE)
+    context.clear_cookies()
+    page2.reload()
+    page2.fill("#phone", other["phone"])
+    page2.click("#form-phone button[type=submit]")
+    expect(page2.locator("#step-login")).to_be_visible()
+    found += serious_violations(page2, "login")
+    page2.fill("#login-password", PASSWORD + "x")
+    page2.click("#form-login button[type=submit]")
+    expect(page2.locator("#login-password-error")).to_be_visible()
+    found += serious_violations(page2, "login with an error")
+    assert not found, "\n".join(found)
+
+
+def test_the_message_page_passes_axe(context: BrowserContext, web: LiveServer) -> None:
+    page = context.new_page()
+    page.goto(web.base_url + "/promotor/ninguem/nada")
+    expect(page.locator("h1")).to_have_text("Página não encontrada")
+    assert not serious_violations(page, "404")
+
+
+def test_the_dashboard_passes_axe(context: BrowserContext, web: LiveServer) -> None:
+    page = context.new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(web.base_url + "/admin/load-monitor")
+    expect(page.locator("#login")).to_be_visible()
+    found = serious_violations(page, "dashboard login")
+    page.fill("#token", "errado")
+    page.click("#login button[type=submit]")
+    expect(page.locator("#login-error")).to_be_visible()
+    found += serious_violations(page, "dashboard login error")
+    page.fill("#token", TOKEN)
+    page.click("#login button[type=submit]")
+    expect(page.locator("#login")).to_be_hidden()
+    expect(page.locator("#monitor")).to_be_visible()
+    page.wait_for_function("() => document.getElementById('status').dataset.state !== 'idle'")
+    found += serious_violations(page, "dashboard")
+    assert not found, "\n".join(found)
