@@ -2,7 +2,7 @@
 -- phones alike, the same answer, recovery of a place, the lockout per client
 -- and the progressive delay per phone, a device's own session.
 BEGIN;
-SELECT plan(41);
+SELECT plan(47);
 \ir 00-fixture.psql
 SET LOCAL track_functions = 'all';
 
@@ -27,6 +27,7 @@ SELECT api.authenticate_and_create_guest_v2('+351935886310', 'Errada123', :'ev')
 SELECT is(pg_temp.crypt_delta(), 1::bigint, 'a wrong password costs one bcrypt');
 SELECT is(:'unknown'::jsonb, :'wrong'::jsonb, 'unknown phone and wrong password answer alike');
 SELECT is(:'wrong'::jsonb ->> 'code', 'invalid_credentials', 'code invalid_credentials');
+SELECT ok(NOT :'wrong'::jsonb ? 'attempts_left', 'no client key (psql), no attempts_left');
 SELECT ok(app._dummy_password_hash() ~ '^\$2a\$10\$[./A-Za-z0-9]{53}$',
           'the dummy hash is a valid bcrypt cost-10 hash');
 SELECT is(public.crypt('x', app._dummy_password_hash()) ~ '^\$2a\$10\$', true,
@@ -49,23 +50,33 @@ SELECT is((SELECT count(*)::int FROM app.login_failures
 -- per client key: 5 failures lock that client out of that phone, and only that client
 SELECT admin.set_setting('login_phone_free_failures', '1000');  -- the per-phone delay apart
 SELECT pg_temp.crypt_delta() IS NOT NULL AS reset \gset
-SELECT api.authenticate_and_create_guest_v2('+351935886310', 'Errada' || i || 'A', :'ev',
-                                            p_client_key => '10.0.0.1') ->> 'code'
-FROM generate_series(1, 5) i;
+-- each refusal says how many wrong passwords this client has left before the lock
+SELECT is(array_agg(r ->> 'code' || ':' || (r ->> 'attempts_left') ORDER BY i),
+          ARRAY['invalid_credentials:4', 'invalid_credentials:3', 'invalid_credentials:2',
+                'invalid_credentials:1', 'invalid_credentials:0'],
+          'invalid_credentials counts down attempts_left: 1 = the next failure locks, 0 = locked')
+FROM (SELECT i, api.authenticate_and_create_guest_v2('+351935886310', 'Errada' || i || 'A', :'ev',
+                                                     p_client_key => '10.0.0.1') AS r
+      FROM generate_series(1, 5) i) tries;
 SELECT api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev',
                                             p_client_key => '10.0.0.1') AS locked \gset
 SELECT is(:'locked'::jsonb ->> 'code', 'account_locked',
           'after 5 failures that client is refused, even with the right password');
 SELECT is(pg_temp.crypt_delta(), 5::bigint, 'a refused attempt spends no bcrypt');
 SELECT cmp_ok((:'locked'::jsonb ->> 'retry_after')::int, '>', 800, 'the refusal says how long it lasts');
+SELECT ok(NOT :'locked'::jsonb ? 'attempts_left', 'the lock itself carries no attempts_left');
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Errada1A', :'ev',
+          p_client_key => '10.0.0.3') ->> 'attempts_left', '4',
+          'another client''s count is its own');
 SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'ev',
           p_client_key => '10.0.0.2') ->> 'success', 'true',
           'another client logs in with the right password: one address cannot lock a guest out');
 SELECT is((SELECT count(*)::int FROM app.login_client_failures
            WHERE phone_hash = app._phone_hash('+351935886310')), 0,
           'the right password clears every client''s count for the phone');
-SELECT api.authenticate_and_create_guest_v2('+351922222222', 'Errada' || i || 'A', :'ev',
-                                            p_client_key => '10.0.0.1') ->> 'code'
+SELECT is(array_agg((api.authenticate_and_create_guest_v2('+351922222222', 'Errada' || i || 'A',
+                      :'ev', p_client_key => '10.0.0.1') ->> 'attempts_left')::int ORDER BY i),
+          ARRAY[4, 3, 2, 1, 0], 'an unknown phone counts down alike: attempts_left reveals no account')
 FROM generate_series(1, 5) i;
 SELECT is(api.authenticate_and_create_guest_v2('+351922222222', 'Whatever1', :'ev',
           p_client_key => '10.0.0.1') ->> 'code', 'account_locked', 'unknown phones lock the same way');
@@ -111,8 +122,10 @@ SELECT is((SELECT count(*)::int FROM app.login_failures
            WHERE phone_hash = app._phone_hash('+351935886310')), 0, 'and the delay is cleared');
 -- the session spares the device others' failures, not its own: holding a session (a lost
 -- phone, a copied cookie) is no unlimited way to guess the account's password
-SELECT api.authenticate_and_create_guest_v2('+351935886310', 'Errada' || i || 'B', :'ev',
-          p_client_key => '10.0.1.8', p_session_token => :'reg'::jsonb ->> 'session_token') ->> 'code'
+SELECT is(array_agg((api.authenticate_and_create_guest_v2('+351935886310', 'Errada' || i || 'B',
+          :'ev', p_client_key => '10.0.1.8', p_session_token => :'reg'::jsonb ->> 'session_token')
+          ->> 'attempts_left')::int ORDER BY i),
+          ARRAY[4, 3, 2, 1, 0], 'a device with the session counts down its own attempts the same way')
 FROM generate_series(1, 5) i;
 SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Errada6B', :'ev',
           p_client_key => '10.0.1.99', p_session_token => :'reg'::jsonb ->> 'session_token') ->> 'code',

@@ -151,6 +151,11 @@ $$;
 -- phone, a copied cookie - is no unlimited way to guess the password). A
 -- right password clears the phone's counts. Returns the account's id, or NULL
 -- with the refusal (account_locked with retry_after, invalid_credentials).
+-- invalid_credentials under a lockout key carries attempts_left: the wrong
+-- passwords this client may still try before it is locked out of the phone
+-- (1: the next failure locks it; 0: it just did). It is the client's own
+-- count, the same for a known and an unknown phone: it tells the client
+-- nothing it could not count itself, and lets the page warn before the lock.
 CREATE OR REPLACE FUNCTION app._check_password(p_phone text, p_password text,
                                                p_lockout_key text, p_device_user_id uuid,
                                                OUT user_id uuid, OUT refusal jsonb)
@@ -163,6 +168,7 @@ DECLARE
   v_user app.client_users;
   v_retry integer;
   v_lockout_key text := p_lockout_key;
+  v_left integer;
   v_window interval := make_interval(secs => app._config_int('login_failure_window_seconds', 900));
 BEGIN
   -- class 7041: one attempt at a time per phone (hash collisions only make two phones take turns)
@@ -188,7 +194,11 @@ BEGIN
   IF public.crypt(p_password, coalesce(v_user.password_hash, app._dummy_password_hash()))
      IS DISTINCT FROM v_user.password_hash THEN
     PERFORM app._login_failed(v_phone_hash, v_lockout_key);
-    refusal := app._refusal('invalid_credentials', app._message('invalid_credentials'));
+    SELECT greatest(0, app._config_int('login_client_max_failures', 5) - f.failures) INTO v_left
+    FROM app.login_client_failures f
+    WHERE f.phone_hash = v_phone_hash AND f.client_key = left(v_lockout_key, 100);
+    refusal := app._refusal('invalid_credentials', app._message('invalid_credentials'),
+                            jsonb_strip_nulls(jsonb_build_object('attempts_left', v_left)));
     RETURN;
   END IF;
   DELETE FROM app.login_failures f WHERE f.phone_hash = v_phone_hash;

@@ -3,7 +3,7 @@
 Two sources of refusals, one shape for the client:
 
 * the seed's guest functions RETURN
-  `{"success": false, "code", "error", "errors"?, "retry_after"?}`;
+  `{"success": false, "code", "error", "errors"?, "retry_after"?, "attempts_left"?}`;
 * every other function RAISEs `SQLSTATE PTxyz` (xyz = HTTP status) with MESSAGE = pt-PT text and
   DETAIL = `{"code", "retry_after"?, "errors"?}`.
 
@@ -108,6 +108,8 @@ class ApiError(Exception):
     errors: list[dict[str, str]] | None = None
     retry_after: int | None = None
     log_hint: str | None = field(default=None, compare=False)
+    # invalid_credentials: the wrong passwords this client may still try before it is locked out
+    attempts_left: int | None = None
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"success": False, "code": self.code, "error": self.message}
@@ -115,6 +117,8 @@ class ApiError(Exception):
             out["errors"] = self.errors
         if self.retry_after is not None:
             out["retry_after"] = self.retry_after
+        if self.attempts_left is not None:
+            out["attempts_left"] = self.attempts_left
         return out
 
     def headers(self) -> dict[str, str]:
@@ -162,6 +166,12 @@ def _retry_after(value: Any) -> int | None:
     return max(1, math.ceil(value))
 
 
+def _attempts_left(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return max(0, value)
+
+
 def _field_errors(value: Any) -> list[dict[str, str]] | None:
     if not isinstance(value, list):
         return None
@@ -190,12 +200,14 @@ def from_refusal(result: dict[str, Any]) -> ApiError:
     errors = _field_errors(result.get("errors"))
     if code == "invalid_input" and errors is None:
         errors = []
-    return api_error(
+    err = api_error(
         code,
         result.get("error") if isinstance(result.get("error"), str) else None,
         errors=errors,
         retry_after=_retry_after(result.get("retry_after")),
     )
+    err.attempts_left = _attempts_left(result.get("attempts_left"))
+    return err
 
 
 def _from_pt_state(exc: psycopg.Error, sqlstate: str) -> ApiError:

@@ -412,6 +412,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
             },
             "retry_after": {"type": "integer", "description": "seconds (also Retry-After)"},
+            "attempts_left": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "invalid_credentials only: the wrong passwords this client may "
+                "still try on this phone before account_locked (1: the next failure locks it; "
+                "0: this one did). The client's own count, alike for known and unknown phones; "
+                "in a queued job's result too.",
+            },
         },
     },
 }

@@ -169,9 +169,38 @@ def test_one_address_locks_itself_out_of_a_phone_not_the_guest(web: LiveServer) 
             ]
             locked = c.post("/api/guest/login", json=login_body(web, guest))
         assert [w.status_code for w in wrong] == [401] * 5
+        # each refusal says how many tries this address has left: at 1 the page warns
+        assert [w.json()["attempts_left"] for w in wrong] == [4, 3, 2, 1, 0]
         assert refused(locked, "account_locked") > 800  # until 15 min after its last failure
+        assert "attempts_left" not in locked.json()
         with web.client() as c:  # the guest, from anywhere else, with the right password
             assert c.post("/api/guest/login", json=login_body(web, guest)).status_code == 200
+    finally:
+        set_setting(web, "login_phone_free_failures", None)
+
+
+def test_attempts_left_reaches_the_queued_login_and_its_status(web: LiveServer) -> None:
+    guest, _ = registered(web)
+    stranger = new_guest()
+    set_setting(web, "login_phone_free_failures", "1000")  # the per-phone delay apart
+    try:
+        with web.client() as c:
+            wrong = login_body(web, guest, password=WRONG)
+            sync = c.post("/api/guest/login", json=wrong)
+            held = c.post("/api/guest/login-v2?wait=20", json=wrong)
+            assert held.status_code == 200, held.text
+            job = held.json()
+            status = c.get(
+                f"/api/guest/status/{job['jobId']}", headers={"X-Job-Token": job["jobToken"]}
+            )
+            unknown = c.post("/api/guest/login", json=login_body(web, stranger))
+        assert (sync.status_code, sync.json()["attempts_left"]) == (401, 4)
+        assert job["status"] == "completed"
+        assert job["result"]["code"] == "invalid_credentials"
+        assert job["result"]["attempts_left"] == 3
+        assert status.status_code == 200 and status.json()["result"] == job["result"]
+        # an unknown phone's count runs alike: the number reveals no account
+        assert unknown.json() == {**sync.json(), "attempts_left": 4}
     finally:
         set_setting(web, "login_phone_free_failures", None)
 

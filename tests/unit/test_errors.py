@@ -70,6 +70,14 @@ def test_retry_after_becomes_a_header() -> None:
     assert orjson.loads(response.body)["retry_after"] == 42
 
 
+def test_attempts_left_is_kept_in_the_body() -> None:
+    body = {"success": False, "code": "invalid_credentials", "error": "x", "attempts_left": 1}
+    assert from_refusal(body).body()["attempts_left"] == 1
+    assert "attempts_left" not in from_refusal({**body, "attempts_left": None}).body()
+    assert "attempts_left" not in from_refusal({**body, "attempts_left": True}).body()
+    assert "attempts_left" not in from_refusal({**body, "attempts_left": "1"}).body()
+
+
 def test_unknown_refusal_code_is_a_generic_500() -> None:
     err = from_refusal({"success": False, "code": "weird", "error": "segredo interno"})
     assert err.status == 500

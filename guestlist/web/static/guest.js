@@ -263,6 +263,27 @@
     for (const input of form.querySelectorAll('input, select')) {
       if (input.id) setFieldError(input.id, '');
     }
+    for (const warning of form.querySelectorAll('[data-warning]')) warning.hidden = true;
+  }
+
+  // The login step's warning with the way out, a reset link by email: when one more wrong
+  // password locks this device out of the account (attempts_left 1), or once it did (0, or
+  // account_locked with the wait). Any other refusal shows none.
+  function showLoginWarning(data) {
+    let text = '';
+    if (data.code === 'invalid_credentials' && data.attempts_left === 1) {
+      text = 'Atenção: se a próxima palavra-passe também estiver errada, a conta fica ' +
+        'bloqueada neste dispositivo durante algum tempo. Não tens a certeza? Pede um link ' +
+        'para definires uma nova.';
+    } else if (data.code === 'invalid_credentials' && data.attempts_left === 0) {
+      text = 'Demasiadas tentativas falhadas: a conta ficou bloqueada neste dispositivo ' +
+        'durante algum tempo. Podes definir já uma nova palavra-passe por email.';
+    } else if (data.code === 'account_locked') {
+      text = `${messageFor(data)} Ou define já uma nova palavra-passe por email.`;
+    }
+    $('login-warning-text').textContent = text;
+    $('login-warning').hidden = !text;
+    return Boolean(text);
   }
 
   // Server field errors ({field: JSON key, message}) shown on their inputs; the rest as an alert.
@@ -691,6 +712,7 @@
     state.phone = phone;
     showPhoneInUse(phone);
     if (data.exists) {
+      clearErrors($('form-login')); // another number's warning is not this one's
       // no name before the password: the greeting by name comes with the QR code
       $('login-greeting').textContent = 'Olá de novo!';
       $('login-username').value = phone;
@@ -729,13 +751,16 @@
       return;
     }
     showStep('login');
+    const warned = showLoginWarning(data);
     if (data.code === 'invalid_credentials') {
-      setFieldError('login-password', messageFor(data));
+      setFieldError('login-password', data.attempts_left === 0
+        ? 'Palavra-passe incorreta.'
+        : messageFor(data));
       $('login-password').value = '';
       $('login-password').focus();
     } else if (data.code === 'invalid_input') {
       showServerErrors(data, 'login-');
-    } else {
+    } else if (!warned) {
       showAlert(messageFor(data));
     }
   }
@@ -898,6 +923,22 @@
     showStep('reset-sent');
   }
 
+  // The link opened where the page already is (pasted into its address bar, or a mail read in
+  // the same tab): only the fragment changes, so no load runs start() again.
+  function onHashChange() {
+    if (!state.page || state.busy) return; // start() reads the address itself once loaded
+    const token = takeResetToken();
+    if (token === null) return;
+    state.resetToken = token;
+    showAlert('');
+    if (token) {
+      showStep('reset');
+    } else {
+      showAlert(MESSAGES.reset_link_invalid);
+      showStep(firstStep());
+    }
+  }
+
   async function onResetSubmit(event) {
     event.preventDefault();
     const form = event.currentTarget;
@@ -967,7 +1008,9 @@
     window.addEventListener('popstate', onPopState);
     $('form-erase').addEventListener('submit', onEraseSubmit);
     $('forgot-password').addEventListener('click', onForgotPassword);
+    $('login-warning-reset').addEventListener('click', onForgotPassword);
     $('form-reset').addEventListener('submit', onResetSubmit);
+    window.addEventListener('hashchange', onHashChange);
     state.resetToken = takeResetToken();
 
     state.page = await loadPage();
