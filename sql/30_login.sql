@@ -137,6 +137,19 @@ BEGIN
 END
 $$;
 
+-- A right password (or a new one) clears the phone's failure counts: its
+-- delay across clients and every client's lock on it.
+CREATE OR REPLACE FUNCTION app._clear_login_failures(p_phone_hash bytea)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  DELETE FROM app.login_failures f WHERE f.phone_hash = p_phone_hash;
+  DELETE FROM app.login_client_failures f WHERE f.phone_hash = p_phone_hash;
+END
+$$;
+
 -- A phone's password checked under the lockout rules, for the login and for
 -- the guest's own data (sql/85_privacy.sql): the attempts on one phone take
 -- turns (an advisory lock on its hash, to the end of the transaction), so a
@@ -201,8 +214,7 @@ BEGIN
                             jsonb_strip_nulls(jsonb_build_object('attempts_left', v_left)));
     RETURN;
   END IF;
-  DELETE FROM app.login_failures f WHERE f.phone_hash = v_phone_hash;
-  DELETE FROM app.login_client_failures f WHERE f.phone_hash = v_phone_hash;
+  PERFORM app._clear_login_failures(v_phone_hash);
   user_id := v_user.id;
 END
 $$;

@@ -127,7 +127,6 @@ DECLARE
   v_password_error jsonb := app._new_password_error(p_password);
   v_reset record;
   v_user app.client_users;
-  v_hash bytea;
   v_sessions integer;
 BEGIN
   PERFORM app._enforce_rate_limit('password_reset_confirm', p_client_key);
@@ -162,9 +161,7 @@ BEGIN
   WHERE cu.id = v_user.id;
   DELETE FROM app.guest_sessions s WHERE s.client_user_id = v_user.id;
   GET DIAGNOSTICS v_sessions = ROW_COUNT;
-  v_hash := app._phone_hash(v_user.phone);
-  DELETE FROM app.login_failures f WHERE f.phone_hash = v_hash;
-  DELETE FROM app.login_client_failures f WHERE f.phone_hash = v_hash;
+  PERFORM app._clear_login_failures(app._phone_hash(v_user.phone));
   RETURN jsonb_build_object('success', true, 'sessionsEnded', v_sessions);
 END
 $$;

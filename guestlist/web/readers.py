@@ -225,6 +225,14 @@ optional_session_and_event = OptionalSession()
 _OWN_SITE = ("same-origin", "none")
 
 
+def refuse_cross_site(request: Request) -> None:
+    """403 when the browser says the request comes from another site (Sec-Fetch-Site): the
+    logout and the erasure, which a page elsewhere must not be able to trigger."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.strip().lower() not in _OWN_SITE:
+        raise api_error("forbidden")
+
+
 @dataclass(frozen=True)
 class SessionBody(JsonBody):
     """POST /api/guest/logout: a JSON object (keys ignored), then the cookie's token (None when
@@ -234,9 +242,7 @@ class SessionBody(JsonBody):
     (Sec-Fetch-Site) is refused (403)."""
 
     async def __call__(self, request: Request, settings: Settings) -> Params:
-        site = request.headers.get("sec-fetch-site")
-        if site is not None and site.strip().lower() not in _OWN_SITE:
-            raise api_error("forbidden")
+        refuse_cross_site(request)
         validate_body(await read_json_body(request), self.fields)
         return {"session_token": request_session_token(request, settings)}
 
@@ -290,9 +296,7 @@ class ErasureBody(JsonBody):
     session_cookie: ClassVar[Literal["required", "optional"]] = "optional"
 
     async def __call__(self, request: Request, settings: Settings) -> Params:
-        site = request.headers.get("sec-fetch-site")
-        if site is not None and site.strip().lower() not in _OWN_SITE:
-            raise api_error("forbidden")
+        refuse_cross_site(request)
         body = await read_json_body(request)
         confirm_error = None
         if not isinstance(body, dict) or body.get("confirm") is not True:
