@@ -42,7 +42,7 @@ BEGIN
   ORDER BY e.starts_at DESC, t.created_at, t.id
   LIMIT 1;
   IF v_page IS NULL THEN
-    PERFORM app._raise(404, 'page_not_found', 'Página não encontrada.');
+    PERFORM app._raise(404, 'page_not_found', 'Página não encontrada. Confirma o link com quem to enviou.');
   END IF;
   RETURN v_page;
 END
@@ -73,7 +73,7 @@ BEGIN
     WHERE s.token_hash = sha256(decode(p_session_token, 'hex')) AND s.expires_at > now();
   END IF;
   IF v_user_id IS NULL THEN
-    PERFORM app._raise(401, 'session_invalid', 'Sessão inválida ou expirada.');
+    PERFORM app._raise(401, 'session_invalid', 'A tua sessão terminou ou expirou. Entra de novo com o teu número.');
   END IF;
   SELECT jsonb_build_object('success', true, 'guest_id', g.id, 'qr_code', g.qr_code,
                             'first_name', cu.first_name, 'event', app._event_json(e))
@@ -83,7 +83,7 @@ BEGIN
   JOIN app.client_users cu ON cu.id = g.client_user_id
   WHERE g.event_id = p_event_id AND g.client_user_id = v_user_id AND g.status <> 'cancelled';
   IF v_answer IS NULL THEN
-    PERFORM app._raise(404, 'event_not_found', 'Ainda não estás na lista deste evento.');
+    PERFORM app._raise(404, 'event_not_found', 'Ainda não estás na lista deste evento. Entra com o teu número para te juntares a ela.');
   END IF;
   RETURN v_answer;
 END

@@ -420,6 +420,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "0: this one did). The client's own count, alike for known and unknown phones; "
                 "in a queued job's result too.",
             },
+            "lock_minutes": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "With attempts_left: how many minutes this client stays locked "
+                "out of the phone once its attempts are used up (the setting "
+                "login_failure_window_seconds, rounded up to whole minutes).",
+            },
         },
     },
 }

@@ -75,7 +75,8 @@ def test_a_100_character_name_is_refused_never_cut(web: LiveServer) -> None:
     guest = new_guest()
     with web.client() as c:
         r = c.post("/api/guest/register", json=register_body(web, guest, firstName="A" * 100))
-    assert field_errors(r) == [("firstName", "length", "O nome deve ter entre 1 e 80 caracteres.")]
+    message = "Indica o teu nome, com 80 caracteres no máximo."
+    assert field_errors(r) == [("firstName", "length", message)]
 
 
 def test_the_page_does_not_cut_what_the_server_measures() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from guestlist.web.errors import (
     CODE_STATUS,
+    DEFAULT_MESSAGES,
     ApiError,
     error_response,
     from_exception,
@@ -81,7 +82,11 @@ def test_attempts_left_is_kept_in_the_body() -> None:
 def test_unknown_refusal_code_is_a_generic_500() -> None:
     err = from_refusal({"success": False, "code": "weird", "error": "segredo interno"})
     assert err.status == 500
-    assert err.body() == {"success": False, "code": "internal", "error": "Erro interno"}
+    assert err.body() == {
+        "success": False,
+        "code": "internal",
+        "error": DEFAULT_MESSAGES["internal"],
+    }
 
 
 class FakeDiag:
@@ -180,14 +185,18 @@ def test_conflicts_of_the_moment_ask_to_retry_in_a_second() -> None:
     assert err.body() == {
         "success": False,
         "code": "unavailable",
-        "error": "Serviço temporariamente indisponível",
+        "error": DEFAULT_MESSAGES["unavailable"],
         "retry_after": 1,
     }
 
 
 def test_internal_body_is_generic() -> None:
     err = from_exception(psycopg.errors.UndefinedTable("relation app.x does not exist"))
-    assert err.body() == {"success": False, "code": "internal", "error": "Erro interno"}
+    assert err.body() == {
+        "success": False,
+        "code": "internal",
+        "error": DEFAULT_MESSAGES["internal"],
+    }
     assert err.log_hint is not None and "42P01" in err.log_hint
     assert "relation" not in err.log_hint
 

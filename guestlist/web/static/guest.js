@@ -128,16 +128,18 @@
     if (last.length < 1) errors.lastName = 'Indica o teu apelido.';
     else if (last.length > 80) errors.lastName = tooLong('O apelido', last.length);
     const email = v.email.trim();
-    if (!email) errors.email = 'Indica o teu email.';
+    if (!email) errors.email = 'Indica o teu email, como nome@exemplo.pt.';
     else if (email.length > 254 || !EMAIL_RE.test(email)) {
-      errors.email = 'Email inválido. Confirma-o, por exemplo nome@exemplo.pt.';
+      errors.email = 'Indica um email válido, como nome@exemplo.pt.';
     }
     const pw = v.password;
     if (pw.length < 8 || pw.length > 200 || !/[a-z]/.test(pw) || !/[A-Z]/.test(pw) || !/[0-9]/.test(pw)) {
-      errors.password =
-        'A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números.';
+      errors.password = 'Escolhe uma palavra-passe com pelo menos 8 caracteres, com maiúsculas, ' +
+        'minúsculas e números.';
     }
-    if (v.confirmPassword !== pw) errors.confirmPassword = 'As palavras-passe não coincidem.';
+    if (v.confirmPassword !== pw) {
+      errors.confirmPassword = 'As palavras-passe não coincidem. Escreve a mesma nas duas caixas.';
+    }
     if (v.birthDate) {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(v.birthDate)) {
         errors.birthDate = 'Data inválida. Escolhe-a no calendário ou deixa o campo em branco.';
@@ -147,7 +149,7 @@
         errors.birthDate = BIRTH_DATE_FUTURE;
       }
     }
-    if (!['', 'M', 'F', 'O'].includes(v.gender)) errors.gender = 'Género inválido.';
+    if (!['', 'M', 'F', 'O'].includes(v.gender)) errors.gender = 'Escolhe uma das opções de género.';
     if (v.city.trim().length > 80) errors.city = tooLong('A cidade', v.city.trim().length);
     return errors;
   }
@@ -264,25 +266,73 @@
       if (input.id) setFieldError(input.id, '');
     }
     for (const warning of form.querySelectorAll('[data-warning]')) warning.hidden = true;
+    stopCountdown();
+  }
+
+  // A lock's length as said in a sentence: "15 minutos", "1 minuto".
+  function minutesText(minutes) {
+    return minutes === 1 ? '1 minuto' : `${minutes} minutos`;
+  }
+
+  // A wait as the countdown shows it: "14 min 05 s", "42 s".
+  function waitText(seconds) {
+    const m = Math.floor(seconds / 60);
+    const s = seconds % 60;
+    return m > 0 ? `${m} min ${String(s).padStart(2, '0')} s` : `${s} s`;
+  }
+
+  // The lock's wait counting down under the warning, once a second (not read aloud each
+  // second: aria-live off); at zero it says the guest may try again.
+  let countdownTimer = null;
+
+  function stopCountdown() {
+    if (countdownTimer !== null) clearInterval(countdownTimer);
+    countdownTimer = null;
+  }
+
+  function startCountdown(seconds) {
+    stopCountdown();
+    const el = $('login-warning-wait');
+    const until = Date.now() + seconds * 1000;
+    const tick = () => {
+      const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+      el.textContent = left > 0
+        ? `Podes tentar de novo daqui a ${waitText(left)}.`
+        : 'Já podes tentar de novo: escreve a tua palavra-passe.';
+      if (left === 0) stopCountdown();
+    };
+    el.hidden = false;
+    tick();
+    countdownTimer = setInterval(tick, 1000);
   }
 
   // The login step's warning with the way out, a reset link by email: when one more wrong
-  // password locks this device out of the account (attempts_left 1), or once it did (0, or
-  // account_locked with the wait). Any other refusal shows none.
+  // password locks this device out of the account (attempts_left 1: for how many minutes), or
+  // once it did (0, or account_locked: the wait counting down). Any other refusal shows none.
   function showLoginWarning(data) {
     let text = '';
+    let wait = 0;
+    const minutes = Number.isInteger(data.lock_minutes) && data.lock_minutes > 0
+      ? data.lock_minutes : 0;
+    const lasting = minutes ? `durante ${minutesText(minutes)}` : 'durante algum tempo';
     if (data.code === 'invalid_credentials' && data.attempts_left === 1) {
-      text = 'Atenção: se a próxima palavra-passe também estiver errada, a conta fica ' +
-        'bloqueada neste dispositivo durante algum tempo. Não tens a certeza? Pede um link ' +
-        'para definires uma nova.';
+      text = `Atenção: se a próxima palavra-passe também estiver errada, a conta fica ` +
+        `bloqueada neste dispositivo ${lasting}. Não tens a certeza? Pede um link ` +
+        `para definires uma nova.`;
     } else if (data.code === 'invalid_credentials' && data.attempts_left === 0) {
-      text = 'Demasiadas tentativas falhadas: a conta ficou bloqueada neste dispositivo ' +
-        'durante algum tempo. Podes definir já uma nova palavra-passe por email.';
+      text = `Demasiadas tentativas falhadas: a conta ficou bloqueada neste dispositivo ` +
+        `${lasting}. Espera, ou define já uma nova palavra-passe por email.`;
+      wait = minutes * 60;
     } else if (data.code === 'account_locked') {
-      text = `${messageFor(data)} Ou define já uma nova palavra-passe por email.`;
+      text = 'Demasiadas tentativas falhadas: a conta está bloqueada neste dispositivo. ' +
+        'Espera, ou define já uma nova palavra-passe por email.';
+      wait = data.retry_after > 0 ? Math.ceil(data.retry_after) : 0;
     }
     $('login-warning-text').textContent = text;
     $('login-warning').hidden = !text;
+    $('login-warning-wait').hidden = true;
+    if (wait > 0) startCountdown(wait);
+    else stopCountdown();
     return Boolean(text);
   }
 
@@ -754,7 +804,7 @@
     const warned = showLoginWarning(data);
     if (data.code === 'invalid_credentials') {
       setFieldError('login-password', data.attempts_left === 0
-        ? 'Palavra-passe incorreta.'
+        ? 'Palavra-passe incorreta. Lê o aviso abaixo.'
         : messageFor(data));
       $('login-password').value = '';
       $('login-password').focus();
