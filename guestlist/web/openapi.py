@@ -158,6 +158,13 @@ _JOB_STATUS: dict[str, Any] = {
     "finishedAt": {"type": ["string", "null"], "format": "date-time"},
 }
 
+# Only in the answers to the guest's own session (the pass and the ticket they save); never in
+# a login, registration or queued job's answer, nor in any public one.
+_LAST_NAME = {
+    "type": "string",
+    "description": "The guest's last name: to their own session only (gl_session cookie).",
+}
+
 # What both answers that show a guest their pass carry.
 _GUEST = {
     "success": {"const": True},
@@ -220,7 +227,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "Also clears the session cookie.",
         "properties": {"success": {"const": True}},
     },
-    "ReturningGuest": {"type": "object", "properties": _GUEST},
+    "ReturningGuest": {"type": "object", "properties": {**_GUEST, "last_name": _LAST_NAME}},
     "PasswordResetRequested": {
         "type": "object",
         "required": ["success", "message"],
@@ -242,7 +249,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "anyOf": [
                     {
                         "type": "object",
-                        "properties": {k: v for k, v in _GUEST.items() if k != "success"},
+                        "properties": {
+                            **{k: v for k, v in _GUEST.items() if k != "success"},
+                            "last_name": _LAST_NAME,
+                        },
                     },
                     {"type": "null"},
                 ]

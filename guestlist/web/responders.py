@@ -113,6 +113,8 @@ def returning_guest(request: Request, settings: Settings, params: Params, result
             "guest_id": result.get("guest_id"),
             "qr_code": result.get("qr_code"),
             "first_name": result.get("first_name"),
+            # the session's own guest: their full name, for the ticket they save
+            "last_name": result.get("last_name"),
             "event": _event(result.get("event")),
         }
     )
@@ -128,6 +130,7 @@ def session_pass(request: Request, settings: Settings, params: Params, result: A
             "guest_id": guest.get("guest_id"),
             "qr_code": guest.get("qr_code"),
             "first_name": guest.get("first_name"),
+            "last_name": guest.get("last_name"),
             "event": _event(guest.get("event")),
         }
     session = isinstance(result, dict) and result.get("session") is True

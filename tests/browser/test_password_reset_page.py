@@ -192,14 +192,18 @@ def test_the_last_try_is_announced_with_the_reset(
         "a conta está bloqueada neste dispositivo"
     )
     expect(wait).to_have_text(re.compile(r"^Podes tentar de novo daqui a 1[45] min \d\d s\.$"))
+    screenshot(page, artifacts_dir, "login-locked-reset-offered")
     before = countdown_seconds(wait.inner_text())
     page.clock.run_for(61_000)
     # a minute of the page's clock (and whatever real time the test itself took)
     assert 60 <= before - countdown_seconds(wait.inner_text()) <= 70
     page.clock.run_for(16 * 60_000)
     expect(wait).to_have_text("Já podes tentar de novo: escreve a tua palavra-passe.")
+    expect(page.locator("#login-warning-text")).to_have_text(
+        "O bloqueio terminou neste dispositivo."
+    )
     expect(page.locator("#alert")).to_be_hidden()
-    screenshot(page, artifacts_dir, "login-locked-reset-offered")
+    screenshot(page, artifacts_dir, "login-lock-over")
 
     page.click("#login-warning-reset")
     expect(page.locator("#step-reset-sent")).to_be_visible()

@@ -72,6 +72,7 @@ NOT_REFUSALS = frozenset(
         "O teu pedido está na fila. Não feches esta página.",
         # the countdown under the lock's warning (which itself says what to do)
         "Podes tentar de novo daqui a N.",
+        "O bloqueio terminou neste dispositivo.",
         # a queued job's error while it waits to be run again: the server retries, not the guest
         "Erro temporário. O pedido vai ser repetido.",
     }

@@ -299,7 +299,10 @@
       el.textContent = left > 0
         ? `Podes tentar de novo daqui a ${waitText(left)}.`
         : 'Já podes tentar de novo: escreve a tua palavra-passe.';
-      if (left === 0) stopCountdown();
+      if (left === 0) {
+        $('login-warning-text').textContent = 'O bloqueio terminou neste dispositivo.';
+        stopCountdown();
+      }
     };
     el.hidden = false;
     tick();
@@ -448,6 +451,12 @@
     return lines;
   }
 
+  // "Ana Silva": the full name when the pass has it, else the first name.
+  function guestName(pass) {
+    return [pass.first_name, pass.last_name].filter((part) => part && String(part).trim())
+      .join(' ');
+  }
+
   async function ticketBlob(pass) {
     const event = pass.event || {};
     const qr = new Image();
@@ -506,13 +515,17 @@
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(qr, (width - size) / 2, top, size, size);
 
-    y = top + size + 110;
+    // the guest's name as on their account: first and last (the pass of their own session)
+    y = top + size + 100;
     ctx.fillStyle = '#0f172a';
-    ctx.font = `700 64px ${font}`;
-    if (pass.first_name) ctx.fillText(pass.first_name, width / 2, y, inner);
+    ctx.font = `700 60px ${font}`;
+    for (const line of wrapText(ctx, guestName(pass), inner, 2)) {
+      ctx.fillText(line, width / 2, y, inner);
+      y += 70;
+    }
     ctx.fillStyle = '#334155';
     ctx.font = `400 36px ${font}`;
-    ctx.fillText('Mostra este código à entrada.', width / 2, Math.min(y + 80, height - margin - 60));
+    ctx.fillText('Mostra este código à entrada.', width / 2, Math.min(y + 10, height - margin - 50));
 
     return new Promise((resolve, reject) => {
       canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('toBlob'))), 'image/png');
@@ -526,6 +539,7 @@
     showAlert('');
     let blob = null;
     try {
+      state.pass = await completePass(state.pass);
       blob = await ticketBlob(state.pass);
     } catch (_err) {
       blob = null;
@@ -576,6 +590,7 @@
         guest_id: pass.guest_id,
         qr_code: pass.qr_code,
         first_name: pass.first_name,
+        last_name: pass.last_name,
         event: pass.event,
       };
       const cache = await caches.open(PASS_CACHE);
@@ -620,9 +635,21 @@
     }
   }
 
+  // A pass from a login or registration carries the first name only; the session's own pass
+  // (asked with the cookie just set) adds the last name, for the ticket and the kept copy.
+  async function completePass(pass) {
+    if (pass.last_name || !pass.event || !pass.event.id) return pass;
+    const back = await api.sessionPass(pass.event.id);
+    const guest = back.ok && back.data && back.data.guest;
+    if (!guest || guest.qr_code !== pass.qr_code || !guest.last_name) return pass;
+    return Object.assign({}, pass, { last_name: guest.last_name });
+  }
+
   async function keepOffline(pass, newSession) {
     await becomeApp();
-    if (await savePass(pass, newSession)) {
+    const full = await completePass(pass);
+    if (state.pass && state.pass.qr_code === full.qr_code) state.pass = full;
+    if (await savePass(full, newSession)) {
       const note = $('qr-offline');
       note.textContent = 'Este código fica guardado neste dispositivo: abre-o mesmo sem rede.';
       note.hidden = false;
