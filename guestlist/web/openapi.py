@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from guestlist.web.errors import CODE_STATUS
+from guestlist.web.icons import ICONS
 from guestlist.web.inputs import (
     EMAIL_MAX_CHARS,
     MAX_BODY_BYTES,
@@ -398,9 +399,24 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "start_url": {"type": "string"},
             "scope": {"const": "/promotor/"},
             "display": {"const": "standalone"},
+            "description": {"type": "string"},
+            "orientation": {"const": "portrait"},
             "background_color": {"type": "string"},
             "theme_color": {"type": "string"},
-            "icons": {"type": "array", "items": {"type": "object"}},
+            "icons": {
+                "type": "array",
+                "description": "The favicon (SVG), and PNGs of 192 and 512 pixels (GET /icons/…).",
+                "items": {
+                    "type": "object",
+                    "required": ["src", "sizes", "type"],
+                    "properties": {
+                        "src": {"type": "string"},
+                        "sizes": {"type": "string"},
+                        "type": {"type": "string"},
+                        "purpose": {"enum": ["any", "maskable"]},
+                    },
+                },
+            },
         },
     },
     "Error": {
@@ -453,6 +469,7 @@ _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "event_id": {"type": "string", "format": "uuid"},
     "job_id": {"type": "string", "format": "uuid"},
     "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "icon": {"enum": sorted(ICONS)},
     "promoter": _SLUG,
     "event": _SLUG,
 }
@@ -472,6 +489,8 @@ def _responses(route: ApiRoute) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK"}
     if route.response_schema == "Svg":
         ok["content"] = {"image/svg+xml": {"schema": {"type": "string"}}}
+    elif route.response_schema == "Png":
+        ok["content"] = {"image/png": {"schema": {"type": "string", "format": "binary"}}}
     elif route.response_schema == "JavaScript":
         ok["content"] = {"text/javascript": {"schema": {"type": "string"}}}
     elif route.response_schema == "Manifest":

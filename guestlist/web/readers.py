@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 from starlette.requests import Request
 
 from guestlist.config import Settings
+from guestlist.web import icons
 from guestlist.web.errors import ApiError, api_error, field_error, invalid_input
 from guestlist.web.inputs import (
     MSG_EVENT_REQUIRED,
@@ -254,6 +255,14 @@ class SessionBody(JsonBody):
 
 
 logout_request = SessionBody(())
+
+
+async def icon_name(request: Request, settings: Settings) -> Params:
+    """One of the app icons (icons.ICONS) by its file name; any other name: 404."""
+    name = request.path_params["icon"]
+    if name not in icons.ICONS:
+        raise api_error("not_found")
+    return {"icon": name}
 
 
 async def qr_code(request: Request, settings: Settings) -> Params:

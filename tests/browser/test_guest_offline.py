@@ -11,7 +11,7 @@ from typing import Any
 
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import test_guest_page as guest_page
 from tests.browser.test_guest_page import (
@@ -226,3 +226,45 @@ def test_back_and_forward_move_between_steps_keeping_typed_data(visit: Visit) ->
     expect(page.locator("#step-login")).to_be_visible()
     expect(page.locator("#login-password")).to_have_value("Meio-escrita1")
     assert page.url.endswith(PAGE)  # the steps never left the page
+
+
+def test_chromium_finds_the_page_installable(
+    browser: Browser, visit: Visit, tmp_path: Path
+) -> None:
+    # Chromium never offers to install from an off-the-record context (Playwright's usual
+    # one): this device is a profile on disk, as a phone's browser is
+    phone = browser.browser_type.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=str(guest_page.CHROMIUM),
+        args=guest_page.CHROMIUM_ARGS,
+        viewport=guest_page.PHONE_SIZE,
+        locale="pt-PT",
+        timezone_id="Europe/Lisbon",
+    )
+    try:
+        page = phone.pages[0] if phone.pages else phone.new_page()
+        page.goto(visit.web.base_url + PAGE)
+        guest = register(visit.web)
+        log_in(page, guest["phone"])
+        kept_for_offline(page)  # the manifest is linked and the worker controls the page
+        manifest = page.evaluate(
+            """async () => {
+                const link = document.querySelector('link[rel="manifest"]');
+                const answer = await fetch(link.href);
+                return {status: answer.status, type: answer.headers.get('content-type'),
+                        body: await answer.json()};
+            }"""
+        )
+        assert (manifest["status"], manifest["type"]) == (200, "application/manifest+json")
+        body = manifest["body"]
+        assert {"id", "name", "short_name", "start_url", "scope", "display", "icons"} <= set(body)
+        assert body["display"] == "standalone" and body["start_url"].startswith(body["scope"])
+
+        # Chromium's own verdict, as its install prompt would decide it
+        cdp = phone.new_cdp_session(page)
+        parsed = cdp.send("Page.getAppManifest")
+        assert parsed["errors"] == []
+        assert parsed["url"].endswith("/promotor/miguel/festa-verao/manifest.webmanifest")
+        assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+    finally:
+        phone.close()
