@@ -79,6 +79,17 @@ def test_attempts_left_is_kept_in_the_body() -> None:
     assert "attempts_left" not in from_refusal({**body, "attempts_left": "1"}).body()
 
 
+def test_lock_minutes_goes_with_attempts_left_only() -> None:
+    body = {"success": False, "code": "invalid_credentials", "error": "x", "attempts_left": 1}
+    assert from_refusal({**body, "lock_minutes": 15}).body()["lock_minutes"] == 15
+    assert "lock_minutes" not in from_refusal(body).body()
+    for odd in (0, -3, True, "15", 2.5, None):
+        assert "lock_minutes" not in from_refusal({**body, "lock_minutes": odd}).body()
+    alone = {**body, "lock_minutes": 15}
+    del alone["attempts_left"]
+    assert "lock_minutes" not in from_refusal(alone).body()
+
+
 def test_unknown_refusal_code_is_a_generic_500() -> None:
     err = from_refusal({"success": False, "code": "weird", "error": "segredo interno"})
     assert err.status == 500
