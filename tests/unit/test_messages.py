@@ -19,6 +19,9 @@ from guestlist.web.inputs import Field
 ROOT = Path(__file__).resolve().parents[2]
 SQL_DIR = ROOT / "sql"
 GUEST_JS = ROOT / "guestlist" / "web" / "static" / "guest.js"
+GUEST_HTML = ROOT / "guestlist" / "web" / "static" / "guest.html"
+# The page's own refusals written in its HTML: the closed list.
+HTML_REFUSAL_IDS = ("closed-text",)
 
 # pt-PT imperatives (tu) the messages use; a clitic after a hyphen is allowed (Confirma-os).
 IMPERATIVES = frozenset(
@@ -129,6 +132,17 @@ def js_messages() -> dict[str, str]:
     return found
 
 
+def html_messages() -> dict[str, str]:
+    """{text: 'guest.html#id'} of the refusals the page's HTML writes itself."""
+    source = GUEST_HTML.read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    for element_id in HTML_REFUSAL_IDS:
+        match = re.search(rf'id="{element_id}"[^>]*>(.*?)</', source, re.S)
+        assert match is not None, element_id
+        found[" ".join(match[1].split())] = f"guest.html#{element_id}"
+    return found
+
+
 def last_sentence(text: str) -> str:
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
     return sentences[-1] if sentences else ""
@@ -143,6 +157,7 @@ def says_what_to_do(text: str) -> bool:
 SQL = sql_messages()
 APP = app_messages()
 JS = js_messages()
+HTML = html_messages()
 
 
 def test_the_sources_are_read() -> None:
@@ -162,7 +177,12 @@ def test_the_sources_are_read() -> None:
 
 @pytest.mark.parametrize(
     ("source", "messages"),
-    [("sql", {k: v for k, v in SQL.items() if k not in ADMIN_ONLY}), ("app", APP), ("js", JS)],
+    [
+        ("sql", {k: v for k, v in SQL.items() if k not in ADMIN_ONLY}),
+        ("app", APP),
+        ("js", JS),
+        ("html", HTML),
+    ],
 )
 def test_every_message_says_what_to_do(source: str, messages: dict[str, str]) -> None:
     mute = {
