@@ -50,6 +50,10 @@ SELECT admin.set_setting(%(key)s::text, %(value)s::text)
 -- Creates or refreshes the demo organization, event, promoter and team.
 SELECT admin.load_demo() AS demo
 
+-- name: demo_door_link
+-- A new door link for the demo event (its token is returned this once).
+SELECT admin.create_door_link(p_event_id => %(event_id)s::uuid, p_label => 'Porta demo') AS door
+
 -- === web ===
 -- app.py: one statement per route (see routes.py), plus the pool's per-connection setup.
 
@@ -207,3 +211,43 @@ SELECT 1
 -- {waiting, active, delayed, completedLastMinute, failedLastMinute, finishedLastMinute, p50Ms,
 --  p95Ms, totalCompleted, totalFailed, finished: [[bucket epoch, completed, failed], …], at}
 SELECT api.queue_metrics()
+
+-- === door ===
+-- The door (/api/door/…, a staff phone holding a door link): one statement per route, each
+-- naming the door by its token (sql/66_door.sql).
+
+-- name: web_door_check_in
+-- POST /api/door/check-in: judge one scanned code; the same scanId again gets the same answer.
+SELECT api.check_in(
+    p_door_token => %(door_token)s::text,
+    p_qr_code => %(qr_code)s::text,
+    p_scan_id => %(scan_id)s::uuid,
+    p_scanned_at => %(scanned_at)s::timestamptz,
+    p_client_key => %(client_key)s::text)
+
+-- name: web_door_sync
+-- POST /api/door/sync: the scans a door judged offline, {results: [...]} in the batch's order.
+SELECT api.door_sync(p_door_token => %(door_token)s::text, p_scans => %(scans)s::jsonb)
+
+-- name: web_door_search
+-- GET /api/door/search?q=: at most 20 guests of the door's event.
+SELECT api.door_search(p_door_token => %(door_token)s::text, p_query => %(q)s::text)
+
+-- name: web_door_admit
+-- POST /api/door/admit: check a guest in by hand (idempotent by scanId).
+SELECT api.door_admit(
+    p_door_token => %(door_token)s::text,
+    p_guest_id => %(guest_id)s::uuid,
+    p_scan_id => %(scan_id)s::uuid)
+
+-- name: web_door_undo
+-- POST /api/door/undo: undo a mistaken check-in (recorded).
+SELECT api.door_undo(p_door_token => %(door_token)s::text, p_guest_id => %(guest_id)s::uuid)
+
+-- name: web_door_summary
+-- GET /api/door/summary: the door's counts, conflicts and latest scans.
+SELECT api.door_summary(p_door_token => %(door_token)s::text)
+
+-- name: web_door_list
+-- GET /api/door/list: the event's live guests for offline judging (codes as sha256).
+SELECT api.door_list(p_door_token => %(door_token)s::text)

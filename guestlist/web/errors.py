@@ -83,6 +83,18 @@ CODES: dict[str, tuple[int, str]] = {
         "nova palavra-passe em «Esqueci-me da palavra-passe».",
     ),
     "rate_limited": (429, "Demasiados pedidos. Tenta novamente daqui a pouco."),
+    # the door (/api/door/…, sql/66_door.sql)
+    "door_invalid": (
+        401,
+        "Este link da porta não é válido (foi revogado ou o evento já terminou). Pede um novo "
+        "ao organizador.",
+    ),
+    "guest_not_found": (404, "Convidado não encontrado. Procura-o de novo pelo nome."),
+    "scan_id_taken": (
+        409,
+        "Este identificador de leitura já foi usado por outra porta. Lê o código de novo.",
+    ),
+    "too_many_scans": (413, "No máximo 500 leituras de cada vez. Envia-as em lotes mais pequenos."),
     "internal": (500, "Ocorreu um erro. Tenta novamente daqui a pouco."),
     "queue_full": (503, "Serviço sobrecarregado. Tenta novamente daqui a pouco."),
     "unavailable": (503, "Serviço temporariamente indisponível. Tenta novamente daqui a pouco."),

@@ -45,6 +45,7 @@ IMPERATIVES = frozenset(
         "lê",
         "pede",
         "preenche",
+        "procura",
         "submete",
         "tenta",
         "usa",
