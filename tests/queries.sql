@@ -172,3 +172,18 @@ SELECT jsonb_build_object(
     'admittedScan', (SELECT g.checked_in_scan_id FROM app.guests g
                      WHERE g.id = %(guest_id)s::uuid),
     'conflicts', (SELECT count(*) FROM app.door_conflicts c WHERE c.guest_id = %(guest_id)s::uuid))
+
+-- === door under heavier contention (tests/db/test_door_contention.py) ===
+
+-- name: contention_door_event_state
+-- Every guest of an event: admissions in the scan log, check-in state, admitting scan,
+-- conflicts and undos, keyed by guest id.
+SELECT coalesce(jsonb_object_agg(g.id, jsonb_build_object(
+    'admitted', (SELECT count(*) FROM app.door_scans s
+                 WHERE s.guest_id = g.id AND s.result = 'admitted'),
+    'scans', (SELECT count(*) FROM app.door_scans s WHERE s.guest_id = g.id),
+    'inside', g.checked_in,
+    'admittedScan', g.checked_in_scan_id,
+    'conflicts', (SELECT count(*) FROM app.door_conflicts c WHERE c.guest_id = g.id),
+    'undos', (SELECT count(*) FROM app.door_undos u WHERE u.guest_id = g.id))), '{}')
+FROM app.guests g WHERE g.event_id = %(event_id)s::uuid
