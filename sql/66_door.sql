@@ -237,9 +237,15 @@ BEGIN
         v_conflict := true;
       ELSE
         v_result := 'already_in';
+        -- without the door's own judgement: a conflict when the admission was at another
+        -- door and reached the server after this scan, unless this door had scanned the
+        -- guest before (its copy then knew they were in: a rescan, not a second admission)
         v_conflict := p_offline AND v_admission.id IS NOT NULL AND CASE
           WHEN p_offline_result IS NOT NULL THEN p_offline_result = 'admitted'
-          ELSE v_admission.door_id <> p_door.id AND v_admission.received_at > v_at END;
+          ELSE v_admission.door_id <> p_door.id AND v_admission.received_at > v_at
+               AND NOT EXISTS (SELECT 1 FROM app.door_scans s
+                               WHERE s.guest_id = v_guest.id AND s.door_id = p_door.id
+                                 AND s.scanned_at < v_at) END;
       END IF;
     END IF;
   END IF;
@@ -494,6 +500,19 @@ BEGIN
                        jsonb_build_object('errors', v_errors));
   END IF;
 
+  -- a scan id another door holds is refused before anything is judged or locked, naming
+  -- each such scan (the door can drop it and send the rest)
+  SELECT jsonb_agg(jsonb_build_object('field', format('scans[%s].scanId', s.i - 1), 'code', 'taken',
+                     'message', 'Identificador de leitura já usado. Lê o código de novo.') ORDER BY s.i)
+  INTO v_errors
+  FROM jsonb_array_elements(p_scans) WITH ORDINALITY AS s(value, i)
+  JOIN app.door_scans d ON d.scan_id = (s.value ->> 'scanId')::uuid
+  WHERE d.door_id <> v_door.id;
+  IF v_errors IS NOT NULL THEN
+    PERFORM app._raise(409, 'scan_id_taken', 'Este identificador de leitura já foi usado por '
+      'outra porta. Lê o código de novo.', jsonb_build_object('errors', v_errors));
+  END IF;
+
   -- every guest the batch names, locked in one order: two batches never deadlock
   PERFORM 1 FROM app.guests g
   WHERE g.qr_code IN (SELECT lower(btrim(s.value ->> 'qrCode'))
@@ -535,7 +554,12 @@ BEGIN
   IF coalesce(length(v_q), 0) NOT BETWEEN 1 AND 80 THEN
     PERFORM app._invalid_field('q', 'Escreve entre 1 e 80 caracteres.');
   END IF;
-  v_q := app._door_fold(regexp_replace(v_q, '\s+', ' ', 'g'));
+  -- blanks of any kind (tabs, line breaks) are one space, and a query that folds to
+  -- nothing (blanks, combining marks alone) is refused: it would match every name
+  v_q := btrim(regexp_replace(app._door_fold(v_q), '\s+', ' ', 'g'));
+  IF v_q = '' THEN
+    PERFORM app._invalid_field('q', 'Escreve entre 1 e 80 caracteres.');
+  END IF;
   v_first := split_part(v_q, ' ', 1);
   WITH found AS (
     SELECT g.id FROM app.guests g
