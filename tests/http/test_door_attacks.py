@@ -37,10 +37,10 @@ def door(web: LiveServer, label: str) -> dict[str, str]:
     return link
 
 
-def guest(web: LiveServer) -> dict[str, Any]:
+def guest(web: LiveServer, **extra: Any) -> dict[str, Any]:
     person = new_guest()
     with web.client() as c:
-        r = c.post("/api/guest/register", json=register_body(web, person))
+        r = c.post("/api/guest/register", json=register_body(web, person, **extra))
     assert r.status_code == 200, r.text
     data = r.json()
     web.secrets.add(data["qr_code"])
@@ -193,3 +193,47 @@ def test_no_door_token_reaches_the_log_from_a_path_or_a_header(web: LiveServer) 
     assert query.status_code == 401 and wrong_scheme.status_code == 401
     assert ok.status_code == 200
     assert link["token"] not in web.log_text()
+
+
+def test_the_door_sees_names_never_phones_emails_or_birth_dates(web: LiveServer) -> None:
+    link = door(web, "Privada")
+    g = guest(web, birthDate="1991-04-17", gender="F", city="Almada")
+    private = [g["e164"], g["e164"][1:], g["phone"], g["email"], "1991-04-17", "Almada"]
+    with web.client() as c:
+        listed = c.get("/api/door/list", headers=auth(link))
+        found = c.get("/api/door/search", params={"q": g["e164"][-4:]}, headers=auth(link))
+        scanned = c.post(
+            "/api/door/check-in", json={"qrCode": g["qr_code"], "scanId": str(uuid.uuid4())},
+            headers=auth(link),
+        )  # fmt: skip
+        summary = c.get("/api/door/summary", headers=auth(link))
+    mine = [x for x in listed.json()["guests"] if x["id"] == g["guest_id"]]
+    assert len(mine) == 1 and set(mine[0]) == {
+        "id", "qrHash", "firstName", "lastName", "promoter", "checkedIn", "checkedInAt"
+    }  # fmt: skip
+    assert g["guest_id"] in found.text and scanned.json()["result"] == "admitted"
+    for r in (listed, found, scanned, summary):
+        for value in private:
+            assert value not in r.text, f"{value} in {r.url.path}"
+    assert g["qr_code"] not in listed.text, "the list holds hashes, never codes"
+
+
+def test_a_doors_limit_counts_check_ins_whatever_their_scan_ids_or_forwarded_address(
+    web: LiveServer,
+) -> None:
+    link = door(web, "Limitada")
+    web.sql("web_test_set_setting", {"key": "rate_limit.door", "value": "3"})
+    try:
+        with web.client() as c:
+            codes = [
+                c.post(
+                    "/api/door/check-in",
+                    json={"qrCode": "x", "scanId": str(uuid.uuid4())},
+                    headers={**auth(link), "X-Forwarded-For": f"198.51.100.{i}"},
+                ).status_code
+                for i in range(6)
+            ]
+    finally:
+        web.sql("web_test_set_setting", {"key": "rate_limit.door", "value": None})
+    # a minute's window may end between two requests: then one more passes, never all
+    assert codes[:3] == [200, 200, 200] and 429 in codes[3:], codes
