@@ -207,3 +207,10 @@ SELECT 1
 -- {waiting, active, delayed, completedLastMinute, failedLastMinute, finishedLastMinute, p50Ms,
 --  p95Ms, totalCompleted, totalFailed, finished: [[bucket epoch, completed, failed], …], at}
 SELECT api.queue_metrics()
+
+-- === the door page ===
+
+-- name: web_door_page
+-- GET /porta/{token}: the door page's event and door (api.door_summary checks the token:
+-- unknown, revoked or expired → PT401 door_invalid).
+SELECT api.door_summary(p_door_token => %(door_token)s::text)

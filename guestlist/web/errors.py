@@ -58,6 +58,9 @@ CODES: dict[str, tuple[int, str]] = {
     "queue_full": (503, "Serviço sobrecarregado. Tenta novamente daqui a pouco."),
     "unavailable": (503, "Serviço temporariamente indisponível"),
     "timeout": (504, "O serviço demorou demasiado a responder"),
+    # --- the door ---
+    # a door link that is unknown, revoked or expired (admin.revoke_door_link)
+    "door_invalid": (401, "Link da porta inválido, revogado ou expirado"),
 }
 CODE_STATUS: dict[str, int] = {code: status for code, (status, _) in CODES.items()}
 DEFAULT_MESSAGES: dict[str, str] = {code: text for code, (_, text) in CODES.items()}

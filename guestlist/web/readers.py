@@ -341,3 +341,18 @@ class ErasureBody(JsonBody):
         for key in ("phone", "password"):
             schema["properties"][key] = schema["properties"][key]["anyOf"][0]
         schema["dependentRequired"] = {"phone": ["password"], "password": ["phone"]}
+
+
+# --- the door page ------------------------------------------------------------------------------
+
+# A door link's token: URL-safe base64 of at least 256 random bits (admin.create_door_link). A
+# path that cannot be one is no page (404, no SQL); a well-formed unknown, revoked or expired one
+# is the SQL's refusal (401 door_invalid).
+DOOR_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43,128}$")
+
+
+async def door_page_token(request: Request, settings: Settings) -> Params:
+    token = request.path_params["token"]
+    if not DOOR_TOKEN_RE.match(token):
+        raise api_error("page_not_found")
+    return {"door_token": token, "client_key": client_key(request.scope, settings.trusted_proxies)}
