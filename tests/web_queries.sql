@@ -97,3 +97,16 @@ SELECT (SELECT count(*) FROM app.client_users WHERE phone = %(phone)s::text)
 -- name: web_test_event_guest_count
 -- An event's guest count as the capacity check reads it.
 SELECT guest_count FROM app.events WHERE id = %(event_id)s::uuid
+
+-- === the door page (tests/browser/test_door_page.py) ===
+
+-- name: web_test_door_link
+-- A door link of an event: {"doorId", "token"}.
+SELECT admin.create_door_link(p_event_id => %(event_id)s::uuid, p_label => %(label)s::text)
+
+-- name: web_test_revoke_door
+SELECT admin.revoke_door_link(p_door_id => %(door_id)s::uuid)
+
+-- name: web_test_guest_checked_in
+-- Whether a guest is inside now (set by the door's check-in, cleared by its undo).
+SELECT checked_in FROM app.guests WHERE id = %(guest_id)s::uuid

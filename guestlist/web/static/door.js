@@ -159,12 +159,26 @@
     if (state.refused) return;
     state.refused = true;
     ui.refused.hidden = false;
+    ui.answer.hidden = true;
+    document.querySelector('main').hidden = true;
     stopCamera();
     await wipe();
   }
 
+  // The status line: the network's state (cleared when the network answers again), or a note.
+  const OFFLINE_TEXT = 'Sem rede: as entradas ficam pendentes e são enviadas quando a rede voltar.';
+  let offlineShown = false;
   function setOnline(online, detail) {
-    ui.net.textContent = online ? '' : detail || 'Sem rede: as entradas ficam pendentes e são enviadas quando a rede voltar.';
+    if (detail) {
+      ui.net.textContent = detail;
+      offlineShown = false;
+    } else if (!online) {
+      ui.net.textContent = OFFLINE_TEXT;
+      offlineShown = true;
+    } else if (offlineShown) {
+      ui.net.textContent = '';
+      offlineShown = false;
+    }
   }
 
   // --- the answer on screen --------------------------------------------------------------------
@@ -364,7 +378,7 @@
           return li;
         }),
       );
-      if (!state.syncing && state.pendingCount === 0) setOnline(true);
+      setOnline(true);
     } catch (err) {
       if (err instanceof Offline) setOnline(false);
     }
@@ -515,14 +529,29 @@
 
   // --- start ---------------------------------------------------------------------------------------
 
+  // The service worker (scope /porta/) serves this page when the network is down. The page
+  // that registered it was loaded before it, so the page stores its own copy once the worker is
+  // ready (the worker refreshes it from every later visit).
+  const SHELL = 'guestlist-door-shell-v1'; // door-sw.js's cache
+  async function keepPageOffline() {
+    if (!('serviceWorker' in navigator) || !window.caches) return;
+    try {
+      await navigator.serviceWorker.register('/porta-sw.js', { scope: '/porta/' });
+      await navigator.serviceWorker.ready;
+      const cache = await caches.open(SHELL);
+      const response = await fetch(location.pathname, { cache: 'no-store', credentials: 'omit' });
+      if (response.ok) await cache.put(location.pathname, response);
+    } catch (err) {
+      // the page works without it, only not after a reload offline
+    }
+  }
+
   async function start() {
     if (DATA.refused) {
       await refuse();
       return;
     }
-    if ('serviceWorker' in navigator) {
-      navigator.serviceWorker.register('/porta-sw.js', { scope: '/porta/' }).catch(() => {});
-    }
+    keepPageOffline();
     state.list = (await loadList().catch(() => null)) || null;
     await countPending();
     if (!navigator.onLine) setOnline(false);
