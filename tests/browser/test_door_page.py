@@ -40,7 +40,7 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 PHONE_SIZE = {"width": 390, "height": 844}
-# The fake camera's video: 640×480, grey background, the code's modules 10 px wide.
+# The fake camera's video: 640 x 480, grey background, the code's modules 10 px wide.
 VIDEO_SIZE = (640, 480)
 VIDEO_FPS = 10
 VIDEO_SECONDS = 2
