@@ -1,9 +1,9 @@
 """WCAG 2.1 AA in a real browser (Debian's chromium, Playwright): axe-core, from npm (package.json,
 installed into node_modules/ by `make install-test`), is injected into every step of the guest
-page, the message page, the load monitor and the door page's screens, and must find no serious or critical violation
-(contrast included). axe's source is injected as a script, which the pages' CSP (script-src
-'self') rightly refuses: these contexts bypass the CSP, the only thing that differs from a
-guest's visit."""
+page, the message page, the load monitor and the door page's screens, and must find no serious or
+critical violation (contrast included). axe's source is injected as a script, which the pages'
+CSP (script-src 'self') rightly refuses: these contexts bypass the CSP, the only thing that
+differs from a guest's visit."""
 
 from __future__ import annotations
 
