@@ -33,6 +33,7 @@
     undo: $('undo'), byPromoter: $('by-promoter'), answer: $('answer'),
     answerTitle: $('answer-title'), answerName: $('answer-name'),
     answerDetail: $('answer-detail'), answerPending: $('answer-pending'), refused: $('refused'),
+    conflicts: $('conflicts'),
   };
 
   const state = {
@@ -367,6 +368,11 @@
       const s = await api('GET', '/api/door/summary');
       ui.inside.textContent = String(s.inside ?? '–');
       ui.onList.textContent = String(s.onList ?? '–');
+      // codes admitted offline at two doors: the organizer sees them too
+      const conflicts = Number(s.conflicts) || 0;
+      ui.conflicts.hidden = conflicts === 0;
+      ui.conflicts.textContent =
+        conflicts === 1 ? '1 código entrou por duas portas sem rede' : `${conflicts} códigos entraram por duas portas sem rede`;
       ui.byPromoter.replaceChildren(
         ...(s.byPromoter || []).map((p) => {
           const li = document.createElement('li');
