@@ -195,9 +195,15 @@ class Door:
             )
         )
 
-    def worker_active(self) -> None:
+    def kept_for_offline(self) -> None:
+        """The service worker is active and holds this page's copy (door.js stores it)."""
         state = self.page.evaluate("async () => (await navigator.serviceWorker.ready).active.state")
         assert state in ("activating", "activated")
+        self.page.wait_for_function(
+            """async () => !!(await (await caches.open('guestlist-door-shell-v1'))
+                .match(location.pathname))""",
+            timeout=SCAN_TIMEOUT_MS,
+        )
 
     def no_errors(self) -> None:
         csp = [e for e in self.errors if "Content Security Policy" in e]
@@ -283,7 +289,7 @@ def test_offline_scans_wait_survive_a_reload_and_sync(
         door = Door(context, web, link["token"])
         door.open()
         door.list_kept(guest["qr_code"])
-        door.worker_active()
+        door.kept_for_offline()
     finally:
         context.close()
 
