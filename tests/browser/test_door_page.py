@@ -324,6 +324,7 @@ def test_offline_scans_wait_survive_a_reload_and_sync(
         assert synced.value.status == 200
         expect(page.locator("#pending-status")).to_be_hidden(timeout=SCAN_TIMEOUT_MS)
         assert checked_in(web, guest)
+        expect(page.locator("#answer")).to_be_hidden()
         screenshot(page, artifacts_dir, "synced")
         door.no_errors()
     finally:
