@@ -186,6 +186,7 @@
 
   const TIME = new Intl.DateTimeFormat('pt-PT', { hour: '2-digit', minute: '2-digit' });
   const fullName = (g) => (g ? [g.firstName, g.lastName].filter(Boolean).join(' ') : '');
+  const labelOf = (door) => (door && typeof door === 'object' ? door.label : door) || '';
 
   function show(answer, pending) {
     const guest = answer.guest || null;
@@ -199,11 +200,11 @@
     } else if (result === 'already_in') {
       title = 'Já entrou';
       const at = guest && guest.checkedInAt ? TIME.format(new Date(guest.checkedInAt)) : '';
-      const door = answer.door && answer.door.label ? answer.door.label : answer.doorLabel || '';
+      const door = labelOf(answer.door) || answer.doorLabel || '';
       detail = [at && `às ${at}`, door && `na ${door}`].filter(Boolean).join(' ');
     } else if (result === 'wrong_event') {
       title = 'Outro evento';
-      const other = answer.event && answer.event.title;
+      const other = answer.event && (typeof answer.event === 'string' ? answer.event : answer.event.title);
       detail = other ? `Este código é de «${other}».` : 'Este código é de outro evento.';
     } else {
       title = 'Não está na lista';
@@ -350,7 +351,7 @@
     try {
       const answer = await api('GET', '/api/door/list');
       const guests = {};
-      for (const g of (answer && answer.guests) || []) {
+      for (const g of (Array.isArray(answer) ? answer : answer && answer.guests) || []) {
         if (g && g.qrCode) {
           guests[g.qrCode] = { id: g.id, firstName: g.firstName, lastName: g.lastName, promoter: g.promoter, checkedInAt: g.checkedInAt || null };
         }
