@@ -208,9 +208,42 @@ SELECT 1
 --  p95Ms, totalCompleted, totalFailed, finished: [[bucket epoch, completed, failed], …], at}
 SELECT api.queue_metrics()
 
--- === the door page ===
+-- === door ===
+-- The door (/api/door/…, a staff phone holding a door link): one statement per route, each
+-- naming the door by its token (sql/66_door.sql).
 
--- name: web_door_page
--- GET /porta/{token}: the door page's event and door (api.door_summary checks the token:
--- unknown, revoked or expired → PT401 door_invalid).
+-- name: web_door_check_in
+-- POST /api/door/check-in: judge one scanned code; the same scanId again gets the same answer.
+SELECT api.check_in(
+    p_door_token => %(door_token)s::text,
+    p_qr_code => %(qr_code)s::text,
+    p_scan_id => %(scan_id)s::uuid,
+    p_scanned_at => %(scanned_at)s::timestamptz,
+    p_client_key => %(client_key)s::text)
+
+-- name: web_door_sync
+-- POST /api/door/sync: the scans a door judged offline, {results: [...]} in the batch's order.
+SELECT api.door_sync(p_door_token => %(door_token)s::text, p_scans => %(scans)s::jsonb)
+
+-- name: web_door_search
+-- GET /api/door/search?q=: at most 20 guests of the door's event.
+SELECT api.door_search(p_door_token => %(door_token)s::text, p_query => %(q)s::text)
+
+-- name: web_door_admit
+-- POST /api/door/admit: check a guest in by hand (idempotent by scanId).
+SELECT api.door_admit(
+    p_door_token => %(door_token)s::text,
+    p_guest_id => %(guest_id)s::uuid,
+    p_scan_id => %(scan_id)s::uuid)
+
+-- name: web_door_undo
+-- POST /api/door/undo: undo a mistaken check-in (recorded).
+SELECT api.door_undo(p_door_token => %(door_token)s::text, p_guest_id => %(guest_id)s::uuid)
+
+-- name: web_door_summary
+-- GET /api/door/summary: the door's counts, conflicts and latest scans.
 SELECT api.door_summary(p_door_token => %(door_token)s::text)
+
+-- name: web_door_list
+-- GET /api/door/list: the event's live guests for offline judging (codes as sha256).
+SELECT api.door_list(p_door_token => %(door_token)s::text)

@@ -98,14 +98,23 @@ SELECT (SELECT count(*) FROM app.client_users WHERE phone = %(phone)s::text)
 -- An event's guest count as the capacity check reads it.
 SELECT guest_count FROM app.events WHERE id = %(event_id)s::uuid
 
--- === the door page (tests/browser/test_door_page.py) ===
+-- === the door (tests/http/test_door.py) ===
 
 -- name: web_test_door_link
--- A door link of an event: {"doorId", "token"}.
+-- A door link for an event: {doorId, token, path, label}.
 SELECT admin.create_door_link(p_event_id => %(event_id)s::uuid, p_label => %(label)s::text)
 
--- name: web_test_revoke_door
+-- name: web_test_door_revoke
 SELECT admin.revoke_door_link(p_door_id => %(door_id)s::uuid)
+
+-- name: web_test_door_admissions
+-- How many scans of a guest stand as its admission, and whether the guest is inside.
+SELECT jsonb_build_object(
+    'admissions', (SELECT count(*) FROM app.door_scans s
+                   WHERE s.guest_id = %(guest_id)s::uuid AND s.result = 'admitted'),
+    'inside', (SELECT g.checked_in FROM app.guests g WHERE g.id = %(guest_id)s::uuid))
+
+-- === the door page (tests/browser/test_door_page.py) ===
 
 -- name: web_test_guest_checked_in
 -- Whether a guest is inside now (set by the door's check-in, cleared by its undo).

@@ -54,13 +54,19 @@ CODES: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "O pedido tem de ser JSON (application/json)"),
     "account_locked": (429, "Conta temporariamente bloqueada. Tenta novamente mais tarde."),
     "rate_limited": (429, "Demasiados pedidos. Tenta novamente daqui a pouco."),
+    # the door (/api/door/…, sql/66_door.sql)
+    "door_invalid": (
+        401,
+        "Este link da porta não é válido (foi revogado ou o evento já terminou). Pede um novo "
+        "ao organizador.",
+    ),
+    "guest_not_found": (404, "Convidado não encontrado"),
+    "scan_id_taken": (409, "Este identificador de leitura já foi usado por outra porta"),
+    "too_many_scans": (413, "No máximo 500 leituras de cada vez"),
     "internal": (500, "Erro interno"),
     "queue_full": (503, "Serviço sobrecarregado. Tenta novamente daqui a pouco."),
     "unavailable": (503, "Serviço temporariamente indisponível"),
     "timeout": (504, "O serviço demorou demasiado a responder"),
-    # --- the door ---
-    # a door link that is unknown, revoked or expired (admin.revoke_door_link)
-    "door_invalid": (401, "Link da porta inválido, revogado ou expirado"),
 }
 CODE_STATUS: dict[str, int] = {code: status for code, (status, _) in CODES.items()}
 DEFAULT_MESSAGES: dict[str, str] = {code: text for code, (_, text) in CODES.items()}

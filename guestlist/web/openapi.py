@@ -18,7 +18,7 @@ from guestlist.web.inputs import (
     UUID_RE,
     Field,
 )
-from guestlist.web.readers import DOOR_TOKEN_RE, SESSION_COOKIE, JsonBody
+from guestlist.web.readers import DOOR_TOKEN_RE, MAX_SYNC_BYTES, SESSION_COOKIE, JsonBody
 from guestlist.web.routes import ApiRoute
 
 _KIND_SCHEMA: dict[str, dict[str, Any]] = {
@@ -424,6 +424,161 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
 }
 
+# --- the door (/api/door/…) -------------------------------------------------------------------
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_DOOR_GUEST_PROPS: dict[str, Any] = {
+    "id": {"type": "string", "format": "uuid"},
+    "firstName": {"type": "string"},
+    "lastName": {"type": "string"},
+    "promoter": {"type": ["string", "null"]},
+    "checkedInAt": _NULLABLE_TIME,
+}
+_DOOR_GUEST = {
+    "type": "object",
+    "description": "The door may see a guest's full name (public routes never do). An erased "
+    "guest's past answers keep only the id.",
+    "required": ["id"],
+    "properties": _DOOR_GUEST_PROPS,
+}
+_DOOR_EVENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "title": {"type": "string"},
+        "startsAt": {"type": "string", "format": "date-time"},
+    },
+}
+_DOOR = {
+    "type": "object",
+    "properties": {"id": {"type": "string", "format": "uuid"}, "label": {"type": "string"}},
+}
+DOOR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "DoorAnswer": {
+        "type": "object",
+        "required": ["result", "scanId", "conflict"],
+        "description": "Never cached. The same scanId again: exactly this answer.",
+        "properties": {
+            "result": {
+                "enum": [
+                    "admitted",
+                    "already_in",
+                    "wrong_event",
+                    "not_found",
+                    "too_old",
+                    "in_future",
+                ],
+                "description": "too_old and in_future: offline scans only (door sync).",
+            },
+            "scanId": {"type": "string", "format": "uuid"},
+            "scannedAt": {"type": "string", "format": "date-time"},
+            "guest": {"anyOf": [_DOOR_GUEST, {"type": "null"}]},
+            "door": {
+                "anyOf": [
+                    {"type": "object", "properties": {"label": {"type": ["string", "null"]}}},
+                    {"type": "null"},
+                ],
+                "description": "admitted: this door; already_in: the door that admitted.",
+            },
+            "event": {
+                "anyOf": [
+                    {"type": "object", "properties": {"title": {"type": ["string", "null"]}}},
+                    {"type": "null"},
+                ],
+                "description": "wrong_event: the code's event's title (null when that event "
+                "belongs to another organization).",
+            },
+            "conflict": {
+                "type": "boolean",
+                "description": "The code was admitted at two doors (offline scans).",
+            },
+        },
+    },
+    "DoorSync": {
+        "type": "object",
+        "required": ["results"],
+        "properties": {
+            "results": {
+                "type": "array",
+                "maxItems": 500,
+                "items": {"$ref": "#/components/schemas/DoorAnswer"},
+            }
+        },
+    },
+    "DoorSearch": {
+        "type": "object",
+        "required": ["guests"],
+        "properties": {
+            "guests": {
+                "type": "array",
+                "maxItems": 20,
+                "items": {
+                    "type": "object",
+                    "properties": {**_DOOR_GUEST_PROPS, "checkedIn": {"type": "boolean"}},
+                },
+            }
+        },
+    },
+    "DoorUndo": {
+        "type": "object",
+        "required": ["undone", "guest"],
+        "properties": {
+            "undone": {"type": "boolean", "description": "false: the guest was not inside."},
+            "guest": _DOOR_GUEST,
+        },
+    },
+    "DoorSummary": {
+        "type": "object",
+        "required": ["onList", "inside", "byPromoter", "conflicts", "lastScans"],
+        "properties": {
+            "event": _DOOR_EVENT,
+            "door": _DOOR,
+            "onList": {"type": "integer", "minimum": 0},
+            "inside": {"type": "integer", "minimum": 0},
+            "byPromoter": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "promoter": {"type": ["string", "null"]},
+                        "onList": {"type": "integer", "minimum": 0},
+                        "inside": {"type": "integer", "minimum": 0},
+                    },
+                },
+            },
+            "conflicts": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "How many codes were admitted at two doors.",
+            },
+            "conflictList": {"type": "array", "maxItems": 20, "items": {"type": "object"}},
+            "lastScans": {"type": "array", "maxItems": 20, "items": {"type": "object"}},
+        },
+    },
+    "DoorList": {
+        "type": "object",
+        "required": ["guests"],
+        "description": "The event's live guests, to judge scans offline. qrHash: sha256 (hex) of "
+        "the QR code as the guest's pass shows it; the codes themselves are never sent.",
+        "properties": {
+            "event": _DOOR_EVENT,
+            "door": _DOOR,
+            "fetchedAt": {"type": "string", "format": "date-time"},
+            "guests": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        **_DOOR_GUEST_PROPS,
+                        "qrHash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        "checkedIn": {"type": "boolean"},
+                    },
+                },
+            },
+        },
+    },
+}
+SCHEMAS.update(DOOR_SCHEMAS)
+
 _PATH_PARAM = re.compile(r"\{([a-z_]+)\}")
 _SLUG = {
     "type": "string",
@@ -538,8 +693,16 @@ def build_openapi(routes: Iterable[ApiRoute]) -> dict[str, Any]:
             amend = getattr(route.read, "amend_schema", None)
             if amend is not None:  # a reader that checks more than its fields says so
                 amend(op["requestBody"]["content"]["application/json"]["schema"])
+        elif hasattr(route.read, "body_schema"):  # a body beyond a field list (the door's sync)
+            op["requestBody"] = {
+                "required": True,
+                "description": f"JSON, at most {MAX_SYNC_BYTES} bytes.",
+                "content": {"application/json": {"schema": route.read.body_schema()}},
+            }
         if route.admin:
             op["security"] = [{"adminToken": []}]
+        if "door" in route.tags:  # Authorization: Bearer <door token> (readers.door_token)
+            op["security"] = [{"doorToken": []}]
         paths.setdefault(route.path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",
@@ -551,6 +714,14 @@ def build_openapi(routes: Iterable[ApiRoute]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
-            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "adminToken": {"type": "http", "scheme": "bearer"},
+                "doorToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A door link's token (43+ characters, [A-Za-z0-9_-]); a "
+                    "missing, malformed, unknown, revoked or expired one: 401 door_invalid.",
+                },
+            },
         },
     }

@@ -4,18 +4,23 @@ ApiError. The JSON bodies the guest routes read are described here too (PHONE_BO
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+import orjson
 from starlette.requests import Request
 
 from guestlist.config import Settings
 from guestlist.web.errors import ApiError, api_error, field_error, invalid_input
 from guestlist.web.inputs import (
     QR_CODE_RE,
+    UUID_RE,
     Field,
+    _text_ok,
     client_key,
     parse_uuid,
     read_json_body,
@@ -343,12 +348,210 @@ class ErasureBody(JsonBody):
         schema["dependentRequired"] = {"phone": ["password"], "password": ["phone"]}
 
 
+# --- the door (/api/door/…): a staff phone holding a door link ---------------------------------
+
+# A door token: base64url of 32 random bytes (43 characters; longer ones are accepted).
+DOOR_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43,128}$")
+MAX_QR_CHARS = 200  # a code as read; anything that is no guest's code is a not_found answer
+MAX_SCANS = 500  # a sync batch
+# a full batch: 500 scans of about 150 bytes each, with room for long codes
+MAX_SYNC_BYTES = 256 * 1024
+MAX_SEARCH_CHARS = 80
+OFFLINE_RESULTS = ("admitted", "already_in", "wrong_event", "not_found")
+MSG_SCANNED_AT = "Data e hora ISO 8601 com fuso horário (2026-07-01T23:15:00Z)."
+
+DOOR_CHECK_IN_BODY: tuple[Field, ...] = (
+    Field("qrCode", "qr_code", max_chars=MAX_QR_CHARS),
+    Field("scanId", "scan_id", "uuid"),
+)
+DOOR_ADMIT_BODY: tuple[Field, ...] = (
+    Field("guestId", "guest_id", "uuid"),
+    Field("scanId", "scan_id", "uuid"),
+)
+DOOR_UNDO_BODY: tuple[Field, ...] = (Field("guestId", "guest_id", "uuid"),)
+
+
+def door_token(request: Request) -> str:
+    """The door token of `Authorization: Bearer <token>`; a missing or malformed one → 401
+    door_invalid without asking SQL."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not DOOR_TOKEN_RE.fullmatch(token):
+        raise api_error("door_invalid")
+    return token
+
+
+def scanned_at(value: Any, key: str) -> tuple[str | None, dict[str, str] | None]:
+    """An ISO 8601 date and time with its time zone → (text for SQL, None), else a field error."""
+    if not isinstance(value, str) or len(value) > 64 or not _text_ok_ascii(value):
+        return None, field_error(key, "invalid", MSG_SCANNED_AT)
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None, field_error(key, "invalid", MSG_SCANNED_AT)
+    if when.tzinfo is None:
+        return None, field_error(key, "invalid", MSG_SCANNED_AT)
+    return when.isoformat(), None
+
+
+def _text_ok_ascii(value: str) -> bool:
+    return value.isascii() and value.isprintable()
+
+
+@dataclass(frozen=True)
+class DoorBody(JsonBody):
+    """A door route's JSON body (check-in, admit, undo) after its token; `scannedAt` optional
+    (check-in: the phone's time of the scan)."""
+
+    scanned_at: bool = False
+
+    async def __call__(self, request: Request, settings: Settings) -> Params:
+        token = door_token(request)
+        body = await read_json_body(request)
+        errors: list[dict[str, str]] = []
+        when = None
+        if self.scanned_at and isinstance(body, dict) and body.get("scannedAt") is not None:
+            when, error = scanned_at(body.get("scannedAt"), "scannedAt")
+            if error is not None:
+                errors.append(error)
+        try:
+            params = validate_body(body, self.fields)
+        except ApiError as err:
+            if errors and isinstance(body, dict):
+                err.errors = [*(err.errors or []), *errors]
+            raise
+        if errors:
+            raise invalid_input(errors)
+        params["door_token"] = token
+        if self.scanned_at:
+            params["scanned_at"] = when
+            params["client_key"] = client_key(request.scope, settings.trusted_proxies)
+        return params
+
+    def amend_schema(self, schema: dict[str, Any]) -> None:
+        if "qrCode" in schema["properties"]:  # not blank, no NUL (spaces around are trimmed)
+            schema["properties"]["qrCode"]["pattern"] = "^[^\\u0000]*[^ \\u0000][^\\u0000]*$"
+        if self.scanned_at:
+            schema["properties"]["scannedAt"] = {
+                "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+                "description": "When the phone read the code (ISO 8601 with its time zone); "
+                "kept when plausible, else the server's time.",
+            }
+
+
+def _sync_scan(item: Any, i: int) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+    """One scan of a sync batch, checked, or its field errors (named scans[i].key)."""
+    where = f"scans[{i}]"
+    if not isinstance(item, dict):
+        return None, [field_error(where, "wrong_type", "Cada leitura é um objeto JSON.")]
+    errors: list[dict[str, str]] = []
+    scan_id = item.get("scanId")
+    if not isinstance(scan_id, str) or not UUID_RE.fullmatch(scan_id):
+        errors.append(field_error(f"{where}.scanId", "invalid", "Identificador inválido (uuid)."))
+    code = item.get("qrCode")
+    if not isinstance(code, str) or not 1 <= len(code) <= MAX_QR_CHARS or "\x00" in code:
+        errors.append(
+            field_error(f"{where}.qrCode", "invalid", "Código em falta ou demasiado longo.")
+        )
+    when, error = scanned_at(item.get("scannedAt"), f"{where}.scannedAt")
+    if error is not None:
+        errors.append(error)
+    offline = item.get("offlineResult")
+    if offline is not None and offline not in OFFLINE_RESULTS:
+        errors.append(field_error(f"{where}.offlineResult", "invalid", "Resultado inválido."))
+    if errors:
+        return None, errors
+    return {
+        "scanId": str(uuid.UUID(str(scan_id))),
+        "qrCode": code,
+        "scannedAt": when,
+        "offlineResult": offline,
+    }, []
+
+
+@dataclass(frozen=True)
+class DoorSyncBody:
+    """POST /api/door/sync: {scans: [{scanId, qrCode, scannedAt, offlineResult?}]}, at most
+    500 (more: 413 too_many_scans); every malformed scan named at once (scans[i].key)."""
+
+    async def __call__(self, request: Request, settings: Settings) -> Params:
+        token = door_token(request)
+        body = await read_json_body(request, MAX_SYNC_BYTES)
+        if not isinstance(body, dict):
+            raise invalid_input(
+                [field_error("body", "wrong_type", "O corpo do pedido tem de ser um objeto JSON")]
+            )
+        scans = body.get("scans")
+        if not isinstance(scans, list):
+            raise invalid_input([field_error("scans", "required", "Uma lista de leituras.")])
+        if len(scans) > MAX_SCANS:
+            raise api_error("too_many_scans")
+        checked: list[dict[str, Any]] = []
+        errors: list[dict[str, str]] = []
+        for i, item in enumerate(scans):
+            scan, problems = _sync_scan(item, i)
+            errors.extend(problems)
+            if scan is not None:
+                checked.append(scan)
+        if errors:
+            raise invalid_input(errors)
+        return {"door_token": token, "scans": orjson.dumps(checked).decode()}
+
+    def body_schema(self) -> dict[str, Any]:
+        scan = {
+            "type": "object",
+            "required": ["scanId", "qrCode", "scannedAt"],
+            "properties": {
+                "scanId": {"type": "string", "pattern": f"^{UUID_RE.pattern}$"},
+                "qrCode": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_QR_CHARS,
+                    "pattern": "^[^\\u0000]*$",
+                },
+                "scannedAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When the door read it (ISO 8601 with its time zone).",
+                },
+                "offlineResult": {
+                    "anyOf": [{"enum": list(OFFLINE_RESULTS)}, {"type": "null"}],
+                    "description": "What the door showed offline; admitted on a code another "
+                    "door admitted first makes a conflict.",
+                },
+            },
+        }
+        return {
+            "type": "object",
+            "required": ["scans"],
+            "properties": {"scans": {"type": "array", "maxItems": MAX_SCANS, "items": scan}},
+        }
+
+
+door_sync = DoorSyncBody()
+
+
+async def door_search(request: Request, settings: Settings) -> Params:
+    """GET /api/door/search?q=: 1 to 80 characters (a name's start or a phone's last 4 digits)."""
+    token = door_token(request)
+    query = request.query_params.get("q", "")
+    if not query.strip(" ") or len(query) > MAX_SEARCH_CHARS or not _text_ok(query):
+        raise invalid_input(
+            [field_error("q", "invalid", f"Escreve entre 1 e {MAX_SEARCH_CHARS} caracteres.")]
+        )
+    return {"door_token": token, "q": query}
+
+
+async def door_only(request: Request, settings: Settings) -> Params:
+    """GET /api/door/summary and /api/door/list: the door token alone."""
+    return {"door_token": door_token(request)}
+
+
 # --- the door page ------------------------------------------------------------------------------
 
-# A door link's token: URL-safe base64 of at least 256 random bits (admin.create_door_link). A
-# path that cannot be one is no page (404, no SQL); a well-formed unknown, revoked or expired one
-# is the SQL's refusal (401 door_invalid).
-DOOR_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43,128}$")
+# The page's token is the door token (DOOR_TOKEN_RE): a path that cannot be one is no page (404,
+# no SQL); a well-formed unknown, revoked or expired one is the SQL's refusal (401 door_invalid).
 
 
 async def door_page_token(request: Request, settings: Settings) -> Params:

@@ -290,6 +290,14 @@ def password_reset_done(
     )
 
 
+def door_json(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """A door route's answer as SQL made it (sql/66_door.sql: only what a door may see), never
+    cached: it changes with every scan."""
+    if not isinstance(result, dict):
+        raise api_error("internal")
+    return json_response(result, headers={"Cache-Control": "no-store"})
+
+
 # --- the door page ------------------------------------------------------------------------------
 
 

@@ -132,8 +132,54 @@ ROUTES: tuple[ApiRoute, ...] = (
              refusals=(*_BODY, "forbidden", "session_invalid", "invalid_credentials",
                        "account_locked", "rate_limited", *_BUSY),
              response_schema="Erased"),
+    # --- the door: a staff phone holding a door link (Authorization: Bearer <door token>) ---------
+    ApiRoute("POST", "/api/door/check-in", "web_door_check_in",
+             read.DoorBody(read.DOOR_CHECK_IN_BODY, scanned_at=True), answer.door_json,
+             "Judge one scanned QR code: admitted, already_in (when and at which door), "
+             "wrong_event (that event's title only) or not_found. The same scanId again gets "
+             "exactly the same answer and changes nothing.",
+             refusals=(*_BODY, "door_invalid", "scan_id_taken", "rate_limited", *_BUSY),
+             response_schema="DoorAnswer", tags=("door",)),
+    ApiRoute("POST", "/api/door/sync", "web_door_sync", read.door_sync, answer.door_json,
+             "The scans a door judged offline (at most 500): one answer per scan, in the batch's "
+             "order, judged in scannedAt order across doors (the earliest admits; a code "
+             "admitted at two doors is a conflict). Scans over 24 hours old or in the future are "
+             "refused one by one (too_old, in_future). A replayed batch changes nothing.",
+             refusals=(*_BODY, "door_invalid", "too_many_scans", "scan_id_taken", "rate_limited",
+                       *_BUSY),
+             response_schema="DoorSync", tags=("door",)),
+    ApiRoute("GET", "/api/door/search", "web_door_search", read.door_search, answer.door_json,
+             "Find at most 20 guests of the door's event by the start of a first or last name "
+             "(accents and case ignored) or the last 4 digits of their phone.",
+             refusals=("invalid_input", "door_invalid", "rate_limited", *_BUSY),
+             response_schema="DoorSearch", tags=("door",),
+             params=({"name": "q", "in": "query", "required": True,
+                      "schema": {"type": "string", "minLength": 1,
+                                 "maxLength": read.MAX_SEARCH_CHARS,
+                                 "pattern": "^[^\\u0000]*[^ \\u0000][^\\u0000]*$"},
+                      "description": "A name's start, or a phone's last 4 digits."},)),
+    ApiRoute("POST", "/api/door/admit", "web_door_admit", read.DoorBody(read.DOOR_ADMIT_BODY),
+             answer.door_json,
+             "Check a guest found by search in by hand: the check-in's answers, idempotent by "
+             "scanId.",
+             refusals=(*_BODY, "door_invalid", "scan_id_taken", "rate_limited", *_BUSY),
+             response_schema="DoorAnswer", tags=("door",)),
+    ApiRoute("POST", "/api/door/undo", "web_door_undo", read.DoorBody(read.DOOR_UNDO_BODY),
+             answer.door_json,
+             "Undo a mistaken check-in (recorded, not erased): the guest is on the list again.",
+             refusals=(*_BODY, "door_invalid", "guest_not_found", "rate_limited", *_BUSY),
+             response_schema="DoorUndo", tags=("door",)),
+    ApiRoute("GET", "/api/door/summary", "web_door_summary", read.door_only, answer.door_json,
+             "The door's counts: on the list, inside, by promoter; conflicts; latest scans.",
+             refusals=("door_invalid", "rate_limited", *_BUSY), response_schema="DoorSummary",
+             tags=("door",)),
+    ApiRoute("GET", "/api/door/list", "web_door_list", read.door_only, answer.door_json,
+             "The event's live guests for judging offline: names and the sha256 of each QR "
+             "code (never the code).",
+             refusals=("door_invalid", "rate_limited", *_BUSY), response_schema="DoorList",
+             tags=("door",)),
     # --- the door page (a staff phone's link /porta/<token>) ------------------------------------
-    ApiRoute("GET", "/porta/{token}", "web_door_page", read.door_page_token, answer.door_page,
+    ApiRoute("GET", "/porta/{token}", "web_door_summary", read.door_page_token, answer.door_page,
              "The door page (HTML, pt-PT): the camera scans guests' QR codes, offline too. "
              "A token that cannot exist → 404 page; unknown, revoked or expired → 401 page.",
              refusals=("page_not_found", "door_invalid", "rate_limited", *_BUSY),

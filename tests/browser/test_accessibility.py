@@ -205,7 +205,7 @@ def test_the_door_page_passes_axe(context: BrowserContext, web: LiveServer) -> N
     expect(page.locator("#undo")).to_be_visible()
     found += serious_violations(page, "door with undo")
 
-    web.sql("web_test_revoke_door", {"door_id": link["doorId"]})
+    web.sql("web_test_door_revoke", {"door_id": link["doorId"]})
     page.reload()
     expect(page.locator("#refused")).to_be_visible()
     found += serious_violations(page, "door refused")

@@ -8,6 +8,7 @@ and the device forgets the list. Screenshots of each screen go to tests/artifact
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -158,9 +159,10 @@ class Door:
         expect(self.page.locator("#answer")).to_be_visible()
 
     def list_kept(self, code: str) -> None:
-        """The page downloaded the event's list and keeps it (IndexedDB) with this code."""
+        """The page downloaded the event's list and keeps it (IndexedDB) with this code's
+        guest, found by the code's sha256 (the list never holds a code)."""
         self.page.wait_for_function(
-            """async (code) => {
+            """async (hash) => {
                 const db = await new Promise((ok, ko) => {
                     const r = indexedDB.open('guestlist-door');
                     r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error);
@@ -171,9 +173,9 @@ class Door:
                     r.onsuccess = () => ok(r.result); r.onerror = () => ok(null);
                 });
                 db.close();
-                return !!(list && list.guests && list.guests[code]);
+                return !!(list && list.guests && list.guests[hash]);
             }""",
-            arg=code,
+            arg=hashlib.sha256(code.encode()).hexdigest(),
             timeout=SCAN_TIMEOUT_MS,
         )
 
@@ -324,6 +326,10 @@ def test_offline_scans_wait_survive_a_reload_and_sync(
         assert synced.value.status == 200
         expect(page.locator("#pending-status")).to_be_hidden(timeout=SCAN_TIMEOUT_MS)
         assert checked_in(web, guest)
+        assert web.sql("web_test_door_admissions", {"guest_id": guest["guest_id"]}) == {
+            "admissions": 1,
+            "inside": True,
+        }
         expect(page.locator("#answer")).to_be_hidden()
         screenshot(page, artifacts_dir, "synced")
         door.no_errors()
@@ -379,7 +385,7 @@ def test_revoked_link_refused_and_list_forgotten(
     door.list_kept(guest["qr_code"])
     assert door.kept_lists() == 1
 
-    web.sql("web_test_revoke_door", {"door_id": link["doorId"]})
+    web.sql("web_test_door_revoke", {"door_id": link["doorId"]})
     response = page.reload()
     assert response is not None and response.status == 401
     expect(page.locator("#refused")).to_be_visible()

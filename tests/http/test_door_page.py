@@ -56,7 +56,7 @@ def test_a_live_link_answers_the_door_page(web: LiveServer) -> None:
 
 def test_a_revoked_or_unknown_link_is_refused_without_the_page_data(web: LiveServer) -> None:
     link = door_link(web)
-    web.sql("web_test_revoke_door", {"door_id": link["doorId"]})
+    web.sql("web_test_door_revoke", {"door_id": link["doorId"]})
     unknown = secrets.token_urlsafe(32)
     with web.client() as c:
         for token in (link["token"], unknown):

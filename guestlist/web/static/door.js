@@ -292,9 +292,16 @@
   }
 
   // Without the server: the answer from the kept list, the scan kept for door_sync.
+  async function sha256Hex(text) {
+    if (!crypto.subtle) return null; // not a secure context: nothing can be judged offline
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+    return [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, '0')).join('');
+  }
+
   async function judgeOffline(scan) {
     const guests = (state.list && state.list.guests) || {};
-    const guest = guests[scan.qrCode];
+    const hash = await sha256Hex(scan.qrCode).catch(() => null);
+    const guest = hash ? guests[hash] : undefined;
     const waiting = await allPending().catch(() => []);
     const repeat = waiting.find((w) => w.qrCode === scan.qrCode);
     let answer;
@@ -305,8 +312,9 @@
     } else {
       answer = { result: 'admitted', guest };
     }
-    // a repeat of a code this device already holds is not sent twice
-    if (!repeat) await addPending(scan).catch(() => {});
+    // a repeat of a code this device already holds is not sent twice; the server is told what
+    // the door showed (an offline admission at two doors is a conflict the organizer sees)
+    if (!repeat) await addPending({ ...scan, offlineResult: answer.result }).catch(() => {});
     state.showingUntil = 0;
     show(answer, true);
     await countPending();
@@ -328,7 +336,9 @@
     state.syncing = true;
     try {
       for (let i = 0; i < waiting.length; i += SYNC_BATCH) {
-        const batch = waiting.slice(i, i + SYNC_BATCH).map(({ scanId, qrCode, scannedAt }) => ({ scanId, qrCode, scannedAt }));
+        const batch = waiting
+          .slice(i, i + SYNC_BATCH)
+          .map(({ scanId, qrCode, scannedAt, offlineResult }) => ({ scanId, qrCode, scannedAt, offlineResult }));
         const answer = await api('POST', '/api/door/sync', { scans: batch });
         const done = ((answer && answer.results) || []).map((r) => r.scanId).filter(Boolean);
         await dropPending(done);
@@ -350,10 +360,12 @@
     if (state.refused) return;
     try {
       const answer = await api('GET', '/api/door/list');
+      // keyed by the sha256 of each code (the server never sends the codes themselves: a lost
+      // phone holds nothing that opens the door)
       const guests = {};
       for (const g of (Array.isArray(answer) ? answer : answer && answer.guests) || []) {
-        if (g && g.qrCode) {
-          guests[g.qrCode] = { id: g.id, firstName: g.firstName, lastName: g.lastName, promoter: g.promoter, checkedInAt: g.checkedInAt || null };
+        if (g && g.qrHash) {
+          guests[g.qrHash] = { id: g.id, firstName: g.firstName, lastName: g.lastName, promoter: g.promoter, checkedInAt: g.checkedInAt || null };
         }
       }
       state.list = { fetchedAt: new Date().toISOString(), guests };
