@@ -292,6 +292,11 @@ def test_offline_scans_wait_survive_a_reload_and_sync(
         door.open()
         door.list_kept(guest["qr_code"])
         door.kept_for_offline()
+        # once more online, now served through the service worker: the worker controls the
+        # page (its registration is stored) before this phone is closed
+        door.open()
+        door.page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        door.kept_for_offline()
     finally:
         context.close()
 
