@@ -5,7 +5,8 @@
 // red for the rest, with a vibration and a tone.
 //
 // Offline: the page keeps the event's list (downloaded at open, again every minute; this door's
-// event only) in IndexedDB and judges scans against it while the network is down. Those scans are
+// event only: names and the sha256 of each code, never a code) in IndexedDB and judges scans
+// against it, by the scanned code's sha256, while the network is down. Those scans are
 // shown as "pendente", kept in IndexedDB across reloads and sent with POST /api/door/sync when the
 // network returns. A refused token (revoked, expired) wipes the list and the waiting scans.
 // The page itself reloads offline through its service worker (/porta-sw.js, scope /porta/), which
