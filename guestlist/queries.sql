@@ -50,6 +50,10 @@ SELECT admin.set_setting(%(key)s::text, %(value)s::text)
 -- Creates or refreshes the demo organization, event, promoter and team.
 SELECT admin.load_demo() AS demo
 
+-- name: demo_door_link
+-- A new door link for the demo event (its token is returned this once).
+SELECT admin.create_door_link(p_event_id => %(event_id)s::uuid, p_label => 'Porta demo') AS door
+
 -- === web ===
 -- app.py: one statement per route (see routes.py), plus the pool's per-connection setup.
 

@@ -110,8 +110,10 @@ BEGIN
       kind := 'word'; words := ARRAY['on', 'off'];
     WHEN p_key = 'cleanup_scheduled' THEN
       kind := 'word'; words := ARRAY['true', 'false'];
+    -- rate_limit.<bucket>, the door's included: rate_limit.door (per door link) and
+    -- rate_limit.door_client (per address, api.check_in)
     WHEN p_key IN ('rate_limit_per_minute', 'phone_lookups_per_minute',
-                   'unknown_phone_lookups_per_minute')
+                   'unknown_phone_lookups_per_minute', 'rate_limit.door', 'rate_limit.door_client')
          OR p_key ~ '^rate_limit\.[a-z_]{1,40}$' THEN
       kind := 'integer'; low := 0; high := 1000000;
     WHEN p_key IN ('login_client_max_failures', 'login_phone_free_failures') THEN
@@ -207,6 +209,10 @@ BEGIN
     WHEN 'status' THEN 3000       -- a queued job's status, long-polled
     WHEN 'password_reset' THEN 60          -- a forgotten password: rare, and it sends mail
     WHEN 'password_reset_confirm' THEN 60  -- a new password from a mailed link (bcrypt work)
+    -- the door (sql/66_door.sql): per door link (key door:<id>) a scan every 2 s with room
+    -- for searches, the counter and the list; per address a ceiling for a venue's doors
+    WHEN 'door' THEN 600
+    WHEN 'door_client' THEN 6000
     ELSE 600 END);
 END
 $$;

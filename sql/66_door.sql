@@ -396,8 +396,9 @@ GRANT EXECUTE ON FUNCTION admin.door_conflicts(uuid) TO guestlist_admin;
 -- wrong_event | not_found, scanId, scannedAt, guest, door, event, conflict}.
 -- Idempotent by p_scan_id (the same scan again: the stored answer, nothing
 -- changes). p_scanned_at: the phone's time, kept when plausible (not in the
--- future, not a day old). p_client_key is accepted for the callers' sake; the
--- rate limit is the door's own. PT401 door_invalid, PT429 rate_limited,
+-- future, not a day old). Rate limits: the door's own (bucket door), and a
+-- ceiling per client address (bucket door_client, p_client_key) against
+-- floods from one place. PT401 door_invalid, PT429 rate_limited,
 -- PT409 scan_id_taken (another door's scan id).
 CREATE OR REPLACE FUNCTION api.check_in(p_door_token text, p_qr_code text, p_scan_id uuid,
                                         p_scanned_at timestamptz DEFAULT NULL,
@@ -408,6 +409,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  PERFORM app._enforce_rate_limit('door_client', p_client_key);
   RETURN app._door_judge(app._door(p_door_token), 'scan', left(p_qr_code, 200), NULL,
                          p_scan_id, p_scanned_at, false);
 END
@@ -446,7 +448,7 @@ DECLARE
   v_door app.door_links := app._door(p_door_token);
   v_errors jsonb := '[]'::jsonb;
   v_scan record;
-  v_out jsonb[] := '{}';
+  v_out jsonb[] := '{}'::jsonb[];
   v_n integer;
 BEGIN
   IF jsonb_typeof(p_scans) IS DISTINCT FROM 'array' THEN
@@ -526,13 +528,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_door app.door_links := app._door(p_door_token);
-  v_q text := app._door_fold(regexp_replace(btrim(p_query), '\s+', ' ', 'g'));
+  v_q text := btrim(p_query);
   v_first text;
   v_result jsonb;
 BEGIN
   IF coalesce(length(v_q), 0) NOT BETWEEN 1 AND 80 THEN
     PERFORM app._invalid_field('q', 'Escreve entre 1 e 80 caracteres.');
   END IF;
+  v_q := app._door_fold(regexp_replace(v_q, '\s+', ' ', 'g'));
   v_first := split_part(v_q, ' ', 1);
   WITH found AS (
     SELECT g.id FROM app.guests g

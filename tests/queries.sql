@@ -155,3 +155,20 @@ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity
 -- name: security_settings
 -- The database's security settings (test_migrate): {key: value}, migrate's own record left out.
 SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM app.settings WHERE key NOT IN ('cleanup_scheduled', 'erasure_key')
+
+-- === door races (tests/db/test_door_races.py) ===
+
+-- name: race_door_link
+SELECT admin.create_door_link(%(event_id)s::uuid, %(label)s::text) ->> 'token'
+
+-- name: race_door_state
+-- A guest's admissions in the scan log, check-in state and conflicts.
+SELECT jsonb_build_object(
+    'admitted', (SELECT count(*) FROM app.door_scans s
+                 WHERE s.guest_id = %(guest_id)s::uuid AND s.result = 'admitted'),
+    'scans', (SELECT count(*) FROM app.door_scans s WHERE s.guest_id = %(guest_id)s::uuid),
+    'inside', (SELECT g.checked_in FROM app.guests g WHERE g.id = %(guest_id)s::uuid),
+    'checkedInAt', (SELECT g.checked_in_at FROM app.guests g WHERE g.id = %(guest_id)s::uuid),
+    'admittedScan', (SELECT g.checked_in_scan_id FROM app.guests g
+                     WHERE g.id = %(guest_id)s::uuid),
+    'conflicts', (SELECT count(*) FROM app.door_conflicts c WHERE c.guest_id = %(guest_id)s::uuid))

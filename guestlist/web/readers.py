@@ -392,7 +392,12 @@ def scanned_at(value: Any, key: str) -> tuple[str | None, dict[str, str] | None]
         return None, field_error(key, "invalid", MSG_SCANNED_AT)
     if when.tzinfo is None:
         return None, field_error(key, "invalid", MSG_SCANNED_AT)
-    return when.isoformat(), None
+    # in UTC: PostgreSQL takes offsets up to 15:59 only, ISO 8601 up to 23:59
+    try:
+        return when.astimezone(dt.UTC).isoformat(), None
+    except OverflowError:  # past year 9999 or before year 1 once in UTC: far off either way
+        edge = dt.datetime.max if when.year > 1 else dt.datetime.min
+        return edge.replace(tzinfo=dt.UTC).isoformat(), None
 
 
 def _text_ok_ascii(value: str) -> bool:

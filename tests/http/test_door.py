@@ -267,3 +267,17 @@ def test_each_door_has_its_own_rate_limit(web: LiveServer) -> None:
     if last.status_code == 429:
         assert last.json()["code"] == "rate_limited" and int(last.headers["retry-after"]) >= 1
     assert other.status_code == 200, "another door is not slowed down"
+
+
+def test_another_doors_scan_id_and_another_events_guest_are_refused(web: LiveServer) -> None:
+    a, b = door(web, "Uma"), door(web, "Outra")
+    g = guest(web)
+    sid = str(uuid.uuid4())
+    with web.client() as c:
+        first = scan(c, a, g["qr_code"], sid)
+        taken = scan(c, b, g["qr_code"], sid)
+        nobody = c.post("/api/door/undo", json={"guestId": str(uuid.uuid4())}, headers=auth(a))
+    assert first.json()["result"] == "admitted"
+    assert taken.status_code == 409 and taken.json()["code"] == "scan_id_taken"
+    assert "guest" not in taken.json(), "another door's answer is not shown"
+    assert nobody.status_code == 404 and nobody.json()["code"] == "guest_not_found"
