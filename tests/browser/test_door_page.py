@@ -202,7 +202,7 @@ class Door:
         state = self.page.evaluate("async () => (await navigator.serviceWorker.ready).active.state")
         assert state in ("activating", "activated")
         self.page.wait_for_function(
-            """async () => !!(await (await caches.open('guestlist-door-shell-v1'))
+            """async () => !!(await (await caches.open('door-shell-v1'))
                 .match(location.pathname))""",
             timeout=SCAN_TIMEOUT_MS,
         )

@@ -7,7 +7,9 @@
 // untouched; the page keeps what it needs itself).
 'use strict';
 
-const SHELL = 'guestlist-door-shell-v1';
+// Not named guestlist-…: the guest page's worker (guest-sw.js) deletes every guestlist- cache but
+// its own when it activates.
+const SHELL = 'door-shell-v1';
 const STATIC_FILES = ['/static/door.js', '/static/door.css', '/static/favicon.svg', '/vendor/jsQR.js'];
 const NAVIGATION_TIMEOUT_MS = 4000;
 
@@ -27,7 +29,7 @@ self.addEventListener('activate', (event) => {
       .then((names) =>
         Promise.all(
           names
-            .filter((name) => name.startsWith('guestlist-door-') && name !== SHELL)
+            .filter((name) => name.startsWith('door-shell-') && name !== SHELL)
             .map((name) => caches.delete(name)),
         ),
       )

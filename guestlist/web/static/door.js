@@ -552,7 +552,7 @@
   // The service worker (scope /porta/) serves this page when the network is down. The page
   // that registered it was loaded before it, so the page stores its own copy once the worker is
   // ready (the worker refreshes it from every later visit).
-  const SHELL = 'guestlist-door-shell-v1'; // door-sw.js's cache
+  const SHELL = 'door-shell-v1'; // door-sw.js's cache
   async function keepPageOffline() {
     if (!('serviceWorker' in navigator) || !window.caches) return;
     try {
