@@ -26,7 +26,7 @@ DB_ENSURE = if [[ -z "$${DATABASE_URL:-}" ]]; then $(LOCAL_DB) start; fi
 help:
 	@echo "make run        install, start the local database, migrate, load the demo, serve"
 	@echo "make test       install-test, then the whole suite (pgTAP via pg_prove, pytest, browser)"
-	@echo "make install    what serving needs: PostgreSQL 15 + pg_cron (as root), .venv (runtime.lock)"
+	@echo "make install    what serving needs: PostgreSQL 15 + pg_cron, node + npm (as root), .venv (runtime.lock), node_modules/ (jsqr)"
 	@echo "make install-test   install, plus pgTAP, plpgsql_check, chromium, node, the test/bench extras and npm test tools (axe-core)"
 	@echo "make lock       rewrite requirements/runtime.lock from pyproject's dependencies"
 	@echo "make db-up | db-down | db-status   the project-local PostgreSQL cluster"

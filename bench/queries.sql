@@ -63,3 +63,38 @@ ORDER BY 1, 2, 3
 
 -- name: now
 SELECT pg_catalog.clock_timestamp()
+
+-- ─── the door scenario (bench database, as the superuser) ──────────────────
+
+-- name: door_seed_guests
+-- The door's guests: accounts +35196… (sharing the existing accounts' bcrypt hash) on the demo
+-- event's list with promoter Miguel, each with a random QR code, the event's guest count kept
+-- (bench/scenarios/door.py). Returns their QR codes in a random order: the order of the scans.
+WITH accounts AS (
+  INSERT INTO app.client_users (phone, first_name, last_name, email, password_hash)
+  SELECT '+35196' || lpad(n::text, 7, '0'), 'Porta', 'Convidado' || n, 'd' || n || '@bench.test',
+         (SELECT password_hash FROM app.client_users ORDER BY phone LIMIT 1)
+  FROM pg_catalog.generate_series(1, %(guests)s::integer) n
+  RETURNING id, phone, first_name, last_name
+), guests AS (
+  INSERT INTO app.guests (event_id, client_user_id, promoter_id, team_id, name, phone, qr_code)
+  SELECT %(event_id)s::uuid, a.id, %(promoter_id)s::uuid, %(team_id)s::uuid,
+         a.first_name || ' ' || a.last_name, a.phone,
+         pg_catalog.encode(public.gen_random_bytes(16), 'hex')
+  FROM accounts a
+  RETURNING qr_code
+), counted AS (
+  UPDATE app.events SET guest_count = guest_count + (SELECT count(*) FROM guests)
+  WHERE id = %(event_id)s::uuid
+)
+SELECT pg_catalog.jsonb_agg(qr_code ORDER BY pg_catalog.random()) FROM guests
+
+-- name: door_create_link
+-- One door of the demo event: {"doorId", "token"}.
+SELECT admin.create_door_link(p_event_id => %(event_id)s::uuid, p_label => %(label)s::text)
+
+-- name: door_checked_in
+-- The door's guests inside after the run (every one was scanned once: the rest are lost).
+SELECT count(*) FILTER (WHERE checked_in)::bigint AS inside, count(*)::bigint AS guests
+FROM app.guests
+WHERE event_id = %(event_id)s::uuid AND phone LIKE '+35196%%'

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.harness import limits
 from bench.harness.document import Document, pf, table
-from bench.scenarios import doors_open, overload, saturation, time_to_qr, verify_phone
+from bench.scenarios import door, doors_open, overload, saturation, time_to_qr, verify_phone
 
 
 class Report(Document):
@@ -89,6 +89,7 @@ class Report(Document):
         limits.section(self)
         body_start = len(self.lines)
         doors_open.section(self)
+        door.section(self)
         saturation.section(self)
         time_to_qr.section(self)
         overload.section(self, "overload")

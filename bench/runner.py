@@ -3,7 +3,7 @@
     bench/run.sh [--quick | --smoke] [--out DIR] [--overload-peak N] [--keep-db] [scenario ...]
 
 Scenarios, in this order (default: all): limits, verify-phone, saturation, time-to-qr,
-doors-open, overload (`seed`, its former name, is still accepted).
+doors-open, door, overload (`seed`, its former name, is still accepted).
 `limits` always runs first: every other result is stated as a ratio to a limit measured in
 the same run, on the same machine.
 
@@ -44,10 +44,18 @@ from bench.harness import BENCH, BenchError, limits, log, write_json
 from bench.harness.bench import Bench
 from bench.harness.machine import cpu_model, git_revision, loadavg, mem_gb, tool_version
 from bench.harness.modes import MODES
-from bench.scenarios import doors_open, overload, saturation, time_to_qr, verify_phone
+from bench.scenarios import door, doors_open, overload, saturation, time_to_qr, verify_phone
 from guestlist import migrate
 
-SCENARIOS = ("limits", "verify-phone", "saturation", "time-to-qr", "doors-open", "overload")
+SCENARIOS = (
+    "limits",
+    "verify-phone",
+    "saturation",
+    "time-to-qr",
+    "doors-open",
+    "door",
+    "overload",
+)
 # Former scenario names, still accepted so that existing commands keep working.
 ALIASES = {"seed": "overload"}
 
@@ -92,6 +100,7 @@ def run(bench: Bench, scenarios: list[str]) -> bool:
                 "saturation": saturation.run,
                 "time-to-qr": time_to_qr.run,
                 "doors-open": doors_open.run,
+                "door": door.run,
                 "overload": overload.run,
             }[s](bench)
         if any(s != "limits" for s in scenarios):

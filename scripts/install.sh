@@ -3,10 +3,12 @@
 # Debian 12 machine. Idempotent.
 #
 #   runtime (default): PostgreSQL 15 with pg_cron, and .venv with the runtime packages at the
-#                      versions of requirements/runtime.lock plus this checkout (editable);
-#   test:              the runtime, then pgTAP, plpgsql_check, pg_prove, chromium, node + npm
-#                      (the bench's PostGraphile), the `test` and `bench` extras, and the npm
-#                      test tools of package.json (axe-core) into node_modules/.
+#                      versions of requirements/runtime.lock plus this checkout (editable), and
+#                      node + npm for the front-end libraries package.json lists as
+#                      dependencies (jsqr, the door page's QR decoder) into node_modules/;
+#   test:              the runtime, then pgTAP, plpgsql_check, pg_prove, chromium, the `test`
+#                      and `bench` extras, and the npm test tools of package.json (axe-core)
+#                      into node_modules/ (node also runs the bench's PostGraphile).
 #
 # Debian packages: as root, apt-get update once and install what is missing; otherwise say
 # which are missing and fail. PostgreSQL 15's contrib modules (pgcrypto) ship inside
@@ -50,9 +52,10 @@ done
 if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     missing+=(python3-venv)
 fi
-# The bench's peer (PostGraphile, installed by npm at bench time; the suite's bench smoke test
-# runs it) needs Node.js; a machine that has node from elsewhere keeps it.
-if [[ $MODE == test ]] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
+# npm installs the served front-end libraries (runtime) and the test tools; the bench's peer
+# (PostGraphile, installed by npm at bench time) runs on Node.js. A machine that has node from
+# elsewhere keeps it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     missing+=(nodejs npm)
 fi
 
@@ -103,12 +106,26 @@ if [[ $MODE == test ]]; then
     else
         echo "install: .venv test stack up to date"
     fi
-    # npm's test tools (package.json: axe-core for the browser accessibility test) at the
-    # lock's versions, into the git-ignored node_modules/; again when the lock is newer.
-    if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-        echo "install: npm test tools (npm ci)"
+fi
+
+# npm's libraries at the lock's versions into the git-ignored node_modules/, again when the lock
+# is newer: the served ones (package.json dependencies: jsqr for the door page) always, the test
+# tools (devDependencies: axe-core for the browser accessibility test) with `test`. The stamp says
+# which set is there (npm ci empties node_modules/ first, stamps included): a runtime install
+# after a test install keeps the test tools; a test install after a runtime one adds them.
+npm_fresh() {
+    [[ -f node_modules/.installed-$1 && ! package-lock.json -nt node_modules/.installed-$1 ]]
+}
+NPM_STAMP=node_modules/.installed-$MODE
+if ! npm_fresh "$MODE" && ! npm_fresh test; then
+    if [[ $MODE == test ]]; then
+        echo "install: npm libraries and test tools (npm ci)"
         npm ci --no-audit --no-fund --loglevel=error
     else
-        echo "install: npm test tools up to date"
+        echo "install: npm libraries (npm ci --omit=dev)"
+        npm ci --omit=dev --no-audit --no-fund --loglevel=error
     fi
+    touch "$NPM_STAMP"
+else
+    echo "install: npm libraries up to date ($MODE)"
 fi

@@ -113,3 +113,9 @@ SELECT jsonb_build_object(
     'admissions', (SELECT count(*) FROM app.door_scans s
                    WHERE s.guest_id = %(guest_id)s::uuid AND s.result = 'admitted'),
     'inside', (SELECT g.checked_in FROM app.guests g WHERE g.id = %(guest_id)s::uuid))
+
+-- === the door page (tests/browser/test_door_page.py) ===
+
+-- name: web_test_guest_checked_in
+-- Whether a guest is inside now (set by the door's check-in, cleared by its undo).
+SELECT checked_in FROM app.guests WHERE id = %(guest_id)s::uuid

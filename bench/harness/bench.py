@@ -432,13 +432,20 @@ class Bench:
         drain_timeout: float | None = None,
         go_env: dict[str, str] | None = None,
         derive: Callable[[str, dict[str, Any], Path], dict[str, Any]] | None = None,
+        prepare: Callable[[str, dict[str, str]], dict[str, str]] | None = None,
+        settle: Callable[[str], dict[str, Any]] | None = None,
     ) -> None:
         """Fresh db + app; k6 with the queue poller (and the probe); drain; account; `derive`:
-        the scenario's figures that need raw/, kept in its meta (raw/ is not committed)."""
+        the scenario's figures that need raw/, kept in its meta (raw/ is not committed).
+        `prepare(url, ids)`: the scenario's own data before k6 starts, its answer added to k6's
+        environment; `settle(url)`: what the scenario counts in the database afterwards, added
+        to its meta."""
         dbname, url, demo_ids = self.fresh_db(name)
         app = self.start_app(url, name)
         ids = self.page_ids(app, demo_ids)
         meta["ids"] = ids
+        if prepare is not None:
+            env = {**env, **prepare(url, ids)}
         t0 = time.time()
         meta["t0_epoch"] = t0
         poller = QueuePoller(url, t0).start()
@@ -461,6 +468,8 @@ class Bench:
                 prober.stop(self.raw / f"{name}.probe.csv")
         meta["queue_poller_error"] = poller.error
         meta["jobs"] = self.accounting(url)
+        if settle is not None:
+            meta.update(settle(url))
         meta["app_cpu_s"] = app.cpu_used()
         meta["admin_metrics"] = self.admin_metrics(app)
         meta["queue_csv"] = f"raw/{name}.queue.csv"

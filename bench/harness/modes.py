@@ -30,6 +30,11 @@ class Mode:
     ttq_rounds: tuple[int, ...]  # … bursts of each level
     ttq_pause: float  # … seconds added to each burst's slot: the queue empties
     drain_timeout: int
+    # door: DOOR_GUESTS seeded guests checked in by door_doors doors over door_secs seconds
+    # (full: 2,000 in 10 minutes; quick keeps the rate, 400 in 2 minutes) beside doors-open
+    door_guests: int = 2000
+    door_doors: int = 4
+    door_secs: int = 600
 
 
 MODES: dict[str, Mode] = {
@@ -48,6 +53,7 @@ MODES: dict[str, Mode] = {
         doors_people=500, doors_ramp=15, doors_hold=60, doors_think=(20, 40),
         sat_hold=10, sat_ramp=2, sat_rates=None, sat_settle=0.34,
         ttq_levels=(1, 20, 100), ttq_rounds=(5, 3, 2), ttq_pause=3, drain_timeout=300,
+        door_guests=400, door_doors=4, door_secs=120,
     ),
     "smoke": Mode(
         "smoke", users=2000, pgbench_secs=1, pgbench_runs=1,
@@ -56,5 +62,6 @@ MODES: dict[str, Mode] = {
         doors_people=4, doors_ramp=1, doors_hold=2, doors_think=(0.2, 0.5),
         sat_hold=1, sat_ramp=1, sat_rates=(4, 6), sat_settle=0.0,
         ttq_levels=(1, 3), ttq_rounds=(1, 1), ttq_pause=1, drain_timeout=30,
+        door_guests=20, door_doors=2, door_secs=5,
     ),
 }  # fmt: skip

@@ -19,7 +19,7 @@ from guestlist.web.inputs import (
     UUID_RE,
     Field,
 )
-from guestlist.web.readers import MAX_SYNC_BYTES, SESSION_COOKIE, JsonBody
+from guestlist.web.readers import DOOR_TOKEN_RE, MAX_SYNC_BYTES, SESSION_COOKIE, JsonBody
 from guestlist.web.routes import ApiRoute
 
 _KIND_SCHEMA: dict[str, dict[str, Any]] = {
@@ -621,6 +621,7 @@ _SLUG = {
 }
 # What each path parameter must look like (anything else: 400 for an event id, 404 for the rest).
 _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "token": {"type": "string", "pattern": DOOR_TOKEN_RE.pattern},
     "event_id": {"type": "string", "format": "uuid"},
     "job_id": {"type": "string", "format": "uuid"},
     "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},

@@ -16,6 +16,7 @@ from guestlist.web.errors import ApiError
 STATIC_DIR = Path(__file__).with_name("static")
 _GUEST_TEMPLATE = (STATIC_DIR / "guest.html").read_text(encoding="utf-8")
 _MESSAGE_TEMPLATE = (STATIC_DIR / "message.html").read_text(encoding="utf-8")
+_DOOR_TEMPLATE = (STATIC_DIR / "door.html").read_text(encoding="utf-8")
 
 PAGE_TITLE = "Lista de convidados"
 
@@ -69,7 +70,40 @@ def guest_page_response(result: Any) -> HTMLResponse:
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 
+# --- the door page (/porta/{token}) ----------------------------------------------------------
+
+DOOR_PAGE_TITLE = "Porta"
+# The door page's refusal: a link that is unknown, revoked or expired.
+DOOR_REFUSED_CODE = "door_invalid"
+
+
+def door_page_data(result: Any) -> dict[str, Any]:
+    """Only what the door page shows before its first API call: the event's title and start, the
+    door's label (no guest data: the list comes from /api/door/list, with the token)."""
+    if not isinstance(result, dict):
+        return {}
+    event = result.get("event") if isinstance(result.get("event"), dict) else {}
+    door = result.get("door") if isinstance(result.get("door"), dict) else {}
+    return {
+        "event": {k: event.get(k) for k in ("id", "title", "startsAt")},
+        "door": {"label": door.get("label")},
+    }
+
+
+def door_page_response(result: Any, *, status: int = 200) -> HTMLResponse:
+    data = door_page_data(result) if status == 200 else {"refused": True}
+    title = (data.get("event") or {}).get("title") or DOOR_PAGE_TITLE
+    body = _DOOR_TEMPLATE.replace("{{title}}", html.escape(f"{title} · {DOOR_PAGE_TITLE}")).replace(
+        "{{door_data}}", script_json(data)
+    )
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
 def error_page_response(err: ApiError) -> HTMLResponse:
+    if err.code == DOOR_REFUSED_CODE:
+        # the door page itself, saying so: its script wipes this door's offline list and
+        # waiting scans from the device, and its service worker drops the cached page
+        return door_page_response(None, status=err.status)
     title, text = _MESSAGES.get(err.status, ("Algo correu mal", err.message))
     if err.status >= 500 and err.status not in _MESSAGES:
         text = "Ocorreu um erro. Tenta novamente daqui a pouco."
@@ -77,3 +111,21 @@ def error_page_response(err: ApiError) -> HTMLResponse:
         "{{message}}", html.escape(text)
     )
     return HTMLResponse(body, status_code=err.status, headers=err.headers())
+
+
+# npm's jsqr, installed by scripts/install.sh into the checkout's git-ignored node_modules/ and
+# served from there (/vendor/jsQR.js), never copied into the repo.
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+JSQR_FILE = NODE_MODULES / "jsqr" / "dist" / "jsQR.js"
+_jsqr: bytes | None = None
+
+
+def jsqr_script() -> bytes | None:
+    """jsQR.js, read once; None when npm has not installed it."""
+    global _jsqr
+    if _jsqr is None:
+        try:
+            _jsqr = JSQR_FILE.read_bytes()
+        except OSError:
+            return None
+    return _jsqr

@@ -573,3 +573,16 @@ async def door_search(request: Request, settings: Settings) -> Params:
 async def door_only(request: Request, settings: Settings) -> Params:
     """GET /api/door/summary and /api/door/list: the door token alone."""
     return {"door_token": door_token(request)}
+
+
+# --- the door page ------------------------------------------------------------------------------
+
+# The page's token is the door token (DOOR_TOKEN_RE): a path that cannot be one is no page (404,
+# no SQL); a well-formed unknown, revoked or expired one is the SQL's refusal (401 door_invalid).
+
+
+async def door_page_token(request: Request, settings: Settings) -> Params:
+    token = request.path_params["token"]
+    if not DOOR_TOKEN_RE.match(token):
+        raise api_error("page_not_found")
+    return {"door_token": token, "client_key": client_key(request.scope, settings.trusted_proxies)}

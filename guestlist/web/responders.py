@@ -311,3 +311,32 @@ def door_json(request: Request, settings: Settings, params: Params, result: Any)
     if not isinstance(result, dict):
         raise api_error("internal")
     return json_response(result, headers={"Cache-Control": "no-store"})
+
+
+# --- the door page ------------------------------------------------------------------------------
+
+
+def door_page(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    return page.door_page_response(result)
+
+
+# The door page's service worker (static/door-sw.js): served from the root like the guest page's,
+# scope /porta/; never cached by HTTP.
+DOOR_SERVICE_WORKER = (page.STATIC_DIR / "door-sw.js").read_bytes()
+
+
+def door_service_worker(
+    request: Request, settings: Settings, params: Params, result: Any
+) -> Response:
+    return Response(DOOR_SERVICE_WORKER, media_type="text/javascript",
+                    headers={"Cache-Control": "no-cache"})  # fmt: skip
+
+
+def jsqr(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """The QR decoder the door page runs (npm's jsqr, from node_modules/, installed by
+    `make install`); 404 when it is not installed, and the page offers the search instead."""
+    script = page.jsqr_script()
+    if script is None:
+        raise api_error("not_found")
+    return Response(script, media_type="text/javascript",
+                    headers={"Cache-Control": "public, max-age=3600"})  # fmt: skip

@@ -182,5 +182,17 @@ ROUTES: tuple[ApiRoute, ...] = (
              "code (never the code).",
              refusals=("door_invalid", "rate_limited", *_BUSY), response_schema="DoorList",
              tags=("door",)),
+    # --- the door page (a staff phone's link /porta/<token>) ------------------------------------
+    ApiRoute("GET", "/porta/{token}", "web_door_summary", read.door_page_token, answer.door_page,
+             "The door page (HTML, pt-PT): the camera scans guests' QR codes, offline too. "
+             "A token that cannot exist → 404 page; unknown, revoked or expired → 401 page.",
+             refusals=("page_not_found", "door_invalid", "rate_limited", *_BUSY),
+             errors_as="html", tags=("page",)),
+    ApiRoute("GET", "/porta-sw.js", None, read.no_input, answer.door_service_worker,
+             "The door page's service worker (scope /porta/): the page reloads offline; API "
+             "answers are never cached.", response_schema="JavaScript", tags=("page",)),
+    ApiRoute("GET", "/vendor/jsQR.js", None, read.no_input, answer.jsqr,
+             "The door page's QR decoder (npm jsqr, from node_modules/); 404 when not installed.",
+             refusals=("not_found",), response_schema="JavaScript", tags=("page",)),
 )
 # fmt: on

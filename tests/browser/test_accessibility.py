@@ -1,9 +1,9 @@
 """WCAG 2.1 AA in a real browser (Debian's chromium, Playwright): axe-core, from npm (package.json,
 installed into node_modules/ by `make install-test`), is injected into every step of the guest
-page, the message page and the load monitor, and must find no serious or critical violation
-(contrast included). axe's source is injected as a script, which the pages' CSP (script-src
-'self') rightly refuses: these contexts bypass the CSP, the only thing that differs from a
-guest's visit."""
+page, the message page, the load monitor and the door page's screens, and must find no serious or
+critical violation (contrast included). axe's source is injected as a script, which the pages'
+CSP (script-src 'self') rightly refuses: these contexts bypass the CSP, the only thing that
+differs from a guest's visit."""
 
 from __future__ import annotations
 
@@ -251,4 +251,37 @@ def test_the_other_states_of_the_guest_page_pass_axe(
     page.click("#form-erase button[type=submit]")
     expect(page.locator("#step-erased")).to_be_visible()
     found += serious_violations(page, "erased")
+    assert not found, "\n".join(found)
+
+
+def test_the_door_page_passes_axe(context: BrowserContext, web: LiveServer) -> None:
+    """The door page's screens: the scanner (no camera in this browser: its message shows), a
+    search with its result, a full-screen answer (the page's clock held, so it stays), the undo,
+    and a revoked link's refusal."""
+    guest = register(web)
+    link = web.sql("web_test_door_link", {"event_id": web.demo["eventId"], "label": "Porta 1"})
+    page = context.new_page()
+    page.clock.install()
+    page.goto(f"{web.base_url}/porta/{link['token']}")
+    expect(page.locator("#event-title")).to_have_text("Festa de Verão")
+    expect(page.locator("#camera-msg")).not_to_have_text("A ligar a câmara…")
+    found = serious_violations(page, "door")
+
+    page.fill("#search", guest["lastName"])
+    page.press("#search", "Enter")
+    row = page.locator("#search-results li", has_text=guest["lastName"])
+    expect(row).to_have_count(1)
+    found += serious_violations(page, "door search")
+    row.get_by_role("button").click()
+    expect(page.locator("#answer")).to_have_attribute("data-result", "admitted")
+    found += serious_violations(page, "door admitted")
+    page.clock.run_for(2000)
+    expect(page.locator("#answer")).to_be_hidden()
+    expect(page.locator("#undo")).to_be_visible()
+    found += serious_violations(page, "door with undo")
+
+    web.sql("web_test_door_revoke", {"door_id": link["doorId"]})
+    page.reload()
+    expect(page.locator("#refused")).to_be_visible()
+    found += serious_violations(page, "door refused")
     assert not found, "\n".join(found)

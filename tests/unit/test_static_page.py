@@ -23,7 +23,9 @@ def test_no_other_host(path: Path) -> None:
 def test_html_has_no_inline_code(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     for tag in re.findall(r"<script\b[^>]*>", text):
-        assert 'src="/static/' in tag or 'type="application/json"' in tag, tag
+        # this origin's files: static/, or npm's libraries served from node_modules/ (/vendor/)
+        own = 'src="/static/' in tag or 'src="/vendor/' in tag
+        assert own or 'type="application/json"' in tag, tag
     assert "<style" not in text
     assert not re.search(r"\sstyle=", text)
     assert not re.search(r"\son[a-z]+=", text)  # no inline event handlers
@@ -38,3 +40,15 @@ def test_page_speaks_european_portuguese() -> None:
     assert "pt-PT" in js and "Europe/Lisbon" in js
     assert "innerHTML" not in js  # text only: nothing from the server is parsed as HTML
     assert "eval(" not in js and "new Function" not in js
+
+
+def test_door_page_speaks_european_portuguese_and_parses_no_html() -> None:
+    html = (STATIC / "door.html").read_text(encoding="utf-8")
+    for words in ("dentro / na lista", "Anular a última entrada", "Link da porta inválido"):
+        assert words in html
+    js = (STATIC / "door.js").read_text(encoding="utf-8")
+    for words in ("Pode entrar", "Já entrou", "Não está na lista", "pendente", "'pt-PT'"):
+        assert words in js
+    assert "innerHTML" not in js  # names from the server are text, never HTML
+    assert "eval(" not in js and "new Function" not in js
+    assert "localStorage" not in js  # the offline list lives in IndexedDB, wiped when refused
