@@ -338,6 +338,10 @@ BEGIN
     WHEN 'guest_list_closed' THEN 'A lista de convidados deste evento já fechou.'
     WHEN 'guest_list_full' THEN 'A lista de convidados deste evento está completa.'
     WHEN 'phone_exists' THEN 'Este telemóvel já está registado. Entra com a tua palavra-passe.'
+    -- a promoter's quota on the event (sql/62_console.sql), and an event's minimum age
+    WHEN 'promoter_quota_full' THEN 'A lista deste promotor para este evento está completa.'
+    WHEN 'too_young' THEN 'Este evento tem idade mínima e ainda não a tens. Não podes entrar na lista.'
+    WHEN 'birth_date_required' THEN 'Este evento tem idade mínima: indica a tua data de nascimento.'
     ELSE 'Pedido recusado.'
   END;
 END

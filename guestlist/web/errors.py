@@ -50,6 +50,15 @@ CODES: dict[str, tuple[int, str]] = {
     "guest_list_closed": (409, "A lista de convidados está fechada"),
     "guest_list_full": (409, "A lista de convidados está completa"),
     "conflict": (409, "Conflito com dados existentes"),
+    # --- staff, console, quotas and minimum ages ---
+    "invite_invalid": (404, "Este convite não é válido: já foi usado ou expirou. Pede um novo."),
+    "slug_taken": (409, "Este endereço já está a ser usado"),
+    "capacity_below_count": (409, "Já há mais convidados na lista do que essa capacidade"),
+    "promoter_quota_full": (409, "A lista deste promotor para este evento está completa"),
+    "too_young": (409, "Este evento tem idade mínima e ainda não a tens"),
+    "birth_date_known": (409, "A tua data de nascimento já está registada"),
+    "birth_date_required": (422, "Este evento tem idade mínima: indica a tua data de nascimento"),
+    # ---
     "payload_too_large": (413, "Pedido demasiado grande"),
     "unsupported_media_type": (415, "O pedido tem de ser JSON (application/json)"),
     "account_locked": (429, "Conta temporariamente bloqueada. Tenta novamente mais tarde."),
