@@ -2,7 +2,7 @@
 -- (unknown email and wrong password alike, lockout), sessions (12 h,
 -- logout, logout everywhere), who am I; structure and privileges.
 BEGIN;
-SELECT plan(45);
+SELECT plan(47);
 \ir 00-fixture.psql
 
 -- --- structure and privileges --------------------------------------------------------------
@@ -109,6 +109,9 @@ UPDATE app.staff_sessions SET expires_at = now() - interval '1 second',
 WHERE token_hash = sha256(decode(:'t3', 'hex'));
 SELECT throws_ok(format('SELECT api.staff_me(%L)', :'t3'), 'PT401', NULL,
                  'an expired session is invalid');
+SELECT ok((api.cleanup() ->> 'staff')::int >= 1, 'the cleanup deletes expired staff sessions');
+SELECT is((SELECT count(*)::int FROM app.staff_sessions WHERE token_hash = sha256(decode(:'t3', 'hex'))),
+          0, 'this one among them');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -513,3 +513,24 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION api.staff_me(text) TO guestlist_web;
+
+-- The cleanup's part (api.cleanup, sql/90_maintenance.sql): staff sessions
+-- past their 12 hours (revoked or not), and invites 30 days past their
+-- expiry (until then an accepted one records who invited whom). Returns how
+-- many rows went.
+CREATE OR REPLACE FUNCTION app._cleanup_staff()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_sessions bigint;
+  v_invites bigint;
+BEGIN
+  DELETE FROM app.staff_sessions s WHERE s.expires_at <= now();
+  GET DIAGNOSTICS v_sessions = ROW_COUNT;
+  DELETE FROM app.staff_invites i WHERE i.expires_at <= now() - interval '30 days';
+  GET DIAGNOSTICS v_invites = ROW_COUNT;
+  RETURN v_sessions + v_invites;
+END
+$$;
