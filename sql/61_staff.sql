@@ -337,9 +337,10 @@ GRANT EXECUTE ON FUNCTION admin.create_organization(text, text, text) TO guestli
 -- existing account). Adds the membership (a second invite to the same
 -- organization changes the role), spends the invite, opens a session:
 -- {"sessionToken", "expiresAt"}. Unknown, used or expired token: PT404
--- invite_invalid; wrong password of an existing account: PT401
--- invalid_credentials; bad fields: PT400 invalid_input. Rate-limited per
--- p_client_key (bucket staff_login).
+-- invite_invalid; bad fields: PT400 invalid_input; rate-limited per
+-- p_client_key (bucket staff_login, PT429). A wrong password of an existing
+-- account is RETURNED ({"success": false, "code": "invalid_credentials"},
+-- or account_locked under the login's lockout), as api.staff_login's are.
 CREATE OR REPLACE FUNCTION api.accept_invite(p_invite_token text, p_password text,
                                              p_display_name text, p_client_key text DEFAULT NULL)
 RETURNS jsonb
@@ -351,6 +352,8 @@ DECLARE
   v_invite app.staff_invites;
   v_account app.staff_accounts;
   v_error jsonb;
+  v_key bytea;
+  v_retry integer;
 BEGIN
   PERFORM app._enforce_rate_limit('staff_login', p_client_key);
   IF p_invite_token ~ '^[0-9a-f]{64}$' THEN
@@ -365,12 +368,22 @@ BEGIN
   END IF;
   SELECT * INTO v_account FROM app.staff_accounts a WHERE a.email = v_invite.email FOR UPDATE;
   IF v_account.id IS NOT NULL THEN
-    IF NOT v_account.is_active OR octet_length(p_password) > 72
-       OR public.crypt(coalesce(p_password, ''), v_account.password_hash)
-          IS DISTINCT FROM v_account.password_hash THEN
-      PERFORM app._raise(401, 'invalid_credentials',
-                         'Este email já tem conta: indica a palavra-passe dela.');
+    -- the account's own password, under the login's lockout (an invite link is no way to
+    -- guess it); a wrong one is returned, not raised, so that its failure counts
+    v_key := app._staff_lockout_hash(v_account.email);
+    v_retry := app._login_wait(v_key, p_client_key);
+    IF v_retry > 0 THEN
+      RETURN app._refusal('account_locked', app._message('account_locked'),
+                          jsonb_build_object('retry_after', v_retry));
     END IF;
+    IF NOT v_account.is_active OR coalesce(octet_length(p_password), 0) NOT BETWEEN 1 AND 72
+       OR public.crypt(p_password, v_account.password_hash) IS DISTINCT FROM v_account.password_hash
+    THEN
+      PERFORM app._login_failed(v_key, p_client_key);
+      RETURN app._refusal('invalid_credentials',
+                          'Este email já tem conta: indica a palavra-passe dela.');
+    END IF;
+    PERFORM app._clear_login_failures(v_key);
   ELSE
     v_error := app._new_password_error(p_password);
     IF v_error IS NOT NULL THEN
