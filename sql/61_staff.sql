@@ -266,7 +266,7 @@ DECLARE
   v_expires timestamptz := now() + interval '72 hours';
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM app.organizations o WHERE o.id = p_organization_id) THEN
-    PERFORM app._raise(404, 'not_found', 'Não encontrado.');
+    PERFORM app._raise(404, 'not_found', 'Não encontrado. Escolhe-o de novo na tua lista.');
   END IF;
   IF v_email IS NULL THEN
     PERFORM app._invalid_field('email', 'Email inválido.');
@@ -281,7 +281,7 @@ BEGIN
   IF p_promoter_id IS NOT NULL AND NOT EXISTS (
        SELECT 1 FROM app.team_members tm JOIN app.teams t ON t.id = tm.team_id
        WHERE tm.promoter_id = p_promoter_id AND t.organization_id = p_organization_id) THEN
-    PERFORM app._raise(404, 'not_found', 'Não encontrado.');
+    PERFORM app._raise(404, 'not_found', 'Não encontrado. Escolhe-o de novo na tua lista.');
   END IF;
   INSERT INTO app.staff_invites (organization_id, email, role, promoter_id, token_hash,
                                  invited_by, expires_at)
@@ -443,7 +443,7 @@ BEGIN
      OR public.crypt(p_password, coalesce(v_account.password_hash, app._dummy_password_hash()))
         IS DISTINCT FROM v_account.password_hash THEN
     PERFORM app._login_failed(v_key, p_client_key);
-    RETURN app._refusal('invalid_credentials', 'Email ou palavra-passe incorretos.');
+    RETURN app._refusal('invalid_credentials', 'Email ou palavra-passe incorretos. Confirma-os e tenta de novo.');
   END IF;
   PERFORM app._clear_login_failures(v_key);
   RETURN jsonb_build_object('success', true) || app._open_staff_session(v_account.id);

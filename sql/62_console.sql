@@ -22,7 +22,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  PERFORM app._raise(404, 'not_found', 'Não encontrado.');
+  PERFORM app._raise(404, 'not_found', 'Não encontrado. Escolhe-o de novo na tua lista.');
 END
 $$;
 
@@ -33,7 +33,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  PERFORM app._raise(403, 'forbidden', 'O teu papel nesta organização não permite isto.');
+  PERFORM app._raise(403, 'forbidden', 'O teu papel nesta organização não permite isto. Pede-o a um dono da organização.');
 END
 $$;
 
@@ -232,7 +232,7 @@ BEGIN
   SELECT s.event_id INTO v_holder FROM app.event_slugs s
   WHERE s.organization_id = v_org AND s.slug = p_slug;
   IF v_holder IS NOT NULL AND v_holder IS DISTINCT FROM p_event_id THEN
-    PERFORM app._raise(409, 'slug_taken', 'Já existe um evento com este slug.');
+    PERFORM app._raise(409, 'slug_taken', 'Já existe um evento com este endereço. Escolhe outro.');
   END IF;
   IF p_event_id IS NULL THEN
     INSERT INTO app.events (organization_id, title, starts_at, location, guest_capacity,
@@ -334,7 +334,7 @@ BEGIN
   END IF;
   IF EXISTS (SELECT 1 FROM app.event_slugs s
              WHERE s.organization_id = v_old.organization_id AND s.slug = v_slug) THEN
-    PERFORM app._raise(409, 'slug_taken', 'Já existe um evento com este slug.');
+    PERFORM app._raise(409, 'slug_taken', 'Já existe um evento com este endereço. Escolhe outro.');
   END IF;
   INSERT INTO app.events (organization_id, title, starts_at, location, guest_capacity,
                           guest_list_closes_at, min_age, is_active)
@@ -446,7 +446,7 @@ BEGIN
   BEGIN
     INSERT INTO app.promoters (id, slug, display_name) VALUES (v_id, p_slug, btrim(p_display_name));
   EXCEPTION WHEN unique_violation THEN
-    PERFORM app._raise(409, 'slug_taken', 'Já existe um promotor com este slug.');
+    PERFORM app._raise(409, 'slug_taken', 'Já existe um promotor com este endereço. Escolhe outro.');
   END;
   INSERT INTO app.team_members (team_id, promoter_id) VALUES (v_team, v_id);
   RETURN jsonb_build_object('id', v_id, 'slug', p_slug, 'displayName', btrim(p_display_name),

@@ -137,6 +137,10 @@ ROUTES: tuple[ApiRoute, ...] = (
              "The guest page's web app manifest: installed, it opens this promoter link.",
              refusals=("page_not_found", "rate_limited", *_BUSY), response_schema="Manifest",
              tags=("page",)),
+    # the installable app's PNG icons (the manifest names them)
+    ApiRoute("GET", "/icons/{icon}", None, read.icon_name, answer.icon,
+             "An app icon of the guest page (PNG, 192 or 512 pixels; maskable or not).",
+             refusals=("not_found",), response_schema="Png", tags=("page",)),
     ApiRoute("GET", "/sw.js", None, read.no_input, answer.service_worker,
              "The guest page's service worker (scope /promotor/): the guest's own pass offline.",
              response_schema="JavaScript", tags=("page",)),

@@ -82,7 +82,7 @@ def test_too_young_is_refused(visit: Visit, artifacts_dir: Path) -> None:
     with page.expect_response(re.compile(r"/api/guest/login(-v2)?(\?.*)?$")):
         page.click("#form-login button[type=submit]")
     expect(page.locator("#alert")).to_have_text(
-        "Este evento tem idade mínima e ainda não a tens: não podes entrar na lista."
+        "Este evento tem idade mínima e ainda não a tens. Fala com o teu promotor se for um erro."
     )
     expect(page.locator("#login-birth")).to_be_hidden()
     screenshot(page, artifacts_dir, "birth-date-too-young")
