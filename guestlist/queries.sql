@@ -320,6 +320,16 @@ SELECT api.console_invite_member(p_session_token => %(session_token)s::text,
                                  p_email => %(email)s::text, p_role => %(role)s::text,
                                  p_promoter_id => %(promoter_id)s::uuid)
 
+-- name: web_console_member_remove
+SELECT api.console_member_remove(p_session_token => %(session_token)s::text,
+                                 p_organization_id => %(organization_id)s::uuid,
+                                 p_staff_id => %(staff_id)s::uuid)
+
+-- name: web_console_invite_revoke
+SELECT api.console_invite_revoke(p_session_token => %(session_token)s::text,
+                                 p_organization_id => %(organization_id)s::uuid,
+                                 p_invite_id => %(invite_id)s::uuid)
+
 -- name: web_promoter_dashboard
 SELECT api.promoter_dashboard(p_session_token => %(session_token)s::text)
 

@@ -3,7 +3,7 @@
 -- figures, the export's rows, members and invites; and the guest flow's
 -- promoter quota and minimum age, with the birth date asked once.
 BEGIN;
-SELECT plan(55);
+SELECT plan(61);
 \ir 00-fixture.psql
 
 SELECT function_returns('api', f, a, 'jsonb', 'api.' || f || ' returns jsonb')
@@ -139,6 +139,20 @@ SELECT is(api.console_members(:'t', :'org') -> 'members' -> 0 ->> 'email', 'dona
           'the owner lists the members');
 SELECT throws_ok(format('SELECT api.console_members(%L, %L)', :'tm2', :'org'), 'PT403', NULL,
                  'a manager does not');
+SELECT throws_ok(format('SELECT api.console_member_remove(%L, %L, %L)', :'tm2', :'org',
+                        api.staff_me(:'t') -> 'staff' ->> 'id'), 'PT403', NULL,
+                 'nor removes a member');
+SELECT throws_ok(format('SELECT api.console_member_remove(%L, %L, %L)', :'t', :'org',
+                        api.staff_me(:'t') -> 'staff' ->> 'id'), 'PT409', NULL,
+                 'the last owner cannot be removed');
+SELECT is(api.console_member_remove(:'t', :'org', (api.staff_me(:'tm2') -> 'staff' ->> 'id')::uuid),
+          '{"removed": true}'::jsonb, 'the owner removes the manager');
+SELECT throws_ok(format('SELECT api.console_events(%L, %L)', :'tm2', :'org'), 'PT404', NULL,
+                 'who no longer sees the organization');
+SELECT api.console_invite_member(:'t', :'org', 'novo@example.pt', 'manager') IS NOT NULL AS inv \gset
+SELECT is(api.console_invite_revoke(:'t', :'org', (api.console_members(:'t', :'org') -> 'invites' -> 0 ->> 'id')::uuid),
+          '{"removed": true}'::jsonb, 'a pending invite is withdrawn');
+SELECT is(jsonb_array_length(api.console_members(:'t', :'org') -> 'invites'), 0, 'and no longer listed');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -5,7 +5,7 @@
 -- nothing; the web role touches no table; row-level security is FORCED on
 -- every tenant table, and the scope the policies read cannot be forged.
 BEGIN;
-SELECT plan(80);
+SELECT plan(89);
 \ir 00-fixture.psql
 
 -- A: the fixture's organization (event ev, promoter pr in team tm) with owner ta, a second
@@ -54,6 +54,10 @@ INSERT INTO matrix VALUES
   ('console_members', 'organization', 'SELECT api.console_members(%1$L, %2$L)'),
   ('console_invite_member', 'organization',
    'SELECT api.console_invite_member(%1$L, %2$L, ''x@example.pt'', ''manager'')'),
+  ('console_member_remove', 'organization',
+   'SELECT api.console_member_remove(%1$L, %2$L, gen_random_uuid())'),
+  ('console_invite_revoke', 'organization',
+   'SELECT api.console_invite_revoke(%1$L, %2$L, gen_random_uuid())'),
   ('console_set_quota (promoter)', 'promoter',
    'SELECT api.console_set_quota(%1$L, ' || quote_literal(:'ev') || ', %2$L, 1)'),
   ('console_promoter_team (promoter)', 'promoter',
@@ -75,6 +79,21 @@ FROM matrix m ORDER BY m.label;
 SELECT throws_ok(format(m.tmpl, :'tb', CASE m.kind WHEN 'event' THEN :'ev' ELSE :'org' END),
                  'PT404', 'Não encontrado. Escolhe-o de novo na tua lista.', m.label || ': A''s ' || m.kind || ' is not found by B')
 FROM matrix m WHERE m.kind <> 'promoter' ORDER BY m.label;
+-- a member or an invite of B, asked for under A's own organization
+SELECT throws_ok(format('SELECT api.console_member_remove(%L, %L, %L)', :'ta', :'org',
+                        (api.staff_me(:'tb') -> 'staff' ->> 'id')),
+                 'PT404', 'Não encontrado. Escolhe-o de novo na tua lista.',
+                 'console_member_remove: B''s member is not found under A');
+RESET ROLE;
+SELECT admin.invite_member(:'other_org', 'z@example.pt', 'manager') IS NOT NULL AS invited \gset
+SELECT id AS b_invite FROM app.staff_invites
+WHERE organization_id = :'other_org' AND accepted_at IS NULL \gset
+SET LOCAL ROLE guestlist_web;
+SELECT throws_ok(format('SELECT api.console_invite_revoke(%L, %L, %L)', :'ta', :'org', :'b_invite'),
+                 'PT404', 'Não encontrado. Escolhe-o de novo na tua lista.',
+                 'console_invite_revoke: B''s pending invite is not found under A');
+SELECT is((api.console_invite_revoke(:'tb', :'other_org', :'b_invite') ->> 'removed')::boolean, true,
+          'while B''s owner withdraws it');
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM app.event_promoter_quotas WHERE event_id IN (:'ev', :'evb')), 0,
           'none of it wrote a quota');

@@ -781,6 +781,70 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION api.console_invite_member(text, uuid, text, text, uuid) TO guestlist_web;
 
+-- Remove a member from the organization (owner), or withdraw a pending
+-- invite: {"removed": true}. A member of another organization, or none:
+-- PT404 not_found. The last owner cannot be removed (PT409 last_owner): an
+-- organization always has someone who can invite. The member's sessions
+-- stay (they may belong to other organizations) but see nothing here from
+-- their next call on.
+CREATE OR REPLACE FUNCTION api.console_member_remove(p_session_token text, p_organization_id uuid,
+                                                     p_staff_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_scope jsonb := app._console_begin(p_session_token);
+  v_role text;
+BEGIN
+  PERFORM app._console_org(v_scope, p_organization_id, 'owner');
+  SELECT m.role INTO v_role FROM app.staff_memberships m
+  WHERE m.organization_id = p_organization_id AND m.staff_id = p_staff_id
+  FOR UPDATE;
+  IF v_role IS NULL THEN
+    PERFORM app._console_not_found();
+  END IF;
+  -- owners take turns here, so two owners cannot remove each other at once
+  PERFORM 1 FROM app.staff_memberships m
+  WHERE m.organization_id = p_organization_id AND m.role = 'owner' FOR UPDATE;
+  IF v_role = 'owner' AND (SELECT count(*) FROM app.staff_memberships m
+                           WHERE m.organization_id = p_organization_id AND m.role = 'owner') = 1 THEN
+    PERFORM app._raise(409, 'last_owner',
+      'É o único dono da organização. Convida outro dono e tenta de novo.');
+  END IF;
+  DELETE FROM app.staff_memberships m
+  WHERE m.organization_id = p_organization_id AND m.staff_id = p_staff_id;
+  RETURN jsonb_build_object('removed', true);
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.console_member_remove(text, uuid, uuid) TO guestlist_web;
+
+-- Withdraw a pending invite of the organization (owner): {"removed": true};
+-- an invite of another organization, used or unknown: PT404 not_found.
+CREATE OR REPLACE FUNCTION api.console_invite_revoke(p_session_token text, p_organization_id uuid,
+                                                     p_invite_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_scope jsonb := app._console_begin(p_session_token);
+  v_removed integer;
+BEGIN
+  PERFORM app._console_org(v_scope, p_organization_id, 'owner');
+  DELETE FROM app.staff_invites i
+  WHERE i.id = p_invite_id AND i.organization_id = p_organization_id AND i.accepted_at IS NULL;
+  GET DIAGNOSTICS v_removed = ROW_COUNT;
+  IF v_removed = 0 THEN
+    PERFORM app._console_not_found();
+  END IF;
+  RETURN jsonb_build_object('removed', true);
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.console_invite_revoke(text, uuid, uuid) TO guestlist_web;
+
 -- A promoter's own page: for each organization where the caller is a
 -- promoter, its upcoming and recent events (from a week ago) with their link
 -- path, their own figures (onList, inside, quota) and their team's ranking

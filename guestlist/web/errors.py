@@ -78,6 +78,10 @@ CODES: dict[str, tuple[int, str]] = {
         "Este convite já não é válido: foi usado ou expirou. Pede um novo a quem te convidou.",
     ),
     "slug_taken": (409, "Este endereço já está a ser usado. Escolhe outro."),
+    "last_owner": (
+        409,
+        "É o único dono da organização. Convida outro dono e tenta de novo.",
+    ),
     "capacity_below_count": (
         409,
         "Já há mais convidados na lista do que essa capacidade. Indica uma capacidade maior.",

@@ -676,6 +676,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
     },
     "Done": {"type": "object", "required": ["success"], "properties": {"success": {"const": True}}},
+    "Removed": {
+        "type": "object",
+        "required": ["removed"],
+        "properties": {"removed": {"const": True}},
+    },
     "Error": {
         "type": "object",
         "required": ["success", "code", "error"],
@@ -726,6 +731,8 @@ _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "event_id": {"type": "string", "format": "uuid"},
     "organization_id": {"type": "string", "format": "uuid"},
     "promoter_id": {"type": "string", "format": "uuid"},
+    "staff_id": {"type": "string", "format": "uuid"},
+    "invite_id": {"type": "string", "format": "uuid"},
     "job_id": {"type": "string", "format": "uuid"},
     "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
     "icon": {"enum": sorted(ICONS)},

@@ -396,3 +396,37 @@ def test_quota_and_min_age_on_the_guest_routes(web: LiveServer, owner: dict[str,
         )
         assert again.status_code == 409 and code(again) == "birth_date_known"
         assert g.post("/api/guest/login", json=login).status_code == 200
+
+
+def test_members_removed_and_invites_withdrawn(web: LiveServer) -> None:
+    org, _, owner = new_org(web)
+    invite = owner.post(
+        f"/api/console/organizations/{org}/invites",
+        json={"email": f"g.{secrets.token_hex(3)}@example.pt", "role": "manager"},
+    ).json()
+    manager = accept(web, invite["inviteToken"], "Gestor")
+    me = owner.get("/api/staff/me").json()["staff"]["id"]
+    them = manager.get("/api/staff/me").json()["staff"]["id"]
+    refused = manager.post(f"/api/console/organizations/{org}/members/{me}/remove", json={})
+    assert refused.status_code == 403 and code(refused) == "forbidden"
+    last = owner.post(f"/api/console/organizations/{org}/members/{me}/remove", json={})
+    assert last.status_code == 409 and code(last) == "last_owner"
+    gone = owner.post(f"/api/console/organizations/{org}/members/{them}/remove", json={})
+    assert gone.status_code == 200 and gone.json() == {"removed": True}
+    assert manager.get("/api/console/events", params={"organizationId": org}).status_code == 404
+    pending = owner.post(
+        f"/api/console/organizations/{org}/invites",
+        json={"email": "outro@example.pt", "role": "manager"},
+    ).json()
+    listed = owner.get(f"/api/console/organizations/{org}/members").json()["invites"]
+    invite_id = listed[0]["id"]
+    withdrawn = owner.post(f"/api/console/organizations/{org}/invites/{invite_id}/revoke", json={})
+    assert withdrawn.status_code == 200
+    again = owner.post(f"/api/console/organizations/{org}/invites/{invite_id}/revoke", json={})
+    assert again.status_code == 404 and code(again) == "not_found"
+    with staff_client(web) as c:
+        dead = c.post(
+            "/api/staff/invite/accept",
+            json={"token": pending["inviteToken"], "password": PASSWORD, "displayName": "X"},
+        )
+        assert dead.status_code == 404 and code(dead) == "invite_invalid"
