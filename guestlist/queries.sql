@@ -251,3 +251,140 @@ SELECT api.door_summary(p_door_token => %(door_token)s::text)
 -- name: web_door_list
 -- GET /api/door/list: the event's live guests for offline judging (codes as sha256).
 SELECT api.door_list(p_door_token => %(door_token)s::text)
+
+-- ─── staff and console (web/console.py readers; every console function takes the session
+-- token first and answers only within the caller's organizations, docs/tenancy.md) ──────────
+
+-- name: web_staff_login
+SELECT api.staff_login(p_email => %(email)s::text, p_password => %(password)s::text,
+                       p_client_key => %(client_key)s::text)
+
+-- name: web_staff_accept_invite
+SELECT api.accept_invite(p_invite_token => %(token)s::text, p_password => %(password)s::text,
+                         p_display_name => %(display_name)s::text,
+                         p_client_key => %(client_key)s::text)
+
+-- name: web_staff_logout
+SELECT api.staff_logout(p_session_token => %(session_token)s::text)
+
+-- name: web_staff_logout_everywhere
+SELECT api.staff_logout_everywhere(p_session_token => %(session_token)s::text)
+
+-- name: web_staff_me
+SELECT api.staff_me(p_session_token => %(session_token)s::text)
+
+-- name: web_console_events
+SELECT api.console_events(p_session_token => %(session_token)s::text,
+                          p_organization_id => %(organization_id)s::uuid)
+
+-- name: web_console_event_create
+SELECT api.console_event_save(
+    p_session_token => %(session_token)s::text,
+    p_event_id => NULL,
+    p_organization_id => %(organization_id)s::uuid,
+    p_title => %(title)s::text,
+    p_slug => %(slug)s::text,
+    p_starts_at => %(starts_at)s::timestamptz,
+    p_location => %(location)s::text,
+    p_guest_capacity => %(guest_capacity)s::integer,
+    p_guest_list_closes_at => %(guest_list_closes_at)s::timestamptz,
+    p_min_age => %(min_age)s::integer,
+    p_is_active => coalesce(%(is_active)s::boolean, true))
+
+-- name: web_console_event_update
+SELECT api.console_event_save(
+    p_session_token => %(session_token)s::text,
+    p_event_id => %(event_id)s::uuid,
+    p_organization_id => NULL,
+    p_title => %(title)s::text,
+    p_slug => %(slug)s::text,
+    p_starts_at => %(starts_at)s::timestamptz,
+    p_location => %(location)s::text,
+    p_guest_capacity => %(guest_capacity)s::integer,
+    p_guest_list_closes_at => %(guest_list_closes_at)s::timestamptz,
+    p_min_age => %(min_age)s::integer,
+    p_is_active => coalesce(%(is_active)s::boolean, true))
+
+-- name: web_console_event_close
+SELECT api.console_event_close_list(p_session_token => %(session_token)s::text,
+                                    p_event_id => %(event_id)s::uuid)
+
+-- name: web_console_event_reopen
+SELECT api.console_event_reopen_list(p_session_token => %(session_token)s::text,
+                                     p_event_id => %(event_id)s::uuid)
+
+-- name: web_console_event_duplicate
+SELECT api.console_event_duplicate(p_session_token => %(session_token)s::text,
+                                   p_event_id => %(event_id)s::uuid, p_slug => %(slug)s::text)
+
+-- name: web_console_guests
+SELECT api.console_guests(
+    p_session_token => %(session_token)s::text,
+    p_event_id => %(event_id)s::uuid,
+    p_query => %(query)s::text,
+    p_limit => coalesce(%(limit)s::integer, 50),
+    p_offset => coalesce(%(offset)s::integer, 0),
+    p_promoter_id => %(promoter_id)s::uuid,
+    p_checked_in => %(checked_in)s::boolean,
+    p_sort => coalesce(%(sort)s::text, 'recent'))
+
+-- name: web_console_figures
+SELECT api.console_figures(p_session_token => %(session_token)s::text,
+                           p_event_id => %(event_id)s::uuid)
+
+-- name: web_console_set_quota
+SELECT api.console_set_quota(p_session_token => %(session_token)s::text,
+                             p_event_id => %(event_id)s::uuid,
+                             p_promoter_id => %(promoter_id)s::uuid,
+                             p_quota => %(quota)s::integer)
+
+-- name: web_console_promoters
+SELECT api.console_promoters(p_session_token => %(session_token)s::text,
+                             p_organization_id => %(organization_id)s::uuid)
+
+-- name: web_console_promoter_add
+SELECT api.console_promoter_add(p_session_token => %(session_token)s::text,
+                                p_organization_id => %(organization_id)s::uuid,
+                                p_slug => %(slug)s::text, p_display_name => %(display_name)s::text,
+                                p_team_name => %(team_name)s::text)
+
+-- name: web_console_promoter_team
+SELECT api.console_promoter_team(p_session_token => %(session_token)s::text,
+                                 p_organization_id => %(organization_id)s::uuid,
+                                 p_promoter_id => %(promoter_id)s::uuid,
+                                 p_team_name => %(team_name)s::text)
+
+-- name: web_console_members
+SELECT api.console_members(p_session_token => %(session_token)s::text,
+                           p_organization_id => %(organization_id)s::uuid)
+
+-- name: web_console_invite_member
+SELECT api.console_invite_member(p_session_token => %(session_token)s::text,
+                                 p_organization_id => %(organization_id)s::uuid,
+                                 p_email => %(email)s::text, p_role => %(role)s::text,
+                                 p_promoter_id => %(promoter_id)s::uuid)
+
+-- name: web_console_member_remove
+SELECT api.console_member_remove(p_session_token => %(session_token)s::text,
+                                 p_organization_id => %(organization_id)s::uuid,
+                                 p_staff_id => %(staff_id)s::uuid)
+
+-- name: web_console_invite_revoke
+SELECT api.console_invite_revoke(p_session_token => %(session_token)s::text,
+                                 p_organization_id => %(organization_id)s::uuid,
+                                 p_invite_id => %(invite_id)s::uuid)
+
+-- name: web_promoter_dashboard
+SELECT api.promoter_dashboard(p_session_token => %(session_token)s::text)
+
+-- name: web_console_export_rows
+-- The CSV export's rows, read through a server-side cursor a batch at a time.
+SELECT name, phone, promoter, team, status, checked_in_at, created_at
+FROM api.console_export_rows(p_session_token => %(session_token)s::text,
+                             p_event_id => %(event_id)s::uuid)
+
+-- name: web_guest_give_birth_date
+-- POST /api/guest/birth-date: the birth date an account lacks, for an event with a minimum age.
+SELECT api.guest_give_birth_date(p_phone => %(phone)s::text, p_password => %(password)s::text,
+                                 p_birth_date => %(birth_date)s::date,
+                                 p_client_key => %(client_key)s::text)

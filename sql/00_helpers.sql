@@ -344,6 +344,10 @@ BEGIN
     WHEN 'guest_list_closed' THEN 'A lista de convidados deste evento já fechou. Fala com o teu promotor.'
     WHEN 'guest_list_full' THEN 'A lista de convidados deste evento está completa. Fala com o teu promotor.'
     WHEN 'phone_exists' THEN 'Este telemóvel já está registado. Entra com a tua palavra-passe.'
+    -- a promoter's quota on the event (sql/62_console.sql), and an event's minimum age
+    WHEN 'promoter_quota_full' THEN 'A lista deste promotor para este evento está completa. Fala com o teu promotor.'
+    WHEN 'too_young' THEN 'Este evento tem idade mínima e ainda não a tens. Fala com o teu promotor se for um erro.'
+    WHEN 'birth_date_required' THEN 'Este evento tem idade mínima. Indica a tua data de nascimento.'
     ELSE 'Pedido recusado. Tenta novamente daqui a pouco.'
   END;
 END

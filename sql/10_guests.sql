@@ -3,8 +3,9 @@
 SET LOCAL ROLE guestlist_owner;
 
 -- Keeps events.guest_count and refuses a guest past the event's capacity,
--- closing time or active flag. Runs under the event row's lock, so 60 guests
--- racing for 20 places get exactly 20.
+-- closing time or active flag, or past their promoter's quota on the event
+-- (app.event_promoter_quotas). Runs under the event row's lock, so 60 guests
+-- racing for 20 places get exactly 20, and 40 racing for a quota of 10 get 10.
 CREATE OR REPLACE FUNCTION app._guests_count()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -13,6 +14,7 @@ AS $$
 DECLARE
   v_event app.events;
   v_code text;
+  v_quota integer;
 BEGIN
   IF TG_OP = 'DELETE' THEN
     UPDATE app.events SET guest_count = guest_count - 1 WHERE id = OLD.event_id;
@@ -23,6 +25,16 @@ BEGIN
   IF v_code IS NOT NULL THEN
     PERFORM app._raise(CASE v_code WHEN 'event_not_found' THEN 404 ELSE 409 END,
                        v_code, app._message(v_code));
+  END IF;
+  -- a promoter's quota on this event, counted under the same lock: exact like the capacity
+  IF NEW.promoter_id IS NOT NULL THEN
+    SELECT q.quota INTO v_quota FROM app.event_promoter_quotas q
+    WHERE q.event_id = NEW.event_id AND q.promoter_id = NEW.promoter_id;
+    IF v_quota IS NOT NULL AND (SELECT count(*) FROM app.guests g
+                                WHERE g.event_id = NEW.event_id AND g.promoter_id = NEW.promoter_id
+                                  AND g.status <> 'cancelled') > v_quota THEN
+      PERFORM app._raise(409, 'promoter_quota_full', app._message('promoter_quota_full'));
+    END IF;
   END IF;
   UPDATE app.events SET guest_count = guest_count + 1 WHERE id = NEW.event_id;
   RETURN NEW;
@@ -59,6 +71,27 @@ BEGIN
   ORDER BY t.created_at, t.id
   LIMIT 1;
   ok := team_id IS NOT NULL;
+END
+$$;
+
+-- Why an account cannot join an event with a minimum age (a refusal code),
+-- or NULL: birth_date_required when the account has no birth date,
+-- too_young when they are under the age on the event's day (Lisbon's date).
+CREATE OR REPLACE FUNCTION app._age_refusal(p_event app.events, p_birth_date date)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF p_event.min_age IS NULL THEN
+    RETURN NULL;
+  ELSIF p_birth_date IS NULL THEN
+    RETURN 'birth_date_required';
+  ELSIF date_part('year', age((p_event.starts_at AT TIME ZONE 'Europe/Lisbon')::date,
+                              p_birth_date)) < p_event.min_age THEN
+    RETURN 'too_young';
+  END IF;
+  RETURN NULL;
 END
 $$;
 

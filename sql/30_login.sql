@@ -273,6 +273,14 @@ BEGIN
     RETURN v_check.refusal;
   END IF;
   SELECT * INTO v_user FROM app.client_users cu WHERE cu.id = v_check.user_id;
+  -- a minimum age: a new place needs a birth date old enough (api.guest_give_birth_date
+  -- records one an account lacks); a place already held is recovered as it is
+  v_code := app._age_refusal(v_event, v_user.birth_date);
+  IF v_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM app.guests g
+                                        WHERE g.event_id = v_event.id
+                                          AND g.client_user_id = v_user.id) THEN
+    RETURN app._refusal(v_code, app._message(v_code));
+  END IF;
 
   BEGIN
     SELECT * INTO v_guest
@@ -296,7 +304,8 @@ $$;
 -- under it; p_session_token: the device's session (gl_session), which spares
 -- its own account the lockout. Refusals are returned, not raised:
 -- invalid_input, rate_limited, event_not_found, promoter_not_found,
--- account_locked, invalid_credentials, guest_list_closed, guest_list_full.
+-- account_locked, invalid_credentials, birth_date_required, too_young,
+-- guest_list_closed, guest_list_full, promoter_quota_full.
 -- Unknown phones and wrong passwords cost one bcrypt each and answer alike.
 CREATE OR REPLACE FUNCTION api.authenticate_and_create_guest_v2(
   p_phone text,
@@ -325,3 +334,53 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION api.authenticate_and_create_guest_v2(text, text, uuid, uuid, uuid, text, text)
   TO guestlist_web;
+
+-- Record the birth date an account lacks, asked once when it logs in to an
+-- event with a minimum age (the login answered birth_date_required): phone
+-- and password checked under the login's lockout rules, then the page logs
+-- in again. A date is never changed this way: an account that has one
+-- answers birth_date_known. Refusals are returned, not raised (the failure
+-- counts must commit): invalid_input, rate_limited, account_locked,
+-- invalid_credentials, birth_date_known. {"success": true}.
+CREATE OR REPLACE FUNCTION api.guest_give_birth_date(p_phone text, p_password text,
+                                                     p_birth_date date,
+                                                     p_client_key text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_errors jsonb := '[]'::jsonb;
+  v_retry integer;
+  v_check record;
+  v_updated integer;
+BEGIN
+  v_retry := app._rate_limited('login', p_client_key);
+  IF v_retry > 0 THEN
+    RETURN app._refusal('rate_limited', app._message('rate_limited'),
+                        jsonb_build_object('retry_after', v_retry));
+  END IF;
+  v_errors := app._login_errors(p_phone, p_password, '00000000-0000-0000-0000-000000000000');
+  IF p_birth_date IS NULL OR p_birth_date <= date '1900-01-01' OR p_birth_date >= current_date THEN
+    v_errors := v_errors || jsonb_build_object('field', 'birth_date', 'code', 'invalid',
+      'message', 'Indica a tua data de nascimento real (depois de 1900 e antes de hoje).');
+  END IF;
+  IF jsonb_array_length(v_errors) > 0 THEN
+    RETURN app._refusal('invalid_input', app._message('invalid_input'),
+                        jsonb_build_object('errors', v_errors));
+  END IF;
+  SELECT * INTO v_check FROM app._check_password(p_phone, p_password, p_client_key, NULL);
+  IF v_check.refusal IS NOT NULL THEN
+    RETURN v_check.refusal;
+  END IF;
+  UPDATE app.client_users cu SET birth_date = p_birth_date, updated_at = now()
+  WHERE cu.id = v_check.user_id AND cu.birth_date IS NULL;
+  GET DIAGNOSTICS v_updated = ROW_COUNT;
+  IF v_updated = 0 THEN
+    RETURN app._refusal('birth_date_known', 'A tua data de nascimento já está registada. Entra com a tua palavra-passe.');
+  END IF;
+  RETURN jsonb_build_object('success', true);
+END
+$$;
+GRANT EXECUTE ON FUNCTION api.guest_give_birth_date(text, text, date, text) TO guestlist_web;

@@ -101,9 +101,10 @@ $$;
 
 -- Create the account (bcrypt cost 10, never the password itself) and put
 -- the guest on the event's list, atomically: a refused place leaves no
--- account behind. Refusals are returned: invalid_input (every bad field),
--- rate_limited, event_not_found, promoter_not_found, guest_list_closed,
--- guest_list_full, phone_exists.
+-- account behind. Refusals are returned: invalid_input (every bad field; a
+-- missing birth date when the event has a minimum age), rate_limited,
+-- event_not_found, promoter_not_found, too_young, guest_list_closed,
+-- guest_list_full, promoter_quota_full, phone_exists.
 CREATE OR REPLACE FUNCTION api.register_and_create_guest_v2(
   p_phone text,
   p_first_name text,
@@ -155,6 +156,15 @@ BEGIN
   SELECT * INTO v_attr FROM app._attribution(v_event.organization_id, p_promoter_id, p_team_id);
   IF NOT v_attr.ok THEN
     RETURN app._refusal('promoter_not_found', app._message('promoter_not_found'));
+  END IF;
+  -- an event with a minimum age needs the birth date, and refuses the under-aged
+  v_code := app._age_refusal(v_event, p_birth_date);
+  IF v_code = 'birth_date_required' THEN
+    RETURN app._refusal('invalid_input', app._message('invalid_input'), jsonb_build_object(
+      'errors', jsonb_build_array(jsonb_build_object('field', 'birth_date', 'code', 'required',
+        'message', app._message('birth_date_required')))));
+  ELSIF v_code IS NOT NULL THEN
+    RETURN app._refusal(v_code, app._message(v_code));
   END IF;
   IF EXISTS (SELECT 1 FROM app.client_users cu WHERE cu.phone = v_phone) THEN
     RETURN app._refusal('phone_exists', app._message('phone_exists'));

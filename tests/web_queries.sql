@@ -119,3 +119,26 @@ SELECT jsonb_build_object(
 -- name: web_test_guest_checked_in
 -- Whether a guest is inside now (set by the door's check-in, cleared by its undo).
 SELECT checked_in FROM app.guests WHERE id = %(guest_id)s::uuid
+
+-- ─── staff and console ─────────────────────────────────────────────────────
+
+-- name: web_test_create_organization
+-- A new organization with its owner's invite: {organizationId, inviteToken, ...}.
+SELECT admin.create_organization(%(name)s::text, %(slug)s::text, %(owner_email)s::text)
+
+-- name: web_test_invite_member
+SELECT admin.invite_member(%(organization_id)s::uuid, %(email)s::text, %(role)s::text,
+                           %(promoter_id)s::uuid)
+
+-- name: web_test_expire_staff_sessions
+-- Every staff session of an email ends its 12 hours now.
+UPDATE app.staff_sessions SET expires_at = now() - interval '1 second', created_at = now() - interval '12 hours'
+WHERE staff_id = (SELECT id FROM app.staff_accounts WHERE email = %(email)s::text)
+RETURNING 1
+
+-- name: web_test_guest_birth_date
+SELECT birth_date FROM app.client_users WHERE phone = %(phone)s::text
+
+-- name: web_test_set_min_age
+-- An event's minimum age (the console sets it; this is the admin-side shortcut).
+UPDATE app.events SET min_age = %(min_age)s::integer WHERE id = %(event_id)s::uuid RETURNING id

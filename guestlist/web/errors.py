@@ -72,6 +72,37 @@ CODES: dict[str, tuple[int, str]] = {
         "A lista de convidados deste evento está completa. Fala com o teu promotor.",
     ),
     "conflict": (409, "Conflito com dados existentes. Atualiza a página e tenta novamente."),
+    # --- staff, console, quotas and minimum ages ---
+    "invite_invalid": (
+        404,
+        "Este convite já não é válido: foi usado ou expirou. Pede um novo a quem te convidou.",
+    ),
+    "slug_taken": (409, "Este endereço já está a ser usado. Escolhe outro."),
+    "last_owner": (
+        409,
+        "É o único dono da organização. Convida outro dono e tenta de novo.",
+    ),
+    "capacity_below_count": (
+        409,
+        "Já há mais convidados na lista do que essa capacidade. Indica uma capacidade maior.",
+    ),
+    "promoter_quota_full": (
+        409,
+        "A lista deste promotor para este evento está completa. Fala com o teu promotor.",
+    ),
+    "too_young": (
+        409,
+        "Este evento tem idade mínima e ainda não a tens. Fala com o teu promotor se for um erro.",
+    ),
+    "birth_date_known": (
+        409,
+        "A tua data de nascimento já está registada. Entra com a tua palavra-passe.",
+    ),
+    "birth_date_required": (
+        422,
+        "Este evento tem idade mínima. Indica a tua data de nascimento.",
+    ),
+    # ---
     "payload_too_large": (413, "Pedido demasiado grande. Encurta os campos e tenta novamente."),
     "unsupported_media_type": (
         415,

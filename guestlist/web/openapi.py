@@ -175,6 +175,32 @@ _GUEST = {
     "event": {"$ref": "#/components/schemas/Event"},
 }
 
+# The console's shapes (sql/62_console.sql's app._console_event_json and friends).
+_ID: dict[str, Any] = {"type": "string", "format": "uuid"}
+_ID_OR_NULL: dict[str, Any] = {"type": ["string", "null"], "format": "uuid"}
+_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+_ROLE: dict[str, Any] = {"enum": ["owner", "manager", "promoter"]}
+_TEAM: dict[str, Any] = {"type": "object", "properties": {"id": _ID, "name": {"type": "string"}}}
+_CONSOLE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "organizationId", "title", "startsAt", "isActive", "listOpen"],
+    "properties": {
+        "id": _ID,
+        "organizationId": _ID,
+        "title": {"type": "string"},
+        "slug": {"type": "string"},
+        "startsAt": _TIME,
+        "location": {"type": ["string", "null"]},
+        "guestCapacity": {"type": ["integer", "null"]},
+        "guestCount": {"type": "integer"},
+        "guestListClosesAt": {"type": ["string", "null"], "format": "date-time"},
+        "minAge": {"type": ["integer", "null"]},
+        "isActive": {"type": "boolean"},
+        "listOpen": {"type": "boolean"},
+        "updatedAt": _TIME,
+    },
+}
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Health": {"type": "object", "properties": {"status": {"const": "ok"}}},
     "Ready": {"type": "object", "properties": {"ready": {"type": "boolean"}}},
@@ -419,6 +445,242 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    # --- staff and console (the SQL functions' own JSON: sql/61_staff.sql, 62_console.sql) ---
+    "StaffSession": {
+        "type": "object",
+        "required": ["success", "expiresAt"],
+        "description": "Also sets the HttpOnly, SameSite=Strict staff cookie (never in the body): "
+        "__Host-gl_staff with Secure over HTTPS, gl_staff on plain http.",
+        "properties": {"success": {"const": True}, "expiresAt": _TIME},
+    },
+    "StaffLoggedOut": {
+        "type": "object",
+        "required": ["success"],
+        "description": "Also clears the staff cookie.",
+        "properties": {"success": {"const": True}, "ended": {"type": "integer", "minimum": 0}},
+    },
+    "StaffMe": {
+        "type": "object",
+        "required": ["staff", "memberships"],
+        "properties": {
+            "staff": {
+                "type": "object",
+                "properties": {
+                    "id": _ID,
+                    "email": {"type": "string"},
+                    "displayName": {"type": "string"},
+                },
+            },
+            "memberships": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "organizationId": _ID,
+                        "name": {"type": "string"},
+                        "slug": {"type": "string"},
+                        "role": _ROLE,
+                        "promoterId": _ID_OR_NULL,
+                    },
+                },
+            },
+        },
+    },
+    "ConsoleEvent": _CONSOLE_EVENT,
+    "ConsoleEvents": {
+        "type": "object",
+        "required": ["events"],
+        "properties": {"events": {"type": "array", "items": _CONSOLE_EVENT}},
+    },
+    "ConsoleGuests": {
+        "type": "object",
+        "required": ["total", "guests"],
+        "description": "An owner or manager sees every field; a promoter only id, name and "
+        "checkedIn of their own guests.",
+        "properties": {
+            "total": {"type": "integer", "minimum": 0},
+            "guests": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "name", "checkedIn"],
+                    "properties": {
+                        "id": _ID,
+                        "name": {"type": "string"},
+                        "phone": {"type": "string"},
+                        "promoterId": _ID,
+                        "promoterName": {"type": "string"},
+                        "teamName": {"type": "string"},
+                        "status": {"enum": ["pending", "checked_in"]},
+                        "checkedIn": {"type": "boolean"},
+                        "checkedInAt": _TIME,
+                        "createdAt": _TIME,
+                    },
+                },
+            },
+        },
+    },
+    "ConsoleFigures": {
+        "type": "object",
+        "required": ["onList", "inside", "promoters", "timeline"],
+        "properties": {
+            "onList": {"type": "integer"},
+            "inside": {"type": "integer"},
+            "capacity": {"type": ["integer", "null"]},
+            "promoters": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "promoterId": _ID,
+                        "displayName": {"type": "string"},
+                        "onList": {"type": "integer"},
+                        "inside": {"type": "integer"},
+                        "shareOfArrivals": {"type": "number", "minimum": 0, "maximum": 1},
+                        "quota": {"type": ["integer", "null"]},
+                    },
+                },
+            },
+            "timeline": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "description": "15-minute buckets aligned on the event's start.",
+                    "properties": {
+                        "at": _TIME,
+                        "registrations": {"type": "integer"},
+                        "arrivals": {"type": "integer"},
+                    },
+                },
+            },
+        },
+    },
+    "Quota": {
+        "type": "object",
+        "properties": {"eventId": _ID, "promoterId": _ID, "quota": {"type": ["integer", "null"]}},
+    },
+    "ConsolePromoters": {
+        "type": "object",
+        "required": ["promoters", "teams"],
+        "properties": {
+            "promoters": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": _ID,
+                        "slug": {"type": "string"},
+                        "displayName": {"type": "string"},
+                        "isActive": {"type": "boolean"},
+                        "teams": {"type": ["array", "null"], "items": _TEAM},
+                        "memberEmail": {"type": ["string", "null"]},
+                    },
+                },
+            },
+            "teams": {"type": "array", "items": _TEAM},
+        },
+    },
+    "ConsolePromoter": {
+        "type": "object",
+        "properties": {
+            "id": _ID,
+            "slug": {"type": "string"},
+            "displayName": {"type": "string"},
+            "teamId": _ID,
+        },
+    },
+    "PromoterTeam": {"type": "object", "properties": {"promoterId": _ID, "teamId": _ID}},
+    "ConsoleMembers": {
+        "type": "object",
+        "required": ["members", "invites"],
+        "properties": {
+            "members": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "staffId": _ID,
+                        "email": {"type": "string"},
+                        "displayName": {"type": "string"},
+                        "role": _ROLE,
+                        "promoterId": _ID_OR_NULL,
+                    },
+                },
+            },
+            "invites": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": _ID,
+                        "email": {"type": "string"},
+                        "role": _ROLE,
+                        "promoterId": _ID_OR_NULL,
+                        "expiresAt": _TIME,
+                    },
+                },
+            },
+        },
+    },
+    "Invite": {
+        "type": "object",
+        "required": ["inviteToken", "invitePath", "expiresAt"],
+        "description": "The token leaves once (only its sha256 is stored); invitePath carries it "
+        "after #, which browsers never send to a server.",
+        "properties": {
+            "inviteToken": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "invitePath": {"type": "string"},
+            "expiresAt": _TIME,
+        },
+    },
+    "PromoterDashboard": {
+        "type": "object",
+        "required": ["promoters"],
+        "properties": {
+            "promoters": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "promoterId": _ID,
+                        "slug": {"type": "string"},
+                        "displayName": {"type": "string"},
+                        "events": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "event": _CONSOLE_EVENT,
+                                    "linkPath": {"type": "string"},
+                                    "onList": {"type": "integer"},
+                                    "inside": {"type": "integer"},
+                                    "quota": {"type": ["integer", "null"]},
+                                    "teamRanking": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "displayName": {"type": "string"},
+                                                "onList": {"type": "integer"},
+                                                "inside": {"type": "integer"},
+                                                "me": {"type": "boolean"},
+                                            },
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    },
+    "Done": {"type": "object", "required": ["success"], "properties": {"success": {"const": True}}},
+    "Removed": {
+        "type": "object",
+        "required": ["removed"],
+        "properties": {"removed": {"const": True}},
+    },
     "Error": {
         "type": "object",
         "required": ["success", "code", "error"],
@@ -623,6 +885,10 @@ _SLUG = {
 _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "token": {"type": "string", "pattern": DOOR_TOKEN_RE.pattern},
     "event_id": {"type": "string", "format": "uuid"},
+    "organization_id": {"type": "string", "format": "uuid"},
+    "promoter_id": {"type": "string", "format": "uuid"},
+    "staff_id": {"type": "string", "format": "uuid"},
+    "invite_id": {"type": "string", "format": "uuid"},
     "job_id": {"type": "string", "format": "uuid"},
     "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
     "icon": {"enum": sorted(ICONS)},

@@ -99,6 +99,12 @@ PASSWORD_RESET_BODY: tuple[Field, ...] = (
     Field("eventId", "event_id", "uuid", messages=(("required", MSG_EVENT_REQUIRED),)),
     Field("promoterId", "promoter_id", "uuid", messages=(("required", MSG_PROMOTER_REQUIRED),)),
 )
+# The birth date an account lacks, for an event with a minimum age (api.guest_give_birth_date).
+BIRTH_DATE_BODY: tuple[Field, ...] = (
+    Field("phone", "phone", "phone"),
+    Field("password", "password", "secret"),
+    Field("birthDate", "birth_date", "date", past=True),
+)
 # The mailed link's token (64 hex) and the new password (the registration's rules).
 RESET_TOKEN_RE = re.compile(r"^[0-9a-f]{64}$")
 MSG_RESET_TOKEN = "Link de recuperação inválido. Pede um novo."

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from guestlist.web import console as staff
 from guestlist.web import readers as read
 from guestlist.web import responders as answer
 
@@ -34,6 +35,87 @@ class ApiRoute:
 BODY_REFUSALS = ("invalid_input", "payload_too_large", "unsupported_media_type")
 BUSY_REFUSALS = ("unavailable", "timeout")
 _BODY, _BUSY = BODY_REFUSALS, BUSY_REFUSALS
+
+# --- the staff side's inputs (web/console.py): each console route's body or query string ------
+_I = staff.Item
+_UUID_RE = "^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$"
+_EVENT_ITEMS = (
+    _I("title", "title", required=True, max_length=160, pattern=staff.NOT_BLANK_RE),
+    _I("slug", "slug", required=True, max_length=80, pattern=staff.SLUG_RE),
+    _I("startsAt", "starts_at", "datetime", required=True, max_length=40),
+    _I("location", "location", max_length=200, pattern=staff.PRINTABLE_RE),
+    _I("guestCapacity", "guest_capacity", "integer", minimum=1, maximum=1000000),
+    _I("guestListClosesAt", "guest_list_closes_at", "datetime", max_length=40),
+    _I("minAge", "min_age", "integer", minimum=1, maximum=99),
+    _I("isActive", "is_active", "boolean"),
+)
+_STAFF_LOGIN = staff.StaffBody(
+    (),
+    items=(
+        _I("email", "email", "email", required=True, max_length=254),
+        _I("password", "password", "secret", required=True, max_length=200),
+    ),
+    cookie="none",
+)
+_STAFF_INVITE = staff.StaffBody(
+    (),
+    items=(
+        _I("token", "token", required=True, pattern="^[0-9a-f]{64}$"),
+        _I("password", "password", "secret", required=True, max_length=200),
+        _I("displayName", "display_name", max_length=80, pattern=staff.PRINTABLE_RE),
+    ),
+    cookie="none",
+)
+_STAFF_ANY = staff.StaffBody((), cookie="optional")
+_STAFF_EMPTY = staff.StaffBody(())
+_EVENT_CREATE = staff.StaffBody(
+    (),
+    items=(
+        _I("organizationId", "organization_id", "uuid", required=True, pattern=_UUID_RE),
+        *_EVENT_ITEMS,
+    ),
+)
+_EVENT_UPDATE = staff.StaffBody((), items=_EVENT_ITEMS)
+_DUPLICATE = staff.StaffBody((), items=(_I("slug", "slug", max_length=80, pattern=staff.SLUG_RE),))
+_QUOTA = staff.StaffBody((), items=(_I("quota", "quota", "integer", minimum=0, maximum=1000000),))
+_PROMOTER_ADD = staff.StaffBody(
+    (),
+    items=(
+        _I("slug", "slug", required=True, max_length=80, pattern=staff.SLUG_RE),
+        _I("displayName", "display_name", required=True, max_length=80, pattern=staff.NOT_BLANK_RE),
+        _I("teamName", "team_name", required=True, max_length=80, pattern=staff.NOT_BLANK_RE),
+    ),
+)
+_PROMOTER_TEAM = staff.StaffBody(
+    (),
+    items=(_I("teamName", "team_name", required=True, max_length=80, pattern=staff.NOT_BLANK_RE),),
+)
+_INVITE = staff.StaffBody(
+    (),
+    items=(
+        _I("email", "email", "email", required=True, max_length=254, pattern=staff.EMAIL_RE),
+        _I("role", "role", required=True, choices=("owner", "manager", "promoter")),
+        _I("promoterId", "promoter_id", "uuid", pattern=_UUID_RE),
+    ),
+)
+_EVENTS_QUERY = staff.StaffQuery(
+    (_I("organizationId", "organization_id", "uuid", pattern=_UUID_RE),)
+)
+_GUESTS_QUERY = staff.StaffQuery(
+    (
+        _I("q", "query", max_length=100),
+        _I("limit", "limit", "integer", minimum=1, maximum=200),
+        _I("offset", "offset", "integer", minimum=0, maximum=100000),
+        _I("promoterId", "promoter_id", "uuid", pattern=_UUID_RE),
+        _I("checkedIn", "checked_in", "boolean"),
+        _I("sort", "sort", choices=("recent", "name", "arrival")),
+    )
+)
+_NO_QUERY = staff.StaffQuery()
+_COOKIE = (staff.STAFF_COOKIE_PARAM,)
+_SESSION = ("session_invalid", *_BUSY)  # every console route: no, expired or revoked session
+_SEEN = ("invalid_input", "not_found", *_SESSION)  # ...and ids outside the caller's organizations
+_ACT = (*_BODY, "forbidden", "not_found", *_SESSION)  # a POST: also Origin and role
 
 # A table reads better aligned by hand.
 # fmt: off
@@ -194,5 +276,113 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/vendor/jsQR.js", None, read.no_input, answer.jsqr,
              "The door page's QR decoder (npm jsqr, from node_modules/); 404 when not installed.",
              refusals=("not_found",), response_schema="JavaScript", tags=("page",)),
+    # --- staff accounts and the console (JSON; the staff cookie gl_staff, SameSite=Strict) -----
+    ApiRoute("POST", "/api/staff/login", "web_staff_login", _STAFF_LOGIN, staff.staff_session,
+             "Log a staff member in; sets the gl_staff cookie (12 h). Unknown email and wrong "
+             "password answer alike.",
+             refusals=(*_BODY, "forbidden", "invalid_credentials", "account_locked",
+                       "rate_limited", *_BUSY),
+             response_schema="StaffSession", tags=("console",)),
+    ApiRoute("POST", "/api/staff/invite/accept", "web_staff_accept_invite", _STAFF_INVITE,
+             staff.staff_session,
+             "Accept an invite (72 h, single use): a new account's password and name, or an "
+             "existing account's own password; sets gl_staff.",
+             refusals=(*_BODY, "forbidden", "invite_invalid", "invalid_credentials",
+                       "account_locked", "rate_limited", *_BUSY),
+             response_schema="StaffSession", tags=("console",)),
+    ApiRoute("POST", "/api/staff/logout", "web_staff_logout", _STAFF_ANY, staff.staff_logged_out,
+             "End this staff session server-side and clear its cookie (idempotent).",
+             refusals=(*_BODY, "forbidden", *_BUSY), response_schema="StaffLoggedOut",
+             tags=("console",), params=_COOKIE),
+    ApiRoute("POST", "/api/staff/logout-everywhere", "web_staff_logout_everywhere", _STAFF_EMPTY,
+             staff.staff_logged_out, "End every session of this staff account.",
+             refusals=(*_BODY, "forbidden", *_SESSION), response_schema="StaffLoggedOut",
+             tags=("console",), params=_COOKIE),
+    ApiRoute("GET", "/api/staff/me", "web_staff_me", _NO_QUERY, staff.console_json,
+             "Who this staff session is, and their organizations and roles.",
+             refusals=_SESSION, response_schema="StaffMe", tags=("console",), params=_COOKIE),
+    ApiRoute("GET", "/api/console/events", "web_console_events", _EVENTS_QUERY,
+             staff.console_json, "The caller's events (or one organization's), newest first.",
+             refusals=_SEEN, response_schema="ConsoleEvents", tags=("console",),
+             params=(*_COOKIE, *_EVENTS_QUERY.openapi_params())),
+    ApiRoute("POST", "/api/console/events", "web_console_event_create", _EVENT_CREATE,
+             staff.console_json, "Create an event (owner or manager).",
+             refusals=(*_ACT, "slug_taken"), response_schema="ConsoleEvent",
+             tags=("console",), params=_COOKIE),
+    ApiRoute("POST", "/api/console/events/{event_id}", "web_console_event_update", _EVENT_UPDATE,
+             staff.console_json,
+             "Edit an event: every field (absent optional ones become none). Owner or manager.",
+             refusals=(*_ACT, "slug_taken", "capacity_below_count"),
+             response_schema="ConsoleEvent", tags=("console",), params=_COOKIE),
+    ApiRoute("POST", "/api/console/events/{event_id}/close", "web_console_event_close",
+             _STAFF_EMPTY, staff.console_json, "Close the event's list now.",
+             refusals=_ACT, response_schema="ConsoleEvent", tags=("console",), params=_COOKIE),
+    ApiRoute("POST", "/api/console/events/{event_id}/reopen", "web_console_event_reopen",
+             _STAFF_EMPTY, staff.console_json, "Reopen the event's list (no closing time).",
+             refusals=_ACT, response_schema="ConsoleEvent", tags=("console",), params=_COOKIE),
+    ApiRoute("POST", "/api/console/events/{event_id}/duplicate", "web_console_event_duplicate",
+             _DUPLICATE, staff.console_json,
+             "The same event a week later (quotas copied); slug given or derived from the date.",
+             refusals=(*_ACT, "slug_taken"), response_schema="ConsoleEvent", tags=("console",),
+             params=_COOKIE),
+    ApiRoute("GET", "/api/console/events/{event_id}/guests", "web_console_guests", _GUESTS_QUERY,
+             staff.console_json,
+             "A page of the event's guest list: search, filters, sort. A promoter gets their own "
+             "guests' names and whether inside only.",
+             refusals=_SEEN, response_schema="ConsoleGuests", tags=("console",),
+             params=(*_COOKIE, *_GUESTS_QUERY.openapi_params())),
+    ApiRoute("GET", "/api/console/events/{event_id}/figures", "web_console_figures", _NO_QUERY,
+             staff.console_json,
+             "Per-promoter figures and registrations and arrivals per 15 minutes.",
+             refusals=_SEEN, response_schema="ConsoleFigures", tags=("console",),
+             params=_COOKIE),
+    ApiRoute("POST", "/api/console/events/{event_id}/quotas/{promoter_id}",
+             "web_console_set_quota", _QUOTA, staff.console_json,
+             "A promoter's quota on the event (null: none). Owner or manager.",
+             refusals=_ACT, response_schema="Quota", tags=("console",), params=_COOKIE),
+    ApiRoute("GET", "/api/console/organizations/{organization_id}/promoters",
+             "web_console_promoters", _NO_QUERY, staff.console_json,
+             "The organization's promoters and teams.",
+             refusals=_SEEN, response_schema="ConsolePromoters", tags=("console",),
+             params=_COOKIE),
+    ApiRoute("POST", "/api/console/organizations/{organization_id}/promoters",
+             "web_console_promoter_add", _PROMOTER_ADD, staff.console_json,
+             "Add a promoter (their link's slug) in a team (created when missing).",
+             refusals=(*_ACT, "slug_taken"), response_schema="ConsolePromoter",
+             tags=("console",), params=_COOKIE),
+    ApiRoute("POST", "/api/console/organizations/{organization_id}/promoters/{promoter_id}/teams",
+             "web_console_promoter_team", _PROMOTER_TEAM, staff.console_json,
+             "Put a promoter in a team too (created when missing).",
+             refusals=_ACT, response_schema="PromoterTeam", tags=("console",), params=_COOKIE),
+    ApiRoute("GET", "/api/console/organizations/{organization_id}/members",
+             "web_console_members", _NO_QUERY, staff.console_json,
+             "The organization's members and pending invites (owner).",
+             refusals=(*_SEEN, "forbidden"), response_schema="ConsoleMembers",
+             tags=("console",), params=_COOKIE),
+    ApiRoute("POST", "/api/console/organizations/{organization_id}/invites",
+             "web_console_invite_member", _INVITE, staff.console_json,
+             "Invite a member (owner); the token is answered once, for the link.",
+             refusals=_ACT, response_schema="Invite", tags=("console",), params=_COOKIE),
+    ApiRoute("POST", "/api/console/organizations/{organization_id}/members/{staff_id}/remove",
+             "web_console_member_remove", _STAFF_EMPTY, staff.console_json,
+             "Remove a member from the organization (owner; never the last owner).",
+             refusals=(*_ACT, "last_owner"), response_schema="Removed", tags=("console",),
+             params=_COOKIE),
+    ApiRoute("POST", "/api/console/organizations/{organization_id}/invites/{invite_id}/revoke",
+             "web_console_invite_revoke", _STAFF_EMPTY, staff.console_json,
+             "Withdraw a pending invite (owner).",
+             refusals=_ACT, response_schema="Removed", tags=("console",), params=_COOKIE),
+    ApiRoute("GET", "/api/promoter/dashboard", "web_promoter_dashboard", _NO_QUERY,
+             staff.console_json,
+             "A promoter's links per event, their figures and their team's ranking.",
+             refusals=_SESSION, response_schema="PromoterDashboard", tags=("console",),
+             params=_COOKIE),
+    ApiRoute("POST", "/api/guest/birth-date", "web_guest_give_birth_date",
+             read.JsonBody(read.BIRTH_DATE_BODY), staff.guest_refusal_or_ok,
+             "The birth date an account lacks (asked once, when an event has a minimum age); "
+             "then log in again.",
+             refusals=(*_BODY, "invalid_credentials", "account_locked", "birth_date_known",
+                       "rate_limited", *_BUSY),
+             response_schema="Done"),
 )
 # fmt: on

@@ -43,6 +43,8 @@
     sessionPass: (eventId) => request('GET', `/api/guest/session/${encodeURIComponent(eventId)}`),
     verifyPhone: (phone) => request('POST', '/api/guest/verify-phone', { phone }),
     login: (body) => request('POST', '/api/guest/login', body),
+    // the birth date an account lacks, for an event with a minimum age (then log in again)
+    giveBirthDate: (body) => request('POST', '/api/guest/birth-date', body),
     register: (body) => request('POST', '/api/guest/register', body),
     // queued variants: the answer is held until the job ends (at most `wait`
     // seconds) and then carries the job's status; past that, the job id is long-polled
@@ -204,6 +206,12 @@
     guest_list_closed: 'A lista de convidados deste evento já fechou. Fala com o teu promotor.',
     guest_list_full: 'A lista de convidados deste evento está completa. Fala com o teu promotor.',
     event_not_found: 'Evento não encontrado. Confirma o link com quem to enviou.',
+    promoter_quota_full:
+      'A lista deste promotor para este evento está completa. Fala com o teu promotor.',
+    too_young:
+      'Este evento tem idade mínima e ainda não a tens. Fala com o teu promotor se for um erro.',
+    birth_date_required: 'Este evento tem idade mínima. Indica a tua data de nascimento.',
+    birth_date_known: 'A tua data de nascimento já está registada. Entra com a tua palavra-passe.',
     promoter_not_found:
       'Este link de promotor já não é válido para este evento. Pede um novo ao teu promotor.',
     logout_offline:
@@ -742,6 +750,7 @@
       form.reset();
       clearErrors(form);
     }
+    $('login-birth').hidden = true;
     showStep(firstStep());
     // signed out: the pass's place in the history becomes the phone step
     remember(firstStep(), signOut);
@@ -790,6 +799,7 @@
     showPhoneInUse(phone);
     if (data.exists) {
       clearErrors($('form-login')); // another number's warning is not this one's
+      $('login-birth').hidden = true; // nor its missing birth date
       // no name before the password: the greeting by name comes with the QR code
       $('login-greeting').textContent = 'Olá de novo!';
       $('login-username').value = phone;
@@ -814,7 +824,24 @@
       $('login-password').focus();
       return;
     }
+    // asked once: an account without a birth date, on an event with a minimum age
+    const birthDate = $('login-birth').hidden ? '' : $('login-birthDate').value;
+    if (!$('login-birth').hidden && !/^\d{4}-\d{2}-\d{2}$/.test(birthDate)) {
+      setFieldError('login-birthDate', MESSAGES.birth_date_required);
+      $('login-birthDate').focus();
+      return;
+    }
     setBusy(form, true);
+    if (birthDate) {
+      const given = await api.giveBirthDate({ phone: state.phone, password, birthDate });
+      if (!given.ok && given.data.code !== 'birth_date_known') {
+        setBusy(form, false);
+        if (given.data.code === 'invalid_input') showServerErrors(given.data, 'login-');
+        else showAlert(messageFor(given.data));
+        return;
+      }
+      $('login-birth').hidden = true;
+    }
     showStep('processing');
     await endPreviousSession();
     const { ok, data } = await viaQueue(api.loginQueued, api.login, {
@@ -837,6 +864,9 @@
       $('login-password').focus();
     } else if (data.code === 'invalid_input') {
       showServerErrors(data, 'login-');
+    } else if (data.code === 'birth_date_required') {
+      $('login-birth').hidden = false;
+      $('login-birthDate').focus();
     } else if (!warned) {
       showAlert(messageFor(data));
     }
