@@ -252,11 +252,13 @@ BEGIN
     WHERE e.id = p_event_id
     RETURNING * INTO v_event;
   END IF;
+  -- the newest slug is the current one (clock_timestamp: two edits in one transaction differ)
   IF v_holder IS NULL THEN
-    INSERT INTO app.event_slugs (organization_id, slug, event_id) VALUES (v_org, p_slug, v_event.id);
+    INSERT INTO app.event_slugs (organization_id, slug, event_id, created_at)
+    VALUES (v_org, p_slug, v_event.id, clock_timestamp());
   ELSE
     -- the slug it already had becomes its current one again
-    UPDATE app.event_slugs s SET created_at = now()
+    UPDATE app.event_slugs s SET created_at = clock_timestamp()
     WHERE s.organization_id = v_org AND s.slug = p_slug;
   END IF;
   RETURN app._console_event_json(v_event);

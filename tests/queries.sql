@@ -155,3 +155,31 @@ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity
 -- name: security_settings
 -- The database's security settings (test_migrate): {key: value}, migrate's own record left out.
 SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM app.settings WHERE key NOT IN ('cleanup_scheduled', 'erasure_key')
+
+-- === quota races (tests/db/test_quota_races.py) ===
+
+-- name: quota_race_setup
+-- An event (optional capacity) of a throwaway organization, a promoter in its team and that
+-- promoter's quota on the event: {eventId, promoterId}.
+WITH org AS (
+  SELECT admin.create_organization('Org ' || gen_random_uuid(), 'org-' || gen_random_uuid()) AS id
+), ev AS (
+  SELECT org.id AS org_id,
+         admin.create_event(org.id, 'Noite', 'noite', now() + interval '7 days', NULL,
+                            %(capacity)s::int) AS id
+  FROM org
+), pr AS (
+  SELECT admin.create_promoter('p-' || gen_random_uuid(), 'Promotor') AS id
+), tm AS (
+  SELECT admin.add_team_member(admin.create_team(ev.org_id, 'Equipa'), pr.id) AS id FROM ev, pr
+), q AS (
+  INSERT INTO app.event_promoter_quotas (event_id, promoter_id, quota)
+  SELECT ev.id, pr.id, %(quota)s::int FROM ev, pr, tm
+  RETURNING event_id, promoter_id
+)
+SELECT jsonb_build_object('eventId', q.event_id, 'promoterId', q.promoter_id) FROM q
+
+-- name: quota_race_count
+-- Guests of an event, and those of one promoter.
+SELECT count(*), count(*) FILTER (WHERE promoter_id = %(promoter_id)s::uuid)
+FROM app.guests WHERE event_id = %(event_id)s::uuid

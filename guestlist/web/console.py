@@ -24,7 +24,13 @@ from guestlist.web.errors import (
     invalid_input,
     json_response,
 )
-from guestlist.web.inputs import client_key, parse_uuid, read_json_body, uses_https
+from guestlist.web.inputs import (
+    PRINTABLE_BREAKERS,
+    client_key,
+    parse_uuid,
+    read_json_body,
+    uses_https,
+)
 from guestlist.web.readers import JsonBody, Params, refuse_cross_site
 from guestlist.web.responders import _cookie_max_age
 
@@ -32,6 +38,23 @@ STAFF_COOKIE = "gl_staff"
 # Over HTTPS: only this host, over https, with Path=/ and no Domain can set it (RFC 6265bis).
 SECURE_STAFF_COOKIE = "__Host-" + STAFF_COOKIE
 TOKEN_RE = re.compile(r"^[0-9a-f]{64}$")
+
+# An ISO 8601 time with its offset, years 2000-2100 (the schema's statement of what Item.convert
+# accepts; Python reads a few more spellings, which are accepted too).
+DATETIME_RE = (
+    r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+# Names shown on pages, the door and exports: no control or invisible formatting character
+# (app._printable_text), and for the required ones something besides spaces.
+_BREAKERS = PRINTABLE_BREAKERS.pattern[1:-1]
+_NAME_CHAR = f"[^\\u0000{_BREAKERS}]"
+PRINTABLE_RE = f"^{_NAME_CHAR}*$"
+NOT_BLANK_RE = f"^{_NAME_CHAR}*[^ \\u0000{_BREAKERS}]{_NAME_CHAR}*$"
+SLUG_RE = "^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$"
+_EMAIL_CHAR = f"[^\\s@\\u0000{_BREAKERS}]"
+EMAIL_RE = f"^{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\\.{_EMAIL_CHAR}+$"
 
 ValueKind = Literal["string", "integer", "boolean", "uuid", "datetime", "email", "secret"]
 
@@ -72,6 +95,10 @@ class Item:
                 base["enum"] = list(self.choices)
             if self.pattern:
                 base["pattern"] = self.pattern
+            elif self.kind == "datetime":
+                base["pattern"] = DATETIME_RE
+            else:
+                base["pattern"] = "^[^\\u0000]*$"  # Postgres text holds no NUL
         if self.required:
             return base
         return {"anyOf": [base, {"type": "null"}]}
@@ -83,6 +110,8 @@ class Item:
                 return None, field_error(self.key, "required", "Campo obrigatório")
             return None, None
         if self.kind == "integer":
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # JSON's 5.0 is the integer 5
             if isinstance(value, bool) or not isinstance(value, int):
                 return None, field_error(self.key, "wrong_type", "Tem de ser um número inteiro")
             low = self.minimum if self.minimum is not None else -(2**31)

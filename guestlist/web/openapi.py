@@ -691,6 +691,8 @@ _SLUG = {
 # What each path parameter must look like (anything else: 400 for an event id, 404 for the rest).
 _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "event_id": {"type": "string", "format": "uuid"},
+    "organization_id": {"type": "string", "format": "uuid"},
+    "promoter_id": {"type": "string", "format": "uuid"},
     "job_id": {"type": "string", "format": "uuid"},
     "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
     "promoter": _SLUG,

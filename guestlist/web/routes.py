@@ -40,10 +40,10 @@ _BODY, _BUSY = BODY_REFUSALS, BUSY_REFUSALS
 _I = staff.Item
 _UUID_RE = "^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$"
 _EVENT_ITEMS = (
-    _I("title", "title", required=True, max_length=160),
-    _I("slug", "slug", required=True, max_length=80),
+    _I("title", "title", required=True, max_length=160, pattern=staff.NOT_BLANK_RE),
+    _I("slug", "slug", required=True, max_length=80, pattern=staff.SLUG_RE),
     _I("startsAt", "starts_at", "datetime", required=True, max_length=40),
-    _I("location", "location", max_length=200),
+    _I("location", "location", max_length=200, pattern=staff.PRINTABLE_RE),
     _I("guestCapacity", "guest_capacity", "integer", minimum=1, maximum=1000000),
     _I("guestListClosesAt", "guest_list_closes_at", "datetime", max_length=40),
     _I("minAge", "min_age", "integer", minimum=1, maximum=99),
@@ -62,7 +62,7 @@ _STAFF_INVITE = staff.StaffBody(
     items=(
         _I("token", "token", required=True, pattern="^[0-9a-f]{64}$"),
         _I("password", "password", "secret", required=True, max_length=200),
-        _I("displayName", "display_name", max_length=80),
+        _I("displayName", "display_name", max_length=80, pattern=staff.PRINTABLE_RE),
     ),
     cookie="none",
 )
@@ -76,23 +76,24 @@ _EVENT_CREATE = staff.StaffBody(
     ),
 )
 _EVENT_UPDATE = staff.StaffBody((), items=_EVENT_ITEMS)
-_DUPLICATE = staff.StaffBody((), items=(_I("slug", "slug", max_length=80),))
+_DUPLICATE = staff.StaffBody((), items=(_I("slug", "slug", max_length=80, pattern=staff.SLUG_RE),))
 _QUOTA = staff.StaffBody((), items=(_I("quota", "quota", "integer", minimum=0, maximum=1000000),))
 _PROMOTER_ADD = staff.StaffBody(
     (),
     items=(
-        _I("slug", "slug", required=True, max_length=80),
-        _I("displayName", "display_name", required=True, max_length=80),
-        _I("teamName", "team_name", required=True, max_length=80),
+        _I("slug", "slug", required=True, max_length=80, pattern=staff.SLUG_RE),
+        _I("displayName", "display_name", required=True, max_length=80, pattern=staff.NOT_BLANK_RE),
+        _I("teamName", "team_name", required=True, max_length=80, pattern=staff.NOT_BLANK_RE),
     ),
 )
 _PROMOTER_TEAM = staff.StaffBody(
-    (), items=(_I("teamName", "team_name", required=True, max_length=80),)
+    (),
+    items=(_I("teamName", "team_name", required=True, max_length=80, pattern=staff.NOT_BLANK_RE),),
 )
 _INVITE = staff.StaffBody(
     (),
     items=(
-        _I("email", "email", "email", required=True, max_length=254),
+        _I("email", "email", "email", required=True, max_length=254, pattern=staff.EMAIL_RE),
         _I("role", "role", required=True, choices=("owner", "manager", "promoter")),
         _I("promoterId", "promoter_id", "uuid", pattern=_UUID_RE),
     ),
