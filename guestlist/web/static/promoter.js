@@ -84,7 +84,7 @@
         figure("quota", item.quota === null || item.quota === undefined ? "—" : item.quota)),
       el("h3", { text: "Ranking da equipa" }), ranking,
       el("h3", { text: "Os teus convidados" }), total,
-      el("div", { class: "table-wrap" }, el("table", {},
+      el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Os teus convidados" }, el("table", {},
         el("thead", {}, el("tr", {}, el("th", { text: "Nome" }), el("th", { text: "Estado" }))), rows)),
       more);
   }
