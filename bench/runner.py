@@ -44,10 +44,18 @@ from bench.harness import BENCH, BenchError, limits, log, write_json
 from bench.harness.bench import Bench
 from bench.harness.machine import cpu_model, git_revision, loadavg, mem_gb, tool_version
 from bench.harness.modes import MODES
-from bench.scenarios import doors_open, overload, saturation, time_to_qr, verify_phone
+from bench.scenarios import console, doors_open, overload, saturation, time_to_qr, verify_phone
 from guestlist import migrate
 
-SCENARIOS = ("limits", "verify-phone", "saturation", "time-to-qr", "doors-open", "overload")
+SCENARIOS = (
+    "limits",
+    "verify-phone",
+    "saturation",
+    "time-to-qr",
+    "doors-open",
+    "overload",
+    "console",
+)
 # Former scenario names, still accepted so that existing commands keep working.
 ALIASES = {"seed": "overload"}
 
@@ -93,6 +101,7 @@ def run(bench: Bench, scenarios: list[str]) -> bool:
                 "time-to-qr": time_to_qr.run,
                 "doors-open": doors_open.run,
                 "overload": overload.run,
+                "console": console.run,
             }[s](bench)
         if any(s != "limits" for s in scenarios):
             limits.after(bench)
