@@ -106,10 +106,12 @@ ALTER TABLE app.events
   ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
 
 -- The console's list, figures and the quota's count, at 20,000 guests an event.
+-- One index per sort of the list (newest, name, latest arrivals), each exactly its ORDER BY.
 CREATE INDEX guests_event_created_idx ON app.guests (event_id, created_at DESC, id);
+CREATE INDEX guests_event_name_idx ON app.guests (event_id, name, id);
+CREATE INDEX guests_event_arrival_idx
+  ON app.guests (event_id, checked_in_at DESC NULLS LAST, created_at DESC, id);
 CREATE INDEX guests_event_promoter_idx ON app.guests (event_id, promoter_id);
-CREATE INDEX guests_event_checked_in_idx ON app.guests (event_id, checked_in_at)
-  WHERE checked_in_at IS NOT NULL;
 
 -- What the console role may touch at all; the policies below narrow it to
 -- the caller's organizations. It never reads accounts' phones or passwords

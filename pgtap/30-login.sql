@@ -2,7 +2,7 @@
 -- phones alike, the same answer, recovery of a place, the lockout per client
 -- and the progressive delay per phone, a device's own session.
 BEGIN;
-SELECT plan(47);
+SELECT plan(50);
 \ir 00-fixture.psql
 SET LOCAL track_functions = 'all';
 
@@ -65,6 +65,16 @@ SELECT is(:'locked'::jsonb ->> 'code', 'account_locked',
 SELECT is(pg_temp.crypt_delta(), 5::bigint, 'a refused attempt spends no bcrypt');
 SELECT cmp_ok((:'locked'::jsonb ->> 'retry_after')::int, '>', 800, 'the refusal says how long it lasts');
 SELECT ok(NOT :'locked'::jsonb ? 'attempts_left', 'the lock itself carries no attempts_left');
+-- the warning before the lock says how long it lasts: the window, in whole minutes
+SELECT ok(NOT :'wrong'::jsonb ? 'lock_minutes', 'no client key (psql), no lock_minutes');
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Errada1A', :'ev',
+          p_client_key => '10.0.0.4') -> 'lock_minutes', '15'::jsonb,
+          'invalid_credentials carries lock_minutes: 900 s = 15 minutes');
+SELECT admin.set_setting('login_failure_window_seconds', '61');
+SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Errada1A', :'ev',
+          p_client_key => '10.0.0.5') -> 'lock_minutes', '2'::jsonb,
+          'lock_minutes follows the setting, rounded up (61 s: 2 minutes)');
+SELECT admin.set_setting('login_failure_window_seconds', NULL);
 SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Errada1A', :'ev',
           p_client_key => '10.0.0.3') ->> 'attempts_left', '4',
           'another client''s count is its own');
@@ -145,7 +155,7 @@ SELECT is(api.authenticate_and_create_guest_v2('+351935886310', 'Segredo123', :'
 SELECT is(api.authenticate_and_create_guest_v2('bad', '', NULL) -> 'errors',
   '[{"code": "invalid", "field": "phone", "message": "Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310."},
     {"code": "invalid", "field": "password", "message": "Indica a tua palavra-passe."},
-    {"code": "required", "field": "event_id", "message": "Evento em falta."}]'::jsonb,
+    {"code": "required", "field": "event_id", "message": "Evento em falta. Abre de novo o link que recebeste do promotor."}]'::jsonb,
   'every invalid field at once, named without p_');
 SELECT is((SELECT count(*)::int FROM app.guests), 2, 'two guests in the end (Ana and Rui)');
 

@@ -32,14 +32,14 @@ SELECT is(api.register_and_create_guest_v2('+351935886310', 'Outra', 'Pessoa', '
 SELECT is(api.register_and_create_guest_v2('x', repeat('a', 81), '  ', 'not-an-email', 'abcdefgh',
           NULL, NULL, NULL, current_date + 1, 'X', repeat('c', 81)) -> 'errors',
   '[{"code": "invalid", "field": "phone", "message": "Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310."},
-    {"code": "length", "field": "first_name", "message": "O nome deve ter entre 1 e 80 caracteres."},
-    {"code": "length", "field": "last_name", "message": "O apelido deve ter entre 1 e 80 caracteres."},
-    {"code": "invalid", "field": "email", "message": "Email inválido."},
-    {"code": "weak", "field": "password", "message": "A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números."},
-    {"code": "required", "field": "event_id", "message": "Evento em falta."},
+    {"code": "length", "field": "first_name", "message": "Indica o teu nome, com 80 caracteres no máximo."},
+    {"code": "length", "field": "last_name", "message": "Indica o teu apelido, com 80 caracteres no máximo."},
+    {"code": "invalid", "field": "email", "message": "Indica um email válido, como nome@exemplo.pt."},
+    {"code": "weak", "field": "password", "message": "Escolhe uma palavra-passe com pelo menos 8 caracteres, com maiúsculas, minúsculas e números."},
+    {"code": "required", "field": "event_id", "message": "Evento em falta. Abre de novo o link que recebeste do promotor."},
     {"code": "invalid", "field": "birth_date", "message": "A data de nascimento tem de ser anterior a hoje. Corrige-a ou deixa-a em branco."},
-    {"code": "invalid", "field": "gender", "message": "Género inválido."},
-    {"code": "length", "field": "city", "message": "A cidade deve ter no máximo 80 caracteres."}]'::jsonb,
+    {"code": "invalid", "field": "gender", "message": "Escolhe uma das opções de género."},
+    {"code": "length", "field": "city", "message": "Encurta a cidade para 80 caracteres no máximo, ou deixa-a em branco."}]'::jsonb,
   'every invalid field at once, in order, named without p_');
 SELECT is(api.register_and_create_guest_v2('+351910000002', 'A', 'B', 'a@b.pt', 'segredo123', :'ev')
           -> 'errors' -> 0 ->> 'field', 'password', 'a password without upper case is weak');
@@ -66,15 +66,15 @@ SELECT is((SELECT count(*)::int FROM app.client_users WHERE phone = '+3519100000
 -- invisible characters spoof names at the door: refused by code, field by field
 SELECT is(api.register_and_create_guest_v2('+351910000005', E'Ana\u202Egis', E'Sil\u200Bva',
           E'a\u2066b@example.pt', 'Segredo123', :'ev', p_city => E'Porto\u0007') -> 'errors',
-  '[{"code": "invalid_characters", "field": "first_name", "message": "Contém caracteres de controlo ou invisíveis, que não são permitidos."},
-    {"code": "invalid_characters", "field": "last_name", "message": "Contém caracteres de controlo ou invisíveis, que não são permitidos."},
-    {"code": "invalid_characters", "field": "email", "message": "Contém caracteres de controlo ou invisíveis, que não são permitidos."},
-    {"code": "invalid_characters", "field": "city", "message": "Contém caracteres de controlo ou invisíveis, que não são permitidos."}]'::jsonb,
+  '[{"code": "invalid_characters", "field": "first_name", "message": "Tem caracteres invisíveis ou de controlo, que não são permitidos. Escreve o texto à mão, sem o colar."},
+    {"code": "invalid_characters", "field": "last_name", "message": "Tem caracteres invisíveis ou de controlo, que não são permitidos. Escreve o texto à mão, sem o colar."},
+    {"code": "invalid_characters", "field": "email", "message": "Tem caracteres invisíveis ou de controlo, que não são permitidos. Escreve o texto à mão, sem o colar."},
+    {"code": "invalid_characters", "field": "city", "message": "Tem caracteres invisíveis ou de controlo, que não são permitidos. Escreve o texto à mão, sem o colar."}]'::jsonb,
   'bidi overrides, isolates, zero-width spaces and controls are refused in every name');
 SELECT is(api.register_and_create_guest_v2('+351910000005', E'Ana\tMaria', 'B', E'a\u00A0b@b.pt',
           'Segredo123', :'ev') -> 'errors',
-  '[{"code": "invalid_characters", "field": "first_name", "message": "Contém caracteres de controlo ou invisíveis, que não são permitidos."},
-    {"code": "invalid", "field": "email", "message": "Email inválido."}]'::jsonb,
+  '[{"code": "invalid_characters", "field": "first_name", "message": "Tem caracteres invisíveis ou de controlo, que não são permitidos. Escreve o texto à mão, sem o colar."},
+    {"code": "invalid", "field": "email", "message": "Indica um email válido, como nome@exemplo.pt."}]'::jsonb,
   'a tab is a control character; a no-break space is no email');
 SELECT is(api.register_and_create_guest_v2('+351910000006', 'Maria-João', 'Ñúñez O''Brien',
           'mj@example.pt', 'Segredo123', :'ev', p_city => 'São João da Madeira') ->> 'success',
@@ -87,7 +87,7 @@ SELECT throws_ok($$INSERT INTO app.client_users (phone, first_name, last_name, e
 -- bcrypt reads 72 bytes: a longer password is refused, never silently cut
 SELECT is(api.register_and_create_guest_v2('+351910000008', 'A', 'B', 'a@b.pt',
           'Aa1' || repeat('x', 70), :'ev') -> 'errors',
-  '[{"code": "too_long", "field": "password", "message": "A palavra-passe pode ter no máximo 72 bytes (letras acentuadas contam 2, emojis 4)."}]'::jsonb,
+  '[{"code": "too_long", "field": "password", "message": "A palavra-passe tem mais de 72 bytes (letras acentuadas contam 2, emojis 4). Escreve uma mais curta."}]'::jsonb,
   'a 73-byte password is too long');
 SELECT is(api.register_and_create_guest_v2('+351910000008', 'A', 'B', 'a@b.pt',
           'Aa1' || repeat('é', 35), :'ev') -> 'errors' -> 0 ->> 'code', 'too_long',
@@ -96,10 +96,10 @@ SELECT is(api.register_and_create_guest_v2('+351910000008', 'A', 'B', 'a@b.pt',
           'Aa1' || repeat('x', 69), :'ev') ->> 'success', 'true', 'exactly 72 bytes is fine');
 SELECT is(api.register_and_create_guest_v2('', '', ' ', 'x', 'a', :'ev') -> 'errors',
   '[{"code": "invalid", "field": "phone", "message": "Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310."},
-    {"code": "length", "field": "first_name", "message": "O nome deve ter entre 1 e 80 caracteres."},
-    {"code": "length", "field": "last_name", "message": "O apelido deve ter entre 1 e 80 caracteres."},
-    {"code": "invalid", "field": "email", "message": "Email inválido."},
-    {"code": "weak", "field": "password", "message": "A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números."}]'::jsonb,
+    {"code": "length", "field": "first_name", "message": "Indica o teu nome, com 80 caracteres no máximo."},
+    {"code": "length", "field": "last_name", "message": "Indica o teu apelido, com 80 caracteres no máximo."},
+    {"code": "invalid", "field": "email", "message": "Indica um email válido, como nome@exemplo.pt."},
+    {"code": "weak", "field": "password", "message": "Escolhe uma palavra-passe com pelo menos 8 caracteres, com maiúsculas, minúsculas e números."}]'::jsonb,
   'empty names, email x and password a: every field named at once');
 
 SELECT * FROM finish();

@@ -1,6 +1,6 @@
 -- api.resolve_guest_page, api.session_guest, api.session_pass and api.qr_code_exists.
 BEGIN;
-SELECT plan(28);
+SELECT plan(31);
 \ir 00-fixture.psql
 
 SELECT api.resolve_guest_page('promo-teste', 'noite-teste') AS page \gset
@@ -33,6 +33,14 @@ SELECT is(api.session_guest(:'reg'::jsonb ->> 'session_token', :'ev') ->> 'qr_co
           :'reg'::jsonb ->> 'qr_code', 'a returning device gets its QR code from the session');
 SELECT throws_ok(format('SELECT api.session_guest(%L, %L)', repeat('0', 64), :'ev'), 'PT401', NULL,
                  'an unknown token: PT401');
+-- the full name, to the session's own guest only: the ticket they save bears it
+SELECT is(api.session_guest(:'reg'::jsonb ->> 'session_token', :'ev') ->> 'last_name', 'Silva',
+          'a returning device gets its guest''s last name');
+SELECT is(api.session_pass(:'reg'::jsonb ->> 'session_token', :'ev') #>> '{guest,last_name}',
+          'Silva', 'so does the page''s pass');
+SELECT ok(position('Silva' IN api.resolve_guest_page('promo-teste', 'noite-teste')::text) = 0
+          AND NOT :'reg'::jsonb ? 'last_name',
+          'the public page and the registration answer carry no last name');
 SELECT function_returns('api', 'session_pass', ARRAY['text', 'uuid', 'text'], 'jsonb',
                         'api.session_pass(token, event, client key) → jsonb');
 SELECT ok(has_function_privilege('guestlist_web', 'api.session_pass(text, uuid, text)', 'EXECUTE'),

@@ -2,7 +2,7 @@
 -- (unknown email and wrong password alike, lockout), sessions (12 h,
 -- logout, logout everywhere), who am I; structure and privileges.
 BEGIN;
-SELECT plan(45);
+SELECT plan(48);
 \ir 00-fixture.psql
 
 -- --- structure and privileges --------------------------------------------------------------
@@ -60,9 +60,14 @@ RESET ROLE;
 -- an existing account accepting a second invite must give its own password
 SELECT admin.invite_member(:'sorg', 'dona@example.pt', 'manager') ->> 'inviteToken' AS inv2 \gset
 SET LOCAL ROLE guestlist_web;
-SELECT throws_ok(format($$SELECT api.accept_invite(%L, 'Outra123', 'X')$$, :'inv2'), 'PT401', NULL,
-                 'an invite never sets an existing account''s password');
+SELECT is(api.accept_invite(:'inv2', 'Outra123', 'X') ->> 'code', 'invalid_credentials',
+          'an invite never sets an existing account''s password');
 RESET ROLE;
+SELECT is((SELECT failures FROM app.login_failures
+           WHERE phone_hash = app._staff_lockout_hash('dona@example.pt')), 1,
+          'and a wrong one counts as a failed login of the email');
+DELETE FROM app.login_failures;
+DELETE FROM app.login_client_failures;
 SELECT is((SELECT role FROM app.staff_memberships m JOIN app.staff_accounts a ON a.id = m.staff_id
            WHERE a.email = 'dona@example.pt'), 'owner', 'so the role did not change');
 UPDATE app.staff_invites SET expires_at = now() - interval '1 second', created_at = now() - interval '3 days'
@@ -109,6 +114,9 @@ UPDATE app.staff_sessions SET expires_at = now() - interval '1 second',
 WHERE token_hash = sha256(decode(:'t3', 'hex'));
 SELECT throws_ok(format('SELECT api.staff_me(%L)', :'t3'), 'PT401', NULL,
                  'an expired session is invalid');
+SELECT ok((api.cleanup() ->> 'staff')::int >= 1, 'the cleanup deletes expired staff sessions');
+SELECT is((SELECT count(*)::int FROM app.staff_sessions WHERE token_hash = sha256(decode(:'t3', 'hex'))),
+          0, 'this one among them');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -66,14 +66,14 @@ SET LOCAL ROLE guestlist_web;
 SELECT throws_ok(format(m.tmpl, :'ta', CASE m.kind WHEN 'event' THEN :'evb'
                                                     WHEN 'organization' THEN :'other_org'
                                                     ELSE :'pb' END),
-                 'PT404', 'Não encontrado.', m.label || ': B''s ' || m.kind || ' is not found by A')
+                 'PT404', 'Não encontrado. Escolhe-o de novo na tua lista.', m.label || ': B''s ' || m.kind || ' is not found by A')
 FROM matrix m ORDER BY m.label;
-SELECT throws_ok(format(m.tmpl, :'ta', :'nx'), 'PT404', 'Não encontrado.',
+SELECT throws_ok(format(m.tmpl, :'ta', :'nx'), 'PT404', 'Não encontrado. Escolhe-o de novo na tua lista.',
                  m.label || ': a missing ' || m.kind || ' answers the same')
 FROM matrix m ORDER BY m.label;
 -- and the other way round, for the event and organization ids
 SELECT throws_ok(format(m.tmpl, :'tb', CASE m.kind WHEN 'event' THEN :'ev' ELSE :'org' END),
-                 'PT404', 'Não encontrado.', m.label || ': A''s ' || m.kind || ' is not found by B')
+                 'PT404', 'Não encontrado. Escolhe-o de novo na tua lista.', m.label || ': A''s ' || m.kind || ' is not found by B')
 FROM matrix m WHERE m.kind <> 'promoter' ORDER BY m.label;
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM app.event_promoter_quotas WHERE event_id IN (:'ev', :'evb')), 0,

@@ -63,16 +63,16 @@ SELECT is((SELECT array_agg(password ORDER BY password) FROM app.guest_job_secre
 -- (b) client 2 reads client 1's job: without a token, with its own, with a made-up one
 SET LOCAL ROLE guestlist_web;
 SELECT throws_ok(format('SELECT api.guest_job_status(%L, NULL)', :'c1'::jsonb ->> 'jobId'),
-                 'PT404', 'Pedido não encontrado.', 'no token: job_not_found');
+                 'PT404', 'Pedido não encontrado. Submete o formulário novamente.', 'no token: job_not_found');
 SELECT throws_ok(format('SELECT api.guest_job_status(%L, %L)', :'c1'::jsonb ->> 'jobId',
                         :'c2'::jsonb ->> 'jobToken'),
-                 'PT404', 'Pedido não encontrado.', 'another job''s token: job_not_found');
+                 'PT404', 'Pedido não encontrado. Submete o formulário novamente.', 'another job''s token: job_not_found');
 SELECT throws_ok(format('SELECT api.guest_job_status(%L, %L)', :'c1'::jsonb ->> 'jobId',
                         repeat('A', 32)),
-                 'PT404', 'Pedido não encontrado.', 'a made-up token: job_not_found');
+                 'PT404', 'Pedido não encontrado. Submete o formulário novamente.', 'a made-up token: job_not_found');
 SELECT throws_ok(format('SELECT api.guest_job_status(%L, %L)', gen_random_uuid(),
                         :'c1'::jsonb ->> 'jobToken'),
-                 'PT404', 'Pedido não encontrado.', 'an unknown id: the very same answer');
+                 'PT404', 'Pedido não encontrado. Submete o formulário novamente.', 'an unknown id: the very same answer');
 SELECT is(api.guest_job_status((:'c1'::jsonb ->> 'jobId')::uuid, :'c1'::jsonb ->> 'jobToken')
           - 'createdAt', jsonb_build_object('id', :'c1'::jsonb ->> 'jobId', 'status', 'waiting',
           'result', NULL, 'error', NULL, 'processedAt', NULL, 'finishedAt', NULL),
@@ -137,7 +137,7 @@ SELECT api.enqueue_guest_job('login', jsonb_build_object(
 SELECT isnt(:'l2'::jsonb ->> 'jobId', :'l1'::jsonb ->> 'jobId', 'a wrong password is another job');
 SELECT throws_ok(format('SELECT api.guest_job_status(%L, %L)', :'l1'::jsonb ->> 'jobId',
                         :'l2'::jsonb ->> 'jobToken'),
-                 'PT404', 'Pedido não encontrado.', '… whose token cannot read the real login');
+                 'PT404', 'Pedido não encontrado. Submete o formulário novamente.', '… whose token cannot read the real login');
 SELECT api.work_guest_jobs('w', 10, 1000) ->> 'completed' AS worked \gset
 SELECT api.guest_job_status((:'l2'::jsonb ->> 'jobId')::uuid, :'l2'::jsonb ->> 'jobToken') AS sl2 \gset
 SELECT api.guest_job_status((:'l1'::jsonb ->> 'jobId')::uuid, :'l1'::jsonb ->> 'jobToken') AS sl1 \gset

@@ -17,7 +17,7 @@ SELECT api.register_and_create_guest_v2('+351935886310', 'Ana', 'Silva', 'ana@ex
 INSERT INTO app.guest_sessions (client_user_id, token_hash, expires_at)
 SELECT id, sha256('old'), now() - interval '1 day' FROM app.client_users;
 
-SELECT is(api.cleanup() - 'jobs' - 'retention' - 'passwordResets',
+SELECT is(api.cleanup() - 'jobs' - 'retention' - 'passwordResets' - 'staff',
           '{"cache": 1, "sessions": 1, "loginWindows": 2, "rateCounters": 1}'::jsonb,
           'cleanup deletes the expired rows of each kind (failed logins: per phone and per client)');
 SELECT is((SELECT count(*)::int FROM app.phone_lookup_cache), 1, 'the live cache row stays');

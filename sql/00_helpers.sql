@@ -330,19 +330,19 @@ AS $$
 BEGIN
   RETURN CASE p_code
     WHEN 'invalid_input' THEN 'Dados inválidos. Corrige os campos assinalados.'
-    WHEN 'invalid_credentials' THEN 'Telemóvel ou palavra-passe incorretos.'
-    WHEN 'account_locked' THEN 'Demasiadas tentativas falhadas. Tenta novamente mais tarde.'
+    WHEN 'invalid_credentials' THEN 'Telemóvel ou palavra-passe incorretos. Confirma-os e tenta de novo, ou escolhe «Esqueci-me da palavra-passe».'
+    WHEN 'account_locked' THEN 'Demasiadas tentativas falhadas. Espera o tempo indicado e tenta de novo, ou define uma nova palavra-passe em «Esqueci-me da palavra-passe».'
     WHEN 'rate_limited' THEN 'Demasiados pedidos. Tenta novamente daqui a pouco.'
-    WHEN 'event_not_found' THEN 'Evento não encontrado.'
-    WHEN 'promoter_not_found' THEN 'Promotor ou equipa não trabalha este evento.'
-    WHEN 'guest_list_closed' THEN 'A lista de convidados deste evento já fechou.'
-    WHEN 'guest_list_full' THEN 'A lista de convidados deste evento está completa.'
+    WHEN 'event_not_found' THEN 'Evento não encontrado. Confirma o link com quem to enviou.'
+    WHEN 'promoter_not_found' THEN 'Este promotor ou equipa não trabalha este evento. Pede um novo link ao teu promotor.'
+    WHEN 'guest_list_closed' THEN 'A lista de convidados deste evento já fechou. Fala com o teu promotor.'
+    WHEN 'guest_list_full' THEN 'A lista de convidados deste evento está completa. Fala com o teu promotor.'
     WHEN 'phone_exists' THEN 'Este telemóvel já está registado. Entra com a tua palavra-passe.'
     -- a promoter's quota on the event (sql/62_console.sql), and an event's minimum age
-    WHEN 'promoter_quota_full' THEN 'A lista deste promotor para este evento está completa.'
-    WHEN 'too_young' THEN 'Este evento tem idade mínima e ainda não a tens. Não podes entrar na lista.'
-    WHEN 'birth_date_required' THEN 'Este evento tem idade mínima: indica a tua data de nascimento.'
-    ELSE 'Pedido recusado.'
+    WHEN 'promoter_quota_full' THEN 'A lista deste promotor para este evento está completa. Fala com o teu promotor.'
+    WHEN 'too_young' THEN 'Este evento tem idade mínima e ainda não a tens. Fala com o teu promotor se for um erro.'
+    WHEN 'birth_date_required' THEN 'Este evento tem idade mínima. Indica a tua data de nascimento.'
+    ELSE 'Pedido recusado. Tenta novamente daqui a pouco.'
   END;
 END
 $$;

@@ -127,11 +127,11 @@ BEGIN
   ELSIF octet_length(p_password) > 72 THEN
     -- bcrypt reads 72 bytes and registration refuses more: no account has such a password
     v_errors := v_errors || jsonb_build_object('field', 'password', 'code', 'too_long',
-      'message', 'A palavra-passe pode ter no máximo 72 bytes (letras acentuadas contam 2, emojis 4).');
+      'message', 'A palavra-passe tem mais de 72 bytes (letras acentuadas contam 2, emojis 4). Escreve uma mais curta.');
   END IF;
   IF p_event_id IS NULL THEN
     v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'required',
-      'message', 'Evento em falta.');
+      'message', 'Evento em falta. Abre de novo o link que recebeste do promotor.');
   END IF;
   RETURN v_errors;
 END
@@ -169,6 +169,8 @@ $$;
 -- (1: the next failure locks it; 0: it just did). It is the client's own
 -- count, the same for a known and an unknown phone: it tells the client
 -- nothing it could not count itself, and lets the page warn before the lock.
+-- lock_minutes beside it: how long that lock lasts (login_failure_window_seconds,
+-- in whole minutes, rounded up), so the warning can say it.
 CREATE OR REPLACE FUNCTION app._check_password(p_phone text, p_password text,
                                                p_lockout_key text, p_device_user_id uuid,
                                                OUT user_id uuid, OUT refusal jsonb)
@@ -211,7 +213,9 @@ BEGIN
     FROM app.login_client_failures f
     WHERE f.phone_hash = v_phone_hash AND f.client_key = left(v_lockout_key, 100);
     refusal := app._refusal('invalid_credentials', app._message('invalid_credentials'),
-                            jsonb_strip_nulls(jsonb_build_object('attempts_left', v_left)));
+      jsonb_strip_nulls(jsonb_build_object('attempts_left', v_left,
+        'lock_minutes', CASE WHEN v_left IS NOT NULL
+                             THEN ceil(extract(epoch FROM v_window) / 60)::integer END)));
     RETURN;
   END IF;
   PERFORM app._clear_login_failures(v_phone_hash);
@@ -374,7 +378,7 @@ BEGIN
   WHERE cu.id = v_check.user_id AND cu.birth_date IS NULL;
   GET DIAGNOSTICS v_updated = ROW_COUNT;
   IF v_updated = 0 THEN
-    RETURN app._refusal('birth_date_known', 'A tua data de nascimento já está registada.');
+    RETURN app._refusal('birth_date_known', 'A tua data de nascimento já está registada. Entra com a tua palavra-passe.');
   END IF;
   RETURN jsonb_build_object('success', true);
 END

@@ -73,7 +73,7 @@ BEGIN
   IF v_phone IS NULL THEN
     PERFORM app._raise(400, 'invalid_input', app._message('invalid_input'), jsonb_build_object(
       'errors', jsonb_build_array(jsonb_build_object('field', 'phone', 'code', 'invalid',
-        'message', 'Número de telemóvel inválido.'))));
+        'message', 'Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310.'))));
   END IF;
   SELECT '/promotor/' || p.slug || '/' || es.slug INTO v_path
   FROM app.events e
@@ -85,7 +85,7 @@ BEGIN
   ORDER BY es.created_at DESC, es.slug
   LIMIT 1;
   IF v_path IS NULL THEN
-    PERFORM app._raise(404, 'page_not_found', 'Página não encontrada.');
+    PERFORM app._raise(404, 'page_not_found', 'Página não encontrada. Confirma o link com quem to enviou.');
   END IF;
   PERFORM app._raise_rate_limited(app._count_reset_request(app._phone_hash(v_phone)));
 

@@ -14,11 +14,11 @@ AS $$
 BEGIN
   IF octet_length(p_password) > 72 THEN
     RETURN jsonb_build_object('field', 'password', 'code', 'too_long',
-      'message', 'A palavra-passe pode ter no máximo 72 bytes (letras acentuadas contam 2, emojis 4).');
+      'message', 'A palavra-passe tem mais de 72 bytes (letras acentuadas contam 2, emojis 4). Escreve uma mais curta.');
   ELSIF p_password IS NULL OR length(p_password) < 8
      OR p_password !~ '[a-z]' OR p_password !~ '[A-Z]' OR p_password !~ '[0-9]' THEN
     RETURN jsonb_build_object('field', 'password', 'code', 'weak',
-      'message', 'A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números.');
+      'message', 'Escolhe uma palavra-passe com pelo menos 8 caracteres, com maiúsculas, minúsculas e números.');
   END IF;
   RETURN NULL;
 END
@@ -39,7 +39,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_errors jsonb := '[]'::jsonb;
-  v_chars constant text := 'Contém caracteres de controlo ou invisíveis, que não são permitidos.';
+  v_chars constant text := 'Tem caracteres invisíveis ou de controlo, que não são permitidos. Escreve o texto à mão, sem o colar.';
   -- whitespace an email cannot hold: ASCII's and Unicode's spaces (Zs), spelled out so the
   -- rule does not depend on the database's locale; other invisibles are invalid_characters
   v_email_re constant text := '^[^@ \t\n\v\f\r\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]+'
@@ -52,21 +52,21 @@ BEGIN
   END IF;
   IF coalesce(length(btrim(p_first_name)), 0) NOT BETWEEN 1 AND 80 THEN
     v_errors := v_errors || jsonb_build_object('field', 'first_name', 'code', 'length',
-      'message', 'O nome deve ter entre 1 e 80 caracteres.');
+      'message', 'Indica o teu nome, com 80 caracteres no máximo.');
   ELSIF NOT app._printable_text(p_first_name) THEN
     v_errors := v_errors || jsonb_build_object('field', 'first_name',
       'code', 'invalid_characters', 'message', v_chars);
   END IF;
   IF coalesce(length(btrim(p_last_name)), 0) NOT BETWEEN 1 AND 80 THEN
     v_errors := v_errors || jsonb_build_object('field', 'last_name', 'code', 'length',
-      'message', 'O apelido deve ter entre 1 e 80 caracteres.');
+      'message', 'Indica o teu apelido, com 80 caracteres no máximo.');
   ELSIF NOT app._printable_text(p_last_name) THEN
     v_errors := v_errors || jsonb_build_object('field', 'last_name',
       'code', 'invalid_characters', 'message', v_chars);
   END IF;
   IF p_email IS NULL OR length(btrim(p_email)) > 254 OR btrim(p_email) !~ v_email_re THEN
     v_errors := v_errors || jsonb_build_object('field', 'email', 'code', 'invalid',
-      'message', 'Email inválido.');
+      'message', 'Indica um email válido, como nome@exemplo.pt.');
   ELSIF NOT app._printable_text(p_email) THEN
     v_errors := v_errors || jsonb_build_object('field', 'email',
       'code', 'invalid_characters', 'message', v_chars);
@@ -75,7 +75,7 @@ BEGIN
   v_errors := v_errors || coalesce(app._new_password_error(p_password), '[]'::jsonb);
   IF p_event_id IS NULL THEN
     v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'required',
-      'message', 'Evento em falta.');
+      'message', 'Evento em falta. Abre de novo o link que recebeste do promotor.');
   END IF;
   IF p_birth_date IS NOT NULL AND p_birth_date <= date '1900-01-01' THEN
     v_errors := v_errors || jsonb_build_object('field', 'birth_date', 'code', 'invalid',
@@ -86,11 +86,11 @@ BEGIN
   END IF;
   IF p_gender IS NOT NULL AND p_gender NOT IN ('M', 'F', 'O') THEN
     v_errors := v_errors || jsonb_build_object('field', 'gender', 'code', 'invalid',
-      'message', 'Género inválido.');
+      'message', 'Escolhe uma das opções de género.');
   END IF;
   IF p_city IS NOT NULL AND length(btrim(p_city)) > 80 THEN
     v_errors := v_errors || jsonb_build_object('field', 'city', 'code', 'length',
-      'message', 'A cidade deve ter no máximo 80 caracteres.');
+      'message', 'Encurta a cidade para 80 caracteres no máximo, ou deixa-a em branco.');
   ELSIF NOT app._printable_text(p_city) THEN
     v_errors := v_errors || jsonb_build_object('field', 'city',
       'code', 'invalid_characters', 'message', v_chars);

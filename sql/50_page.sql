@@ -42,7 +42,7 @@ BEGIN
   ORDER BY e.starts_at DESC, t.created_at, t.id
   LIMIT 1;
   IF v_page IS NULL THEN
-    PERFORM app._raise(404, 'page_not_found', 'Página não encontrada.');
+    PERFORM app._raise(404, 'page_not_found', 'Página não encontrada. Confirma o link com quem to enviou.');
   END IF;
   RETURN v_page;
 END
@@ -50,7 +50,8 @@ $$;
 GRANT EXECUTE ON FUNCTION api.resolve_guest_page(text, text, text) TO guestlist_web;
 
 -- A returning device: the guest's place on this event from its session
--- token. Unknown or expired token: PT401 session_invalid; no place on this
+-- token, with the guest's full name (their own, to their own session: the
+-- ticket they save bears it; no public answer carries a last name). Unknown or expired token: PT401 session_invalid; no place on this
 -- event yet: PT404 event_not_found. Rate-limited per p_client_key.
 CREATE OR REPLACE FUNCTION api.session_guest(p_session_token text, p_event_id uuid,
                                              p_client_key text DEFAULT NULL)
@@ -73,25 +74,27 @@ BEGIN
     WHERE s.token_hash = sha256(decode(p_session_token, 'hex')) AND s.expires_at > now();
   END IF;
   IF v_user_id IS NULL THEN
-    PERFORM app._raise(401, 'session_invalid', 'Sessão inválida ou expirada.');
+    PERFORM app._raise(401, 'session_invalid', 'A tua sessão terminou ou expirou. Entra de novo com o teu número.');
   END IF;
   SELECT jsonb_build_object('success', true, 'guest_id', g.id, 'qr_code', g.qr_code,
-                            'first_name', cu.first_name, 'event', app._event_json(e))
+                            'first_name', cu.first_name, 'last_name', cu.last_name,
+                            'event', app._event_json(e))
     INTO v_answer
   FROM app.guests g
   JOIN app.events e ON e.id = g.event_id AND e.is_active
   JOIN app.client_users cu ON cu.id = g.client_user_id
   WHERE g.event_id = p_event_id AND g.client_user_id = v_user_id AND g.status <> 'cancelled';
   IF v_answer IS NULL THEN
-    PERFORM app._raise(404, 'event_not_found', 'Ainda não estás na lista deste evento.');
+    PERFORM app._raise(404, 'event_not_found', 'Ainda não estás na lista deste evento. Entra com o teu número para te juntares a ela.');
   END IF;
   RETURN v_answer;
 END
 $$;
 GRANT EXECUTE ON FUNCTION api.session_guest(text, uuid, text) TO guestlist_web;
 
--- What the guest page asks on every visit: this device's place on the event,
--- or {"guest": null} when it has none (no token, an unknown, expired or ended
+-- What the guest page asks on every visit: this device's place on the event
+-- (the pass and the ticket: QR code, first and last name, event; only the
+-- session's own guest ever gets it), or {"guest": null} when it has none (no token, an unknown, expired or ended
 -- session, no place on this event yet), and whether the device holds a valid
 -- session at all (session: a device whose session ended forgets the pass it
 -- kept offline; one with a session but no place here holds another guest).
@@ -115,7 +118,8 @@ BEGIN
   v_user_id := app._session_user(p_session_token);
   IF v_user_id IS NOT NULL AND p_event_id IS NOT NULL THEN
     SELECT jsonb_build_object('guest_id', g.id, 'qr_code', g.qr_code,
-                              'first_name', cu.first_name, 'event', app._event_json(e))
+                              'first_name', cu.first_name, 'last_name', cu.last_name,
+                              'event', app._event_json(e))
       INTO v_guest
     FROM app.client_users cu
     JOIN app.guests g ON g.client_user_id = cu.id AND g.event_id = p_event_id

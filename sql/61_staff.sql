@@ -52,6 +52,28 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION app._console_ids(text) TO guestlist_console;
 
+-- The events of the organizations of the caller's scope of one kind ('full',
+-- 'porgs', see app._console_ids): the guests' and quotas' policies compare an
+-- event id with this array (an init-plan once a query) instead of looking up
+-- each row's event.
+CREATE OR REPLACE FUNCTION app._console_event_ids(p_kind text)
+RETURNS uuid[]
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_orgs uuid[] := app._console_ids(p_kind);
+BEGIN
+  IF cardinality(v_orgs) = 0 THEN
+    RETURN '{}'::uuid[];
+  END IF;
+  RETURN coalesce((SELECT array_agg(e.id) FROM app.events e WHERE e.organization_id = ANY (v_orgs)),
+                  '{}'::uuid[]);
+END
+$$;
+GRANT EXECUTE ON FUNCTION app._console_event_ids(text) TO guestlist_console;
+
 -- The staff account of a valid (unexpired, unrevoked) session token of an
 -- active account, or NULL.
 CREATE OR REPLACE FUNCTION app._staff_session(p_session_token text)
@@ -129,6 +151,8 @@ DECLARE
   v_porgs constant text := '((SELECT app._console_ids(''porgs''))::uuid[])';
   v_promoters constant text := '((SELECT app._console_ids(''promoters''))::uuid[])';
   v_staff constant text := '((SELECT app._console_ids(''staff''))::uuid[])';
+  v_full_events constant text := '((SELECT app._console_event_ids(''full''))::uuid[])';
+  v_porg_events constant text := '((SELECT app._console_event_ids(''porgs''))::uuid[])';
   p record;
 BEGIN
   FOR p IN SELECT * FROM (VALUES
@@ -147,14 +171,13 @@ BEGIN
      format('id = ANY %s OR EXISTS (SELECT 1 FROM app.team_members tm WHERE tm.promoter_id = id)',
             v_promoters), NULL),
     ('guests', 'SELECT',
-     format('EXISTS (SELECT 1 FROM app.events e WHERE e.id = event_id AND (e.organization_id = ANY %s'
-            ' OR (e.organization_id = ANY %s AND promoter_id = ANY %s)))', v_full, v_porgs, v_promoters),
+     format('event_id = ANY %s OR (event_id = ANY %s AND promoter_id = ANY %s)',
+            v_full_events, v_porg_events, v_promoters),
      NULL),
     ('event_promoter_quotas', 'ALL',
-     format('EXISTS (SELECT 1 FROM app.events e WHERE e.id = event_id AND (e.organization_id = ANY %s'
-            ' OR promoter_id = ANY %s))', v_full, v_promoters),
-     format('EXISTS (SELECT 1 FROM app.events e WHERE e.id = event_id AND e.organization_id = ANY %s)',
-            v_full)),
+     format('event_id = ANY %s OR (event_id = ANY %s AND promoter_id = ANY %s)',
+            v_full_events, v_porg_events, v_promoters),
+     format('event_id = ANY %s', v_full_events)),
     ('staff_memberships', 'ALL', format('organization_id = ANY %s OR staff_id = ANY %s', v_full, v_staff),
                                  format('organization_id = ANY %s', v_owner)),
     ('staff_invites', 'ALL', format('organization_id = ANY %s', v_owner),
@@ -243,7 +266,7 @@ DECLARE
   v_expires timestamptz := now() + interval '72 hours';
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM app.organizations o WHERE o.id = p_organization_id) THEN
-    PERFORM app._raise(404, 'not_found', 'Não encontrado.');
+    PERFORM app._raise(404, 'not_found', 'Não encontrado. Escolhe-o de novo na tua lista.');
   END IF;
   IF v_email IS NULL THEN
     PERFORM app._invalid_field('email', 'Email inválido.');
@@ -258,7 +281,7 @@ BEGIN
   IF p_promoter_id IS NOT NULL AND NOT EXISTS (
        SELECT 1 FROM app.team_members tm JOIN app.teams t ON t.id = tm.team_id
        WHERE tm.promoter_id = p_promoter_id AND t.organization_id = p_organization_id) THEN
-    PERFORM app._raise(404, 'not_found', 'Não encontrado.');
+    PERFORM app._raise(404, 'not_found', 'Não encontrado. Escolhe-o de novo na tua lista.');
   END IF;
   INSERT INTO app.staff_invites (organization_id, email, role, promoter_id, token_hash,
                                  invited_by, expires_at)
@@ -314,9 +337,10 @@ GRANT EXECUTE ON FUNCTION admin.create_organization(text, text, text) TO guestli
 -- existing account). Adds the membership (a second invite to the same
 -- organization changes the role), spends the invite, opens a session:
 -- {"sessionToken", "expiresAt"}. Unknown, used or expired token: PT404
--- invite_invalid; wrong password of an existing account: PT401
--- invalid_credentials; bad fields: PT400 invalid_input. Rate-limited per
--- p_client_key (bucket staff_login).
+-- invite_invalid; bad fields: PT400 invalid_input; rate-limited per
+-- p_client_key (bucket staff_login, PT429). A wrong password of an existing
+-- account is RETURNED ({"success": false, "code": "invalid_credentials"},
+-- or account_locked under the login's lockout), as api.staff_login's are.
 CREATE OR REPLACE FUNCTION api.accept_invite(p_invite_token text, p_password text,
                                              p_display_name text, p_client_key text DEFAULT NULL)
 RETURNS jsonb
@@ -328,6 +352,8 @@ DECLARE
   v_invite app.staff_invites;
   v_account app.staff_accounts;
   v_error jsonb;
+  v_key bytea;
+  v_retry integer;
 BEGIN
   PERFORM app._enforce_rate_limit('staff_login', p_client_key);
   IF p_invite_token ~ '^[0-9a-f]{64}$' THEN
@@ -342,12 +368,22 @@ BEGIN
   END IF;
   SELECT * INTO v_account FROM app.staff_accounts a WHERE a.email = v_invite.email FOR UPDATE;
   IF v_account.id IS NOT NULL THEN
-    IF NOT v_account.is_active OR octet_length(p_password) > 72
-       OR public.crypt(coalesce(p_password, ''), v_account.password_hash)
-          IS DISTINCT FROM v_account.password_hash THEN
-      PERFORM app._raise(401, 'invalid_credentials',
-                         'Este email já tem conta: indica a palavra-passe dela.');
+    -- the account's own password, under the login's lockout (an invite link is no way to
+    -- guess it); a wrong one is returned, not raised, so that its failure counts
+    v_key := app._staff_lockout_hash(v_account.email);
+    v_retry := app._login_wait(v_key, p_client_key);
+    IF v_retry > 0 THEN
+      RETURN app._refusal('account_locked', app._message('account_locked'),
+                          jsonb_build_object('retry_after', v_retry));
     END IF;
+    IF NOT v_account.is_active OR coalesce(octet_length(p_password), 0) NOT BETWEEN 1 AND 72
+       OR public.crypt(p_password, v_account.password_hash) IS DISTINCT FROM v_account.password_hash
+    THEN
+      PERFORM app._login_failed(v_key, p_client_key);
+      RETURN app._refusal('invalid_credentials',
+                          'Este email já tem conta: indica a palavra-passe dela.');
+    END IF;
+    PERFORM app._clear_login_failures(v_key);
   ELSE
     v_error := app._new_password_error(p_password);
     IF v_error IS NOT NULL THEN
@@ -407,7 +443,7 @@ BEGIN
      OR public.crypt(p_password, coalesce(v_account.password_hash, app._dummy_password_hash()))
         IS DISTINCT FROM v_account.password_hash THEN
     PERFORM app._login_failed(v_key, p_client_key);
-    RETURN app._refusal('invalid_credentials', 'Email ou palavra-passe incorretos.');
+    RETURN app._refusal('invalid_credentials', 'Email ou palavra-passe incorretos. Confirma-os e tenta de novo.');
   END IF;
   PERFORM app._clear_login_failures(v_key);
   RETURN jsonb_build_object('success', true) || app._open_staff_session(v_account.id);
@@ -490,3 +526,24 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION api.staff_me(text) TO guestlist_web;
+
+-- The cleanup's part (api.cleanup, sql/90_maintenance.sql): staff sessions
+-- past their 12 hours (revoked or not), and invites 30 days past their
+-- expiry (until then an accepted one records who invited whom). Returns how
+-- many rows went.
+CREATE OR REPLACE FUNCTION app._cleanup_staff()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_sessions bigint;
+  v_invites bigint;
+BEGIN
+  DELETE FROM app.staff_sessions s WHERE s.expires_at <= now();
+  GET DIAGNOSTICS v_sessions = ROW_COUNT;
+  DELETE FROM app.staff_invites i WHERE i.expires_at <= now() - interval '30 days';
+  GET DIAGNOSTICS v_invites = ROW_COUNT;
+  RETURN v_sessions + v_invites;
+END
+$$;

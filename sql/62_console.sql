@@ -22,7 +22,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  PERFORM app._raise(404, 'not_found', 'Não encontrado.');
+  PERFORM app._raise(404, 'not_found', 'Não encontrado. Escolhe-o de novo na tua lista.');
 END
 $$;
 
@@ -33,7 +33,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  PERFORM app._raise(403, 'forbidden', 'O teu papel nesta organização não permite isto.');
+  PERFORM app._raise(403, 'forbidden', 'O teu papel nesta organização não permite isto. Pede-o a um dono da organização.');
 END
 $$;
 
@@ -232,7 +232,7 @@ BEGIN
   SELECT s.event_id INTO v_holder FROM app.event_slugs s
   WHERE s.organization_id = v_org AND s.slug = p_slug;
   IF v_holder IS NOT NULL AND v_holder IS DISTINCT FROM p_event_id THEN
-    PERFORM app._raise(409, 'slug_taken', 'Já existe um evento com este slug.');
+    PERFORM app._raise(409, 'slug_taken', 'Já existe um evento com este endereço. Escolhe outro.');
   END IF;
   IF p_event_id IS NULL THEN
     INSERT INTO app.events (organization_id, title, starts_at, location, guest_capacity,
@@ -334,7 +334,7 @@ BEGIN
   END IF;
   IF EXISTS (SELECT 1 FROM app.event_slugs s
              WHERE s.organization_id = v_old.organization_id AND s.slug = v_slug) THEN
-    PERFORM app._raise(409, 'slug_taken', 'Já existe um evento com este slug.');
+    PERFORM app._raise(409, 'slug_taken', 'Já existe um evento com este endereço. Escolhe outro.');
   END IF;
   INSERT INTO app.events (organization_id, title, starts_at, location, guest_capacity,
                           guest_list_closes_at, min_age, is_active)
@@ -446,7 +446,7 @@ BEGIN
   BEGIN
     INSERT INTO app.promoters (id, slug, display_name) VALUES (v_id, p_slug, btrim(p_display_name));
   EXCEPTION WHEN unique_violation THEN
-    PERFORM app._raise(409, 'slug_taken', 'Já existe um promotor com este slug.');
+    PERFORM app._raise(409, 'slug_taken', 'Já existe um promotor com este endereço. Escolhe outro.');
   END;
   INSERT INTO app.team_members (team_id, promoter_id) VALUES (v_team, v_id);
   RETURN jsonb_build_object('id', v_id, 'slug', p_slug, 'displayName', btrim(p_display_name),
@@ -542,6 +542,8 @@ RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- a list's plans are cheap; compiling them (JIT) would cost more than running them
+SET jit = off
 AS $$
 DECLARE
   v_scope jsonb := app._console_begin(p_session_token);
@@ -549,6 +551,7 @@ DECLARE
   v_full boolean;
   v_like text;
   v_total bigint;
+  v_ids uuid[];
   v_guests jsonb;
 BEGIN
   v_event := app._console_event(v_scope, p_event_id, 'orgs');
@@ -571,25 +574,45 @@ BEGIN
     AND (v_like IS NULL OR g.name ILIKE v_like OR (v_full AND g.phone LIKE v_like))
     AND (p_promoter_id IS NULL OR g.promoter_id = p_promoter_id)
     AND (p_checked_in IS NULL OR g.checked_in = p_checked_in);
-  SELECT coalesce(jsonb_agg(x.j ORDER BY x.n), '[]') INTO v_guests FROM (
-    SELECT row_number() OVER () AS n, jsonb_strip_nulls(jsonb_build_object(
-             'id', g.id, 'name', coalesce(g.name, '(anonimizado)'),
-             'phone', CASE WHEN v_full THEN g.phone END,
-             'promoterId', g.promoter_id, 'promoterName', p.display_name, 'teamName', t.name,
-             'status', g.status, 'checkedIn', g.checked_in, 'checkedInAt', g.checked_in_at,
-             'createdAt', g.created_at)) AS j
-    FROM (
-      SELECT * FROM app.guests g
+  -- one query per sort, each walking its own index (guests_event_*_idx) to the page
+  IF p_sort = 'name' THEN
+    SELECT array_agg(g.id ORDER BY g.name, g.id) INTO v_ids FROM (
+      SELECT g.id, g.name FROM app.guests g
       WHERE g.event_id = p_event_id AND g.status <> 'cancelled'
         AND (v_like IS NULL OR g.name ILIKE v_like OR (v_full AND g.phone LIKE v_like))
         AND (p_promoter_id IS NULL OR g.promoter_id = p_promoter_id)
         AND (p_checked_in IS NULL OR g.checked_in = p_checked_in)
-      ORDER BY CASE WHEN p_sort = 'name' THEN g.name END,
-               CASE WHEN p_sort = 'arrival' THEN g.checked_in_at END DESC NULLS LAST,
-               g.created_at DESC, g.id
-      LIMIT p_limit OFFSET p_offset) g
-    LEFT JOIN app.promoters p ON p.id = g.promoter_id
-    LEFT JOIN app.teams t ON t.id = g.team_id) x;
+      ORDER BY g.name, g.id LIMIT p_limit OFFSET p_offset) g;
+  ELSIF p_sort = 'arrival' THEN
+    SELECT array_agg(g.id ORDER BY g.checked_in_at DESC NULLS LAST, g.created_at DESC, g.id)
+      INTO v_ids FROM (
+      SELECT g.id, g.checked_in_at, g.created_at FROM app.guests g
+      WHERE g.event_id = p_event_id AND g.status <> 'cancelled'
+        AND (v_like IS NULL OR g.name ILIKE v_like OR (v_full AND g.phone LIKE v_like))
+        AND (p_promoter_id IS NULL OR g.promoter_id = p_promoter_id)
+        AND (p_checked_in IS NULL OR g.checked_in = p_checked_in)
+      ORDER BY g.checked_in_at DESC NULLS LAST, g.created_at DESC, g.id
+      LIMIT p_limit OFFSET p_offset) g;
+  ELSE
+    SELECT array_agg(g.id ORDER BY g.created_at DESC, g.id) INTO v_ids FROM (
+      SELECT g.id, g.created_at FROM app.guests g
+      WHERE g.event_id = p_event_id AND g.status <> 'cancelled'
+        AND (v_like IS NULL OR g.name ILIKE v_like OR (v_full AND g.phone LIKE v_like))
+        AND (p_promoter_id IS NULL OR g.promoter_id = p_promoter_id)
+        AND (p_checked_in IS NULL OR g.checked_in = p_checked_in)
+      ORDER BY g.created_at DESC, g.id LIMIT p_limit OFFSET p_offset) g;
+  END IF;
+  SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+           'id', g.id, 'name', coalesce(g.name, '(anonimizado)'),
+           'phone', CASE WHEN v_full THEN g.phone END,
+           'promoterId', g.promoter_id, 'promoterName', p.display_name, 'teamName', t.name,
+           'status', g.status, 'checkedIn', g.checked_in, 'checkedInAt', g.checked_in_at,
+           'createdAt', g.created_at)) ORDER BY x.n), '[]')
+    INTO v_guests
+  FROM unnest(v_ids) WITH ORDINALITY AS x(id, n)
+  JOIN app.guests g ON g.id = x.id
+  LEFT JOIN app.promoters p ON p.id = g.promoter_id
+  LEFT JOIN app.teams t ON t.id = g.team_id;
   IF NOT v_full THEN
     -- a promoter: name and whether inside, nothing else of the guest
     SELECT coalesce(jsonb_agg(jsonb_build_object('id', e ->> 'id', 'name', e ->> 'name',
@@ -612,6 +635,8 @@ RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- a list's plans are cheap; compiling them (JIT) would cost more than running them
+SET jit = off
 AS $$
 DECLARE
   v_scope jsonb := app._console_begin(p_session_token);
@@ -665,6 +690,8 @@ RETURNS TABLE (name text, phone text, promoter text, team text, status text,
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- a list's plans are cheap; compiling them (JIT) would cost more than running them
+SET jit = off
 AS $$
 DECLARE
   v_scope jsonb := app._console_begin(p_session_token);
@@ -764,6 +791,8 @@ RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- a list's plans are cheap; compiling them (JIT) would cost more than running them
+SET jit = off
 AS $$
 DECLARE
   v_scope jsonb := app._console_begin(p_session_token);

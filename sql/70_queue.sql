@@ -104,7 +104,7 @@ BEGIN
   FOREACH v_key IN ARRAY p_keys LOOP
     IF jsonb_typeof(p_payload -> v_key) NOT IN ('string', 'null') THEN
       v_errors := v_errors || jsonb_build_object('field', v_key, 'code', 'wrong_type',
-                                                 'message', 'Tem de ser texto.');
+                                                 'message', 'Envia este campo como texto.');
     END IF;
   END LOOP;
   RETURN v_errors;
@@ -202,21 +202,21 @@ BEGIN
       v_birth, p_payload ->> 'gender', p_payload ->> 'city');
     IF p_payload ->> 'birth_date' IS NOT NULL AND v_birth IS NULL THEN
       v_errors := v_errors || jsonb_build_object('field', 'birth_date', 'code', 'invalid',
-                                                 'message', 'Data de nascimento inválida.');
+                                                 'message', 'Indica a data de nascimento como AAAA-MM-DD, ou deixa-a em branco.');
     END IF;
   END IF;
   -- ids the function's uuid parameters could not take
   IF p_payload ->> 'event_id' IS NOT NULL AND v_event IS NULL THEN
     v_errors := v_errors || jsonb_build_object('field', 'event_id', 'code', 'invalid',
-                                               'message', 'Identificador inválido.');
+                                               'message', 'Identificador inválido. Abre de novo o link que recebeste do promotor.');
   END IF;
   IF p_payload ->> 'promoter_id' IS NOT NULL AND v_promoter IS NULL THEN
     v_errors := v_errors || jsonb_build_object('field', 'promoter_id', 'code', 'invalid',
-                                               'message', 'Identificador inválido.');
+                                               'message', 'Identificador inválido. Abre de novo o link que recebeste do promotor.');
   END IF;
   IF p_payload ->> 'team_id' IS NOT NULL AND v_team IS NULL THEN
     v_errors := v_errors || jsonb_build_object('field', 'team_id', 'code', 'invalid',
-                                               'message', 'Identificador inválido.');
+                                               'message', 'Identificador inválido. Abre de novo o link que recebeste do promotor.');
   END IF;
   IF jsonb_array_length(v_errors) > 0 THEN
     PERFORM app._raise(400, 'invalid_input', app._message('invalid_input'),
@@ -598,7 +598,7 @@ BEGIN
   FROM app.guest_job_tokens t JOIN app.guest_jobs j ON j.id = t.job_id
   WHERE t.job_id = p_job_id AND t.token_hash = v_token_hash;
   IF v_job.id IS NULL THEN
-    PERFORM app._raise(404, 'job_not_found', 'Pedido não encontrado.');
+    PERFORM app._raise(404, 'job_not_found', 'Pedido não encontrado. Submete o formulário novamente.');
   END IF;
   IF v_job.status = 'completed' AND v_job.result -> 'success' = 'true'::jsonb THEN
     -- once per token: the row update decides between concurrent reads

@@ -156,7 +156,7 @@ BEGIN
   IF p_session_token IS NOT NULL THEN
     v_user_id := app._session_user(p_session_token);
     IF v_user_id IS NULL THEN
-      RETURN app._refusal('session_invalid', 'Sessão inválida ou expirada.');
+      RETURN app._refusal('session_invalid', 'A tua sessão terminou ou expirou. Entra de novo com o teu número.');
     END IF;
     RETURN jsonb_build_object('user_id', v_user_id);
   END IF;
@@ -299,7 +299,7 @@ BEGIN
   v_counts := app._erase_account((v_subject ->> 'user_id')::uuid, 'guest_request');
   IF v_counts IS NULL THEN
     -- erased by a concurrent request a moment ago
-    RETURN app._refusal('session_invalid', 'Sessão inválida ou expirada.');
+    RETURN app._refusal('session_invalid', 'A tua sessão terminou ou expirou. Entra de novo com o teu número.');
   END IF;
   RETURN jsonb_build_object('success', true, 'erased', v_counts);
 END

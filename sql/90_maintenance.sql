@@ -4,7 +4,8 @@ SET LOCAL ROLE guestlist_owner;
 -- Delete what has expired: cache rows, past rate windows, sessions, failed
 -- login counts past login_failure_window_seconds, expired password reset
 -- links and past reset request windows, and finished jobs past
--- job_retention_seconds (when the queue exists); then one batch of the
+-- job_retention_seconds (when the queue exists), expired staff sessions and
+-- old invites; then one batch of the
 -- retention rules (guest rows anonymized, unused accounts erased:
 -- sql/85_privacy.sql). pg_cron runs it every minute; without pg_cron the app
 -- runs it on a timer. Returns the counts.
@@ -42,7 +43,8 @@ BEGIN
   v_retention := app._apply_retention();  -- sql/85_privacy.sql
   RETURN jsonb_build_object('cache', v_cache, 'rateCounters', v_rates,
                             'sessions', v_sessions, 'loginWindows', v_logins, 'jobs', v_jobs,
-                            'passwordResets', v_resets, 'retention', v_retention);
+                            'passwordResets', v_resets, 'retention', v_retention,
+                            'staff', app._cleanup_staff());  -- sql/61_staff.sql
 END
 $$;
 GRANT EXECUTE ON FUNCTION api.cleanup() TO guestlist_web;

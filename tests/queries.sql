@@ -154,7 +154,7 @@ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity
 
 -- name: security_settings
 -- The database's security settings (test_migrate): {key: value}, migrate's own record left out.
-SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM app.settings WHERE key NOT IN ('cleanup_scheduled', 'erasure_key')
+SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM app.settings WHERE key NOT IN ('cleanup_scheduled', 'erasure_key', 'console_scope_key')
 
 -- === quota races (tests/db/test_quota_races.py) ===
 

@@ -117,6 +117,10 @@ RETURNING 1
 -- name: web_test_guest_birth_date
 SELECT birth_date FROM app.client_users WHERE phone = %(phone)s::text
 
+-- name: web_test_set_min_age
+-- An event's minimum age (the console sets it; this is the admin-side shortcut).
+UPDATE app.events SET min_age = %(min_age)s::integer WHERE id = %(event_id)s::uuid RETURNING id
+
 -- ─── the console's export and pages ────────────────────────────────────────
 
 -- name: web_test_seed_guests

@@ -3,7 +3,8 @@
 Two sources of refusals, one shape for the client:
 
 * the seed's guest functions RETURN
-  `{"success": false, "code", "error", "errors"?, "retry_after"?, "attempts_left"?}`;
+  `{"success": false, "code", "error", "errors"?, "retry_after"?, "attempts_left"?,
+  "lock_minutes"?}`;
 * every other function RAISEs `SQLSTATE PTxyz` (xyz = HTTP status) with MESSAGE = pt-PT text and
   DETAIL = `{"code", "retry_after"?, "errors"?}`.
 
@@ -28,45 +29,91 @@ from starlette.responses import Response
 # docs/contract.md, the rest are the app's own (body parsing, routing, infrastructure). The
 # message is used when SQL sent none or the app produced the code itself.
 CODES: dict[str, tuple[int, str]] = {
-    "invalid_input": (400, "Dados inválidos"),
-    "invalid_credentials": (401, "Telemóvel ou palavra-passe incorretos"),
-    "session_invalid": (401, "Sessão inválida ou expirada"),
-    "unauthorized": (401, "Não autorizado"),
-    "forbidden": (403, "Acesso negado"),
-    "event_not_found": (404, "Evento não encontrado"),
-    "page_not_found": (404, "Página não encontrada"),
-    "promoter_not_found": (404, "Promotor não encontrado"),
-    "job_not_found": (404, "Pedido não encontrado"),
-    "qr_not_found": (404, "Código QR não encontrado"),
-    "not_found": (404, "Não encontrado"),
-    "method_not_allowed": (405, "Método não permitido"),
+    # Every text says what to do next (tests/unit/test_messages.py); where SQL sends the same
+    # code, the text is SQL's own (app._message, sql/00_helpers.sql).
+    "invalid_input": (400, "Dados inválidos. Corrige os campos assinalados."),
+    "invalid_credentials": (
+        401,
+        "Telemóvel ou palavra-passe incorretos. Confirma-os e tenta de novo, ou escolhe "
+        "«Esqueci-me da palavra-passe».",
+    ),
+    "session_invalid": (401, "A tua sessão terminou ou expirou. Entra de novo com o teu número."),
+    "unauthorized": (401, "Não autorizado. Envia um token de administração válido."),
+    "forbidden": (403, "Acesso negado. Faz este pedido a partir da página do evento."),
+    "event_not_found": (404, "Evento não encontrado. Confirma o link com quem to enviou."),
+    "page_not_found": (404, "Página não encontrada. Confirma o link com quem to enviou."),
+    "promoter_not_found": (
+        404,
+        "Este promotor ou equipa não trabalha este evento. Pede um novo link ao teu promotor.",
+    ),
+    "job_not_found": (404, "Pedido não encontrado. Submete o formulário novamente."),
+    "qr_not_found": (
+        404,
+        "Código QR não encontrado. Abre de novo a página do evento para veres o teu código.",
+    ),
+    "not_found": (404, "Endereço não encontrado. Confirma o link com quem to enviou."),
+    "method_not_allowed": (405, "Método não permitido. Usa o método que a API indica."),
     "job_expired": (410, "O teu pedido expirou antes de ser processado. Submete-o novamente."),
     # a reset link that is used, replaced or expired no longer exists
     "reset_link_invalid": (
         404,
         "Este link de recuperação já não é válido. Pede um novo em «Esqueci-me da palavra-passe».",
     ),
-    "phone_exists": (409, "Este número de telemóvel já está registado"),
-    "guest_list_closed": (409, "A lista de convidados está fechada"),
-    "guest_list_full": (409, "A lista de convidados está completa"),
-    "conflict": (409, "Conflito com dados existentes"),
+    "phone_exists": (
+        409,
+        "Este telemóvel já está registado. Entra com a tua palavra-passe.",
+    ),
+    "guest_list_closed": (
+        409,
+        "A lista de convidados deste evento já fechou. Fala com o teu promotor.",
+    ),
+    "guest_list_full": (
+        409,
+        "A lista de convidados deste evento está completa. Fala com o teu promotor.",
+    ),
+    "conflict": (409, "Conflito com dados existentes. Atualiza a página e tenta novamente."),
     # --- staff, console, quotas and minimum ages ---
-    "invite_invalid": (404, "Este convite não é válido: já foi usado ou expirou. Pede um novo."),
-    "slug_taken": (409, "Este endereço já está a ser usado"),
-    "capacity_below_count": (409, "Já há mais convidados na lista do que essa capacidade"),
-    "promoter_quota_full": (409, "A lista deste promotor para este evento está completa"),
-    "too_young": (409, "Este evento tem idade mínima e ainda não a tens"),
-    "birth_date_known": (409, "A tua data de nascimento já está registada"),
-    "birth_date_required": (422, "Este evento tem idade mínima: indica a tua data de nascimento"),
+    "invite_invalid": (
+        404,
+        "Este convite já não é válido: foi usado ou expirou. Pede um novo a quem te convidou.",
+    ),
+    "slug_taken": (409, "Este endereço já está a ser usado. Escolhe outro."),
+    "capacity_below_count": (
+        409,
+        "Já há mais convidados na lista do que essa capacidade. Indica uma capacidade maior.",
+    ),
+    "promoter_quota_full": (
+        409,
+        "A lista deste promotor para este evento está completa. Fala com o teu promotor.",
+    ),
+    "too_young": (
+        409,
+        "Este evento tem idade mínima e ainda não a tens. Fala com o teu promotor se for um erro.",
+    ),
+    "birth_date_known": (
+        409,
+        "A tua data de nascimento já está registada. Entra com a tua palavra-passe.",
+    ),
+    "birth_date_required": (
+        422,
+        "Este evento tem idade mínima. Indica a tua data de nascimento.",
+    ),
     # ---
-    "payload_too_large": (413, "Pedido demasiado grande"),
-    "unsupported_media_type": (415, "O pedido tem de ser JSON (application/json)"),
-    "account_locked": (429, "Conta temporariamente bloqueada. Tenta novamente mais tarde."),
+    "payload_too_large": (413, "Pedido demasiado grande. Encurta os campos e tenta novamente."),
+    "unsupported_media_type": (
+        415,
+        "O pedido tem de ser JSON. Envia-o com Content-Type: application/json.",
+    ),
+    "account_locked": (
+        429,
+        "Demasiadas tentativas falhadas. Espera o tempo indicado e tenta de novo, ou define uma "
+        "nova palavra-passe em «Esqueci-me da palavra-passe».",
+    ),
     "rate_limited": (429, "Demasiados pedidos. Tenta novamente daqui a pouco."),
-    "internal": (500, "Erro interno"),
+    "internal": (500, "Ocorreu um erro. Tenta novamente daqui a pouco."),
     "queue_full": (503, "Serviço sobrecarregado. Tenta novamente daqui a pouco."),
-    "unavailable": (503, "Serviço temporariamente indisponível"),
-    "timeout": (504, "O serviço demorou demasiado a responder"),
+    "unavailable": (503, "Serviço temporariamente indisponível. Tenta novamente daqui a pouco."),
+    "timeout": (504, "O serviço demorou demasiado a responder. Tenta novamente daqui a pouco."),
 }
 CODE_STATUS: dict[str, int] = {code: status for code, (status, _) in CODES.items()}
 DEFAULT_MESSAGES: dict[str, str] = {code: text for code, (_, text) in CODES.items()}
@@ -119,6 +166,8 @@ class ApiError(Exception):
     log_hint: str | None = field(default=None, compare=False)
     # invalid_credentials: the wrong passwords this client may still try before it is locked out
     attempts_left: int | None = None
+    # …and how many minutes the lock lasts once they are used up
+    lock_minutes: int | None = None
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"success": False, "code": self.code, "error": self.message}
@@ -128,6 +177,8 @@ class ApiError(Exception):
             out["retry_after"] = self.retry_after
         if self.attempts_left is not None:
             out["attempts_left"] = self.attempts_left
+        if self.lock_minutes is not None:
+            out["lock_minutes"] = self.lock_minutes
         return out
 
     def headers(self) -> dict[str, str]:
@@ -216,6 +267,9 @@ def from_refusal(result: dict[str, Any]) -> ApiError:
         retry_after=_retry_after(result.get("retry_after")),
     )
     err.attempts_left = _attempts_left(result.get("attempts_left"))
+    if err.attempts_left is not None:
+        minutes = _attempts_left(result.get("lock_minutes"))
+        err.lock_minutes = minutes if minutes else None
     return err
 
 

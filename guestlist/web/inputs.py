@@ -61,29 +61,39 @@ PASSWORD_MAX_BYTES = 72
 PASSWORD_MIN_CHARS = 8
 OLDEST_BIRTH_DATE = dt.date(1900, 1, 1)  # a birth date must be after it and before today
 
-MSG_REQUIRED = "Campo obrigatório"
-MSG_TEXT = "Tem de ser texto"
+# Every message says what to do (tests/unit/test_messages.py): the field's texts are SQL's own,
+# word for word, where SQL checks the same rule (tests/db/test_field_parity.py).
+MSG_REQUIRED = "Preenche este campo."
+MSG_TEXT = "Envia este campo como texto."
 MSG_PHONE = "Número de telemóvel inválido. Confirma os dígitos, por exemplo 935 886 310."
 MSG_PHONE_REQUIRED = "Indica o teu número de telemóvel."
 MSG_NOT_MOBILE = (
     "Este número é de um telefone fixo ou de um serviço. Indica um número de telemóvel, onde "
     "possas receber mensagens."
 )
-MSG_UUID = "Identificador inválido"
-MSG_DATE = "Data inválida (AAAA-MM-DD)"
-MSG_CHARS = "Contém caracteres de controlo ou invisíveis, que não são permitidos."
-MSG_EMAIL = "Email inválido."
+MSG_UUID = "Identificador inválido. Abre de novo o link que recebeste do promotor."
+MSG_EVENT_REQUIRED = "Evento em falta. Abre de novo o link que recebeste do promotor."
+MSG_PROMOTER_REQUIRED = "Promotor em falta. Abre de novo o link que recebeste do promotor."
+MSG_DATE = "Indica a data de nascimento como AAAA-MM-DD, ou deixa-a em branco."
+MSG_CHARS = (
+    "Tem caracteres invisíveis ou de controlo, que não são permitidos. Escreve o texto à mão, "
+    "sem o colar."
+)
+MSG_EMAIL = "Indica um email válido, como nome@exemplo.pt."
+MSG_EMAIL_REQUIRED = "Indica o teu email, como nome@exemplo.pt."
+MSG_PASSWORD_REQUIRED = "Indica a tua palavra-passe."
 MSG_PASSWORD_WEAK = (
-    "A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números."
+    "Escolhe uma palavra-passe com pelo menos 8 caracteres, com maiúsculas, minúsculas e números."
 )
 MSG_PASSWORD_LONG = (
-    "A palavra-passe pode ter no máximo 72 bytes (letras acentuadas contam 2, emojis 4)."
+    "A palavra-passe tem mais de 72 bytes (letras acentuadas contam 2, emojis 4). Escreve uma "
+    "mais curta."
 )
 MSG_BIRTH_DATE = "A data de nascimento tem de ser anterior a hoje. Corrige-a ou deixa-a em branco."
 MSG_BIRTH_DATE_OLD = (
     "Indica uma data de nascimento real, depois de 1900, ou deixa o campo em branco."
 )
-MSG_CHOICE = "Valor inválido."
+MSG_CHOICE = "Escolhe uma das opções da lista."
 
 # phone: any usual form (mobile=True: of a number that can receive a message); text: a string
 # (max_chars/printable/choices add SQL's rules); secret: a login password (≤ 72 bytes);
@@ -186,7 +196,7 @@ async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise invalid_input(
-            [field_error("body", "invalid_json", "O corpo do pedido não é JSON válido")]
+            [field_error("body", "invalid_json", "O pedido não é JSON. Envia um objeto JSON.")]
         ) from None
 
 
@@ -260,6 +270,19 @@ def _check_text(spec: Field, value: str) -> tuple[str, str] | None:
     return None
 
 
+# What to fill in, by kind, when a field has no "required" message of its own.
+_REQUIRED_MESSAGES: dict[str, str] = {
+    "phone": MSG_PHONE_REQUIRED,
+    "secret": MSG_PASSWORD_REQUIRED,
+    "new_secret": MSG_PASSWORD_WEAK,
+    "email": MSG_EMAIL_REQUIRED,
+}
+
+
+def _required_message(spec: Field) -> str:
+    return spec.message("required", _REQUIRED_MESSAGES.get(spec.kind, MSG_REQUIRED))
+
+
 def _convert(spec: Field, value: Any) -> tuple[Any, dict[str, str] | None]:
     """(SQL value, None) or (None, field error)."""
     secret = spec.kind in ("secret", "new_secret")
@@ -267,13 +290,12 @@ def _convert(spec: Field, value: Any) -> tuple[Any, dict[str, str] | None]:
         return None, field_error(spec.key, "required", MSG_PHONE_REQUIRED)
     if value is None or (isinstance(value, str) and value == "" and not secret):
         if spec.required:
-            message = MSG_PHONE_REQUIRED if spec.kind == "phone" else MSG_REQUIRED
-            return None, field_error(spec.key, "required", message)
+            return None, field_error(spec.key, "required", _required_message(spec))
         return None, None
     if not isinstance(value, str):
         return None, field_error(spec.key, "wrong_type", MSG_TEXT)
     if secret and value == "":
-        return None, field_error(spec.key, "required", MSG_REQUIRED)
+        return None, field_error(spec.key, "required", _required_message(spec))
     if not _text_ok(value):
         return None, field_error(spec.key, "invalid_characters", MSG_CHARS)
     if spec.kind == "phone":
@@ -314,9 +336,7 @@ def _convert(spec: Field, value: Any) -> tuple[Any, dict[str, str] | None]:
 def validate_body(body: Any, fields: Sequence[Field]) -> dict[str, Any]:
     """Body → SQL parameters (by `Field.param`); 400 with every field error at once."""
     if not isinstance(body, dict):
-        raise invalid_input(
-            [field_error("body", "wrong_type", "O corpo do pedido tem de ser um objeto JSON")]
-        )
+        raise invalid_input([field_error("body", "wrong_type", "Envia os campos num objeto JSON.")])
     params: dict[str, Any] = {}
     errors: list[dict[str, str]] = []
     for spec in fields:

@@ -64,7 +64,8 @@ STATUS_PATH = "/api/guest/status/{job_id}"
 JOB_TOKEN_HEADER = "x-job-token"
 JOB_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")  # app._new_job_token: 24 bytes, base64url
 # api.guest_job_status's own message: a 404 answered without SQL reads exactly as one from SQL
-JOB_NOT_FOUND = "Pedido não encontrado."
+JOB_NOT_FOUND = "Pedido não encontrado. Submete o formulário novamente."
+MSG_WAIT = "Indica em wait um número de segundos, de 0 a 25."
 
 _MESSAGES = {
     "login": "Pedido de entrada recebido. A processar…",
@@ -171,7 +172,7 @@ def read_wait(request: Request) -> float:
     except ValueError:
         wait = -1.0
     if not math.isfinite(wait) or wait < 0:
-        raise invalid_input([field_error("wait", "invalid", "Tempo de espera inválido")])
+        raise invalid_input([field_error("wait", "invalid", MSG_WAIT)])
     return min(wait, MAX_WAIT_SECONDS)
 
 

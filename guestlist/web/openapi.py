@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from guestlist.web.errors import CODE_STATUS
+from guestlist.web.icons import ICONS
 from guestlist.web.inputs import (
     EMAIL_MAX_CHARS,
     MAX_BODY_BYTES,
@@ -158,6 +159,13 @@ _JOB_STATUS: dict[str, Any] = {
     "finishedAt": {"type": ["string", "null"], "format": "date-time"},
 }
 
+# Only in the answers to the guest's own session (the pass and the ticket they save); never in
+# a login, registration or queued job's answer, nor in any public one.
+_LAST_NAME = {
+    "type": "string",
+    "description": "The guest's last name: to their own session only (gl_session cookie).",
+}
+
 # What both answers that show a guest their pass carry.
 _GUEST = {
     "success": {"const": True},
@@ -246,7 +254,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "Also clears the session cookie.",
         "properties": {"success": {"const": True}},
     },
-    "ReturningGuest": {"type": "object", "properties": _GUEST},
+    "ReturningGuest": {"type": "object", "properties": {**_GUEST, "last_name": _LAST_NAME}},
     "PasswordResetRequested": {
         "type": "object",
         "required": ["success", "message"],
@@ -268,7 +276,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "anyOf": [
                     {
                         "type": "object",
-                        "properties": {k: v for k, v in _GUEST.items() if k != "success"},
+                        "properties": {
+                            **{k: v for k, v in _GUEST.items() if k != "success"},
+                            "last_name": _LAST_NAME,
+                        },
                     },
                     {"type": "null"},
                 ]
@@ -414,9 +425,24 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "start_url": {"type": "string"},
             "scope": {"const": "/promotor/"},
             "display": {"const": "standalone"},
+            "description": {"type": "string"},
+            "orientation": {"const": "portrait"},
             "background_color": {"type": "string"},
             "theme_color": {"type": "string"},
-            "icons": {"type": "array", "items": {"type": "object"}},
+            "icons": {
+                "type": "array",
+                "description": "The favicon (SVG), and PNGs of 192 and 512 pixels (GET /icons/…).",
+                "items": {
+                    "type": "object",
+                    "required": ["src", "sizes", "type"],
+                    "properties": {
+                        "src": {"type": "string"},
+                        "sizes": {"type": "string"},
+                        "type": {"type": "string"},
+                        "purpose": {"enum": ["any", "maskable"]},
+                    },
+                },
+            },
         },
     },
     # --- staff and console (the SQL functions' own JSON: sql/61_staff.sql, 62_console.sql) ---
@@ -677,6 +703,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "0: this one did). The client's own count, alike for known and unknown phones; "
                 "in a queued job's result too.",
             },
+            "lock_minutes": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "With attempts_left: how many minutes this client stays locked "
+                "out of the phone once its attempts are used up (the setting "
+                "login_failure_window_seconds, rounded up to whole minutes).",
+            },
         },
     },
 }
@@ -695,6 +728,7 @@ _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "promoter_id": {"type": "string", "format": "uuid"},
     "job_id": {"type": "string", "format": "uuid"},
     "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "icon": {"enum": sorted(ICONS)},
     "promoter": _SLUG,
     "event": _SLUG,
 }
@@ -714,6 +748,8 @@ def _responses(route: ApiRoute) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK"}
     if route.response_schema == "Svg":
         ok["content"] = {"image/svg+xml": {"schema": {"type": "string"}}}
+    elif route.response_schema == "Png":
+        ok["content"] = {"image/png": {"schema": {"type": "string", "format": "binary"}}}
     elif route.response_schema == "JavaScript":
         ok["content"] = {"text/javascript": {"schema": {"type": "string"}}}
     elif route.response_schema == "Csv":  # the console's export (web/export.py)

@@ -12,8 +12,11 @@ from typing import Any, ClassVar, Literal
 from starlette.requests import Request
 
 from guestlist.config import Settings
+from guestlist.web import icons
 from guestlist.web.errors import ApiError, api_error, field_error, invalid_input
 from guestlist.web.inputs import (
+    MSG_EVENT_REQUIRED,
+    MSG_PROMOTER_REQUIRED,
     QR_CODE_RE,
     Field,
     client_key,
@@ -42,7 +45,7 @@ _SLUG_MAX = 80
 PHONE_BODY: tuple[Field, ...] = (Field("phone", "phone", "phone", mobile=True),)
 
 ATTRIBUTION: tuple[Field, ...] = (
-    Field("eventId", "event_id", "uuid"),
+    Field("eventId", "event_id", "uuid", messages=(("required", MSG_EVENT_REQUIRED),)),
     Field("promoterId", "promoter_id", "uuid", required=False),
     Field("teamId", "team_id", "uuid", required=False),
 )
@@ -57,17 +60,20 @@ LOGIN_BODY: tuple[Field, ...] = (
 REGISTER_BODY: tuple[Field, ...] = (
     Field("phone", "phone", "phone", mobile=True),
     Field("firstName", "first_name", max_chars=80, printable=True,
-          messages=(("length", "O nome deve ter entre 1 e 80 caracteres."),)),
+          messages=(("length", "Indica o teu nome, com 80 caracteres no máximo."),
+                    ("required", "Indica o teu nome.")),),
     Field("lastName", "last_name", max_chars=80, printable=True,
-          messages=(("length", "O apelido deve ter entre 1 e 80 caracteres."),)),
+          messages=(("length", "Indica o teu apelido, com 80 caracteres no máximo."),
+                    ("required", "Indica o teu apelido.")),),
     Field("email", "email", "email"),
     Field("password", "password", "new_secret"),
     *ATTRIBUTION,
     Field("birthDate", "birth_date", "date", required=False, past=True),
     Field("gender", "gender", required=False, choices=("M", "F", "O"),
-          messages=(("invalid", "Género inválido."),)),
+          messages=(("invalid", "Escolhe uma das opções de género."),)),
     Field("city", "city", required=False, max_chars=80, printable=True,
-          messages=(("length", "A cidade deve ter no máximo 80 caracteres."),)),
+          messages=(("length", "Encurta a cidade para 80 caracteres no máximo, ou deixa-a "
+                               "em branco."),)),
 )  # fmt: skip
 
 # A data export or erasure by phone and password (the session cookie is the other way in).
@@ -80,12 +86,13 @@ ERASE_CREDENTIALS: tuple[Field, ...] = (
     Field("password", "password", "secret", required=False),
 )
 MSG_CONFIRM_ERASE = "Confirma que queres apagar a tua conta."
+MSG_CREDENTIALS_BOTH = "Indica o telemóvel e a palavra-passe, ou nenhum deles se tens sessão."
 
 # A forgotten password: the phone, and the guest page the mailed link should open.
 PASSWORD_RESET_BODY: tuple[Field, ...] = (
     Field("phone", "phone", "phone"),
-    Field("eventId", "event_id", "uuid"),
-    Field("promoterId", "promoter_id", "uuid"),
+    Field("eventId", "event_id", "uuid", messages=(("required", MSG_EVENT_REQUIRED),)),
+    Field("promoterId", "promoter_id", "uuid", messages=(("required", MSG_PROMOTER_REQUIRED),)),
 )
 # The birth date an account lacks, for an event with a minimum age (api.guest_give_birth_date).
 BIRTH_DATE_BODY: tuple[Field, ...] = (
@@ -256,6 +263,14 @@ class SessionBody(JsonBody):
 logout_request = SessionBody(())
 
 
+async def icon_name(request: Request, settings: Settings) -> Params:
+    """One of the app icons (icons.ICONS) by its file name; any other name: 404."""
+    name = request.path_params["icon"]
+    if name not in icons.ICONS:
+        raise api_error("not_found")
+    return {"icon": name}
+
+
 async def qr_code(request: Request, settings: Settings) -> Params:
     code = request.path_params["qr_code"]
     if not QR_CODE_RE.match(code):
@@ -317,7 +332,7 @@ class ErasureBody(JsonBody):
         given = {f.param for f in self.fields if params.get(f.param) is not None}
         if given:
             errors += [
-                field_error(f.key, "required", "Campo obrigatório")
+                field_error(f.key, "required", MSG_CREDENTIALS_BOTH)
                 for f in self.fields
                 if f.param not in given
             ]

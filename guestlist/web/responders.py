@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from guestlist import mail
 from guestlist.config import Settings
-from guestlist.web import page, qr
+from guestlist.web import icons, page, qr
 from guestlist.web.errors import api_error, from_refusal, json_response
 from guestlist.web.inputs import session_token
 from guestlist.web.readers import SECURE_SESSION_COOKIE, Params, session_cookie_name
@@ -113,6 +113,8 @@ def returning_guest(request: Request, settings: Settings, params: Params, result
             "guest_id": result.get("guest_id"),
             "qr_code": result.get("qr_code"),
             "first_name": result.get("first_name"),
+            # the session's own guest: their full name, for the ticket they save
+            "last_name": result.get("last_name"),
             "event": _event(result.get("event")),
         }
     )
@@ -128,6 +130,7 @@ def session_pass(request: Request, settings: Settings, params: Params, result: A
             "guest_id": guest.get("guest_id"),
             "qr_code": guest.get("qr_code"),
             "first_name": guest.get("first_name"),
+            "last_name": guest.get("last_name"),
             "event": _event(guest.get("event")),
         }
     session = isinstance(result, dict) and result.get("session") is True
@@ -232,10 +235,22 @@ def manifest(request: Request, settings: Settings, params: Params, result: Any) 
         "display": "standalone",
         "background_color": "#ffffff",
         "theme_color": THEME_COLOR,
-        "icons": [{"src": "/static/favicon.svg", "sizes": "any", "type": "image/svg+xml"}],
+        "description": f"O teu código de entrada para {title}, também sem rede.",
+        "orientation": "portrait",
+        "icons": icons.manifest_icons(),
     }
     return Response(
         orjson.dumps(body), media_type=MANIFEST_MEDIA_TYPE, headers={"Cache-Control": "no-cache"}
+    )
+
+
+def icon(request: Request, settings: Settings, params: Params, result: Any) -> Response:
+    """An app icon (PNG), drawn once per process; the same bytes for everyone, cached a day."""
+    size, maskable = icons.ICONS[params["icon"]]
+    return Response(
+        icons.icon_png(size, maskable),
+        media_type=icons.PNG_MEDIA_TYPE,
+        headers={"Cache-Control": "public, max-age=86400"},
     )
 
 

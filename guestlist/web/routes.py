@@ -137,6 +137,10 @@ ROUTES: tuple[ApiRoute, ...] = (
              "The guest page's web app manifest: installed, it opens this promoter link.",
              refusals=("page_not_found", "rate_limited", *_BUSY), response_schema="Manifest",
              tags=("page",)),
+    # the installable app's PNG icons (the manifest names them)
+    ApiRoute("GET", "/icons/{icon}", None, read.icon_name, answer.icon,
+             "An app icon of the guest page (PNG, 192 or 512 pixels; maskable or not).",
+             refusals=("not_found",), response_schema="Png", tags=("page",)),
     ApiRoute("GET", "/sw.js", None, read.no_input, answer.service_worker,
              "The guest page's service worker (scope /promotor/): the guest's own pass offline.",
              response_schema="JavaScript", tags=("page",)),
@@ -226,7 +230,7 @@ ROUTES: tuple[ApiRoute, ...] = (
              "Accept an invite (72 h, single use): a new account's password and name, or an "
              "existing account's own password; sets gl_staff.",
              refusals=(*_BODY, "forbidden", "invite_invalid", "invalid_credentials",
-                       "rate_limited", *_BUSY),
+                       "account_locked", "rate_limited", *_BUSY),
              response_schema="StaffSession", tags=("console",)),
     ApiRoute("POST", "/api/staff/logout", "web_staff_logout", _STAFF_ANY, staff.staff_logged_out,
              "End this staff session server-side and clear its cookie (idempotent).",

@@ -8,7 +8,7 @@ guest's visit."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +177,80 @@ def test_the_dashboard_passes_axe(context: BrowserContext, web: LiveServer) -> N
     page.wait_for_function("() => document.getElementById('status').dataset.state !== 'idle'")
     found += serious_violations(page, "dashboard")
     assert not found, "\n".join(found)
+
+
+def answer_with(status: int, body: dict[str, Any]) -> Callable[[Route], None]:
+    """A route handler answering `status` and `body` instead of the server."""
+
+    def answer(route: Route) -> None:
+        route.fulfill(status=status, json=body)
+
+    return answer
+
+
+def test_the_other_states_of_the_guest_page_pass_axe(
+    context: BrowserContext, web: LiveServer
+) -> None:
+    """The login step's warnings (the last try, the lock counting down), the password reset's
+    two steps, a sign-in over another guest's session (the one-guest notice) and an erased
+    account: each checked as a guest sees it."""
+    page = context.new_page()
+    found: list[str] = []
+    other = register(web)
+    page.goto(web.base_url + PAGE)
+    page.fill("#phone", other["phone"])
+    page.click("#form-phone button[type=submit]")
+    expect(page.locator("#step-login")).to_be_visible()
+
+    # the server's answers for the fourth and the sixth wrong try, as the page gets them
+    login = re.compile(r"/api/guest/login(-v2)?(\?.*)?$")
+    answers = [
+        (401, {"success": False, "code": "invalid_credentials", "error": "x",
+               "attempts_left": 1, "lock_minutes": 15}),
+        (429, {"success": False, "code": "account_locked", "error": "x", "retry_after": 840}),
+    ]  # fmt: skip
+    for status, body in answers:
+        page.route(login, answer_with(status, body))
+        page.fill("#login-password", PASSWORD + "x")
+        page.click("#form-login button[type=submit]")
+        expect(page.locator("#login-warning")).to_be_visible()
+        found += serious_violations(page, f"login warning ({body['code']})")
+        page.unroute(login)
+    expect(page.locator("#login-warning-wait")).to_contain_text("daqui a 1")
+
+    page.click("#forgot-password")
+    expect(page.locator("#step-reset-sent")).to_be_visible()
+    found += serious_violations(page, "reset mail sent")
+
+    page.goto(web.base_url + PAGE + "#redefinir=" + "ab" * 32)
+    expect(page.locator("#step-reset")).to_be_visible()
+    found += serious_violations(page, "new password")
+    page.fill("#reset-password", "fraca")
+    page.click("#form-reset button[type=submit]")
+    expect(page.locator("#reset-password-error")).to_be_visible()
+    found += serious_violations(page, "new password with an error")
+
+    # a guest with a pass on this device; a second one is told the device holds one guest
+    guest = register(web)
+    page.goto(web.base_url + PAGE)
+    page.fill("#phone", guest["phone"])
+    page.click("#form-phone button[type=submit]")
+    page.fill("#login-password", PASSWORD)
+    page.click("#form-login button[type=submit]")
+    expect(page.locator("#step-qr")).to_be_visible()
+    expect(page.locator("#qr-offline")).to_be_visible()
+    found += serious_violations(page, "qr kept offline")
+    page.evaluate("() => history.back()")
+    expect(page.locator("#device-holder")).to_be_visible()
+    found += serious_violations(page, "one guest per device")
+    page.evaluate("() => history.forward()")
+    expect(page.locator("#step-qr")).to_be_visible()
+
+    page.click("#my-data summary")
+    page.check("#erase-confirm")
+    page.click("#form-erase button[type=submit]")
+    expect(page.locator("#step-erased")).to_be_visible()
+    found += serious_violations(page, "erased")
 
 
 # --- the console and the promoter page ---------------------------------------------------------

@@ -19,9 +19,10 @@ from tests.browser.test_guest_page import (
     enter_phone,
     fill_registration,
     open_page,
+    qr_code_shown,
 )
 from tests.support.database import PgServer
-from tests.support.server import LiveServer, live_server, new_guest
+from tests.support.server import LiveServer, live_server, new_guest, register
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
 
@@ -106,3 +107,34 @@ def test_a_link_with_capitals_opens_the_page(visit: Visit) -> None:
     page.goto(visit.web.base_url + PAGE.replace("miguel", "Miguel").replace("festa", "FESTA"))
     expect(page.locator("#event-title")).to_have_text("Festa de Verão")
     expect(page.locator("#step-phone")).to_be_visible()
+
+
+def test_the_login_step_shows_the_number_in_use(visit: Visit) -> None:
+    guest = register(visit.web)
+    page = open_page(visit)
+    enter_phone(page, guest["phone"].replace(" ", ""))  # typed without spaces
+    expect(page.locator("#step-login")).to_be_visible()
+    expect(page.locator("#step-login [data-phone-in-use]")).to_have_text(guest["phone"])
+    page.click("#step-login [data-action=change-phone]")
+    expect(page.locator("#phone")).to_have_value(guest["phone"].replace(" ", ""))
+
+
+def test_a_whole_visit_logs_no_console_error(visit: Visit) -> None:
+    # a new guest from the first visit to the ticket, a reload, the signing out: nothing in the
+    # console (a failed request, a refused script, the worker or the manifest's icons)
+    guest = new_guest()
+    visit.web.remember(guest)
+    page = open_page(visit)
+    enter_phone(page, guest["phone"])
+    fill_registration(page, guest)
+    page.click("#form-register button[type=submit]")
+    code = qr_code_shown(page)
+    expect(page.locator("#qr-offline")).to_contain_text("guardado neste dispositivo")
+    with page.expect_download():
+        page.click("#qr-download")
+    page.reload()
+    assert qr_code_shown(page) == code
+    page.click("#step-qr [data-action=restart]")
+    expect(page.locator("#step-phone")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert visit.console_errors == []

@@ -7,10 +7,11 @@ between the steps keeping what was typed. Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import test_guest_page as guest_page
 from tests.browser.test_guest_page import (
@@ -48,17 +49,44 @@ def kept_for_offline(page: Page) -> None:
     assert state in ("activating", "activated")
 
 
-def kept_code(page: Page) -> str | None:
-    """The QR code in this device's pass store for the demo event, if any."""
-    return page.evaluate(
+def kept_pass(page: Page) -> dict[str, Any] | None:
+    """This device's pass store for the demo event, if any."""
+    kept: dict[str, Any] | None = page.evaluate(
         """async () => {
             if (!(await caches.has('guestlist-pass-v1'))) return null;
             const cache = await caches.open('guestlist-pass-v1');
             const id = JSON.parse(document.getElementById('page-data').textContent).event.id;
             const kept = await cache.match(`/guest-pass/${encodeURIComponent(id)}`);
-            return kept ? (await kept.json()).qr_code : null;
+            return kept ? await kept.json() : null;
         }"""
     )
+    return kept
+
+
+def kept_code(page: Page) -> str | None:
+    """The QR code in this device's pass store for the demo event, if any."""
+    kept = kept_pass(page)
+    return None if kept is None else kept["qr_code"]
+
+
+def record_drawn_text(page: Page) -> None:
+    """From now on the page's canvas text calls are noted in window.drawnText (and still drawn):
+    the ticket's words, which no OCR needs to read back."""
+    page.evaluate(
+        """() => {
+            window.drawnText = [];
+            const fill = CanvasRenderingContext2D.prototype.fillText;
+            CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+                window.drawnText.push(String(text));
+                return fill.call(this, text, ...rest);
+            };
+        }"""
+    )
+
+
+def drawn_text(page: Page) -> list[str]:
+    texts: list[str] = page.evaluate("() => window.drawnText")
+    return texts
 
 
 def test_pass_opens_offline_after_it_was_shown(visit: Visit, artifacts_dir: Path) -> None:
@@ -66,11 +94,19 @@ def test_pass_opens_offline_after_it_was_shown(visit: Visit, artifacts_dir: Path
     page = open_page(visit)
     code = log_in(page, guest["phone"])
     kept_for_offline(page)
-    assert kept_code(page) == code
+    kept = kept_pass(page)
+    assert kept is not None and kept["qr_code"] == code
+    # the guest's own full name is kept for the ticket, though the login answered the first only
+    assert (kept["first_name"], kept["last_name"]) == ("Ana", guest["lastName"])
 
     visit.context.set_offline(True)
     page.reload()
     assert qr_code_shown(page) == code
+    # offline, the saved ticket still bears the full name, from the kept pass
+    record_drawn_text(page)
+    with page.expect_download():
+        page.click("#qr-download")
+    assert f"Ana {guest['lastName']}" in drawn_text(page)
     expect(page.locator("#qr-greeting")).to_contain_text("Ana")
     expect(page.locator("#qr-event")).to_have_text("Festa de Verão")
     expect(page.locator("#event-location")).to_have_text("Lx Factory, Lisboa")
@@ -91,8 +127,15 @@ def test_saved_ticket_is_a_png_with_the_guests_code(visit: Visit, artifacts_dir:
     guest = register(visit.web)
     page = open_page(visit)
     code = log_in(page, guest["phone"])
+    record_drawn_text(page)
     with page.expect_download() as download:
         page.click("#qr-download")
+    # the ticket bears the guest's name (first and last), the event, its date and place
+    drawn = drawn_text(page)
+    assert f"Ana {guest['lastName']}" in drawn
+    assert "Festa de Verão" in drawn
+    assert "Lx Factory, Lisboa" in drawn
+    assert "Mostra este código à entrada." in drawn
     assert download.value.suggested_filename == "convite-festa-de-verao.png"
     path = artifacts_dir / "browser-ticket.png"
     download.value.save_as(path)
@@ -183,3 +226,45 @@ def test_back_and_forward_move_between_steps_keeping_typed_data(visit: Visit) ->
     expect(page.locator("#step-login")).to_be_visible()
     expect(page.locator("#login-password")).to_have_value("Meio-escrita1")
     assert page.url.endswith(PAGE)  # the steps never left the page
+
+
+def test_chromium_finds_the_page_installable(
+    browser: Browser, visit: Visit, tmp_path: Path
+) -> None:
+    # Chromium never offers to install from an off-the-record context (Playwright's usual
+    # one): this device is a profile on disk, as a phone's browser is
+    phone = browser.browser_type.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=str(guest_page.CHROMIUM),
+        args=guest_page.CHROMIUM_ARGS,
+        viewport=guest_page.PHONE_SIZE,
+        locale="pt-PT",
+        timezone_id="Europe/Lisbon",
+    )
+    try:
+        page = phone.pages[0] if phone.pages else phone.new_page()
+        page.goto(visit.web.base_url + PAGE)
+        guest = register(visit.web)
+        log_in(page, guest["phone"])
+        kept_for_offline(page)  # the manifest is linked and the worker controls the page
+        manifest = page.evaluate(
+            """async () => {
+                const link = document.querySelector('link[rel="manifest"]');
+                const answer = await fetch(link.href);
+                return {status: answer.status, type: answer.headers.get('content-type'),
+                        body: await answer.json()};
+            }"""
+        )
+        assert (manifest["status"], manifest["type"]) == (200, "application/manifest+json")
+        body = manifest["body"]
+        assert {"id", "name", "short_name", "start_url", "scope", "display", "icons"} <= set(body)
+        assert body["display"] == "standalone" and body["start_url"].startswith(body["scope"])
+
+        # Chromium's own verdict, as its install prompt would decide it
+        cdp = phone.new_cdp_session(page)
+        parsed = cdp.send("Page.getAppManifest")
+        assert parsed["errors"] == []
+        assert parsed["url"].endswith("/promotor/miguel/festa-verao/manifest.webmanifest")
+        assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+    finally:
+        phone.close()

@@ -235,11 +235,11 @@ def test_registration_rules_are_checked_before_sending(visit: Visit, artifacts_d
     page.click("#form-register button[type=submit]")
     expect(page.locator("#reg-firstName-error")).to_have_text("Indica o teu nome.")
     expect(page.locator("#reg-email-error")).to_have_text(
-        "Email inválido. Confirma-o, por exemplo nome@exemplo.pt."
+        "Indica um email válido, como nome@exemplo.pt."
     )
     expect(page.locator("#reg-password-error")).to_contain_text("pelo menos 8 caracteres")
     expect(page.locator("#reg-confirmPassword-error")).to_have_text(
-        "As palavras-passe não coincidem."
+        "As palavras-passe não coincidem. Escreve a mesma nas duas caixas."
     )
     expect(page.locator("#reg-birthDate-error")).to_have_text(
         "A data de nascimento tem de ser anterior a hoje. Corrige-a ou deixa-a em branco."
@@ -266,7 +266,7 @@ def test_server_field_errors_are_shown_on_their_field(visit: Visit) -> None:
     fill_registration(page, guest)
     page.click("#form-register button[type=submit]")
     expect(page.locator("#reg-lastName-error")).to_have_text(
-        "O apelido deve ter entre 1 e 80 caracteres."
+        "Indica o teu apelido, com 80 caracteres no máximo."
     )
     expect(page.locator("#step-register")).to_be_visible()
 

@@ -142,6 +142,13 @@ def test_forgotten_password_end_to_end(visit: Visit, mailbox: Mailbox, artifacts
     expect(again.locator("#alert")).to_contain_text("Este link já não é válido")
 
 
+def countdown_seconds(text: str) -> int:
+    """The wait the lock's countdown shows ("… daqui a 14 min 05 s."), in seconds."""
+    found = re.search(r"(\d+) min (\d\d) s", text)
+    assert found is not None, text
+    return int(found[1]) * 60 + int(found[2])
+
+
 def test_the_last_try_is_announced_with_the_reset(
     visit: Visit, mailbox: Mailbox, artifacts_dir: Path
 ) -> None:
@@ -157,24 +164,46 @@ def test_the_last_try_is_announced_with_the_reset(
         )
         expect(warning).to_be_hidden()
 
-    # the fourth failure: one more locks this device out, and the reset is offered
+    # the fourth failure: one more locks this device out, for how long, and the reset is offered
     try_password(page, WRONG)
     expect(warning).to_be_visible()
-    expect(page.locator("#login-warning-text")).to_contain_text(LAST_TRY)
+    expect(page.locator("#login-warning-text")).to_contain_text(
+        f"{LAST_TRY} neste dispositivo durante 15 minutos."
+    )
     expect(page.locator("#login-warning-reset")).to_be_visible()
     no_horizontal_scroll(page)
     screenshot(page, artifacts_dir, "login-last-try-warning")
 
-    # the fifth: locked, it says so and still offers the reset; the right password now waits
+    # the fifth: locked for the setting's 15 minutes, counting down, the reset still offered
     try_password(page, WRONG)
-    expect(page.locator("#login-warning-text")).to_contain_text("a conta ficou bloqueada")
-    expect(page.locator("#login-password-error")).to_have_text("Palavra-passe incorreta.")
+    expect(page.locator("#login-warning-text")).to_contain_text(
+        "a conta ficou bloqueada neste dispositivo durante 15 minutos"
+    )
+    expect(page.locator("#login-password-error")).to_have_text(
+        "Palavra-passe incorreta. Lê o aviso abaixo."
+    )
+    wait = page.locator("#login-warning-wait")
+    expect(wait).to_have_text(re.compile(r"^Podes tentar de novo daqui a 1[45] min \d\d s\.$"))
+
+    # the right password now waits: the server's retry_after, counting down on the page's clock
+    page.clock.install()
     try_password(page, guest["password"])
     expect(page.locator("#login-warning-text")).to_contain_text(
-        re.compile(r"Tenta novamente daqui a \d+ minutos\. Ou define já uma nova palavra-passe")
+        "a conta está bloqueada neste dispositivo"
+    )
+    expect(wait).to_have_text(re.compile(r"^Podes tentar de novo daqui a 1[45] min \d\d s\.$"))
+    screenshot(page, artifacts_dir, "login-locked-reset-offered")
+    before = countdown_seconds(wait.inner_text())
+    page.clock.run_for(61_000)
+    # a minute of the page's clock (and whatever real time the test itself took)
+    assert 60 <= before - countdown_seconds(wait.inner_text()) <= 70
+    page.clock.run_for(16 * 60_000)
+    expect(wait).to_have_text("Já podes tentar de novo: escreve a tua palavra-passe.")
+    expect(page.locator("#login-warning-text")).to_have_text(
+        "O bloqueio terminou neste dispositivo."
     )
     expect(page.locator("#alert")).to_be_hidden()
-    screenshot(page, artifacts_dir, "login-locked-reset-offered")
+    screenshot(page, artifacts_dir, "login-lock-over")
 
     page.click("#login-warning-reset")
     expect(page.locator("#step-reset-sent")).to_be_visible()

@@ -1,10 +1,12 @@
 """The app's body rules (inputs.validate_body) and SQL's (app._job_payload, which runs
 app._registration_errors / app._login_errors, the checks of the seed functions) name the same
-fields for the same input, so one answer lists every bad field whichever layer finds it; and the
-two "printable" character classes are the same code point for code point."""
+fields for the same input, with the same code and the same words, so one answer lists every bad
+field whichever layer finds it and reads alike; and the two "printable" character classes are the
+same code point for code point."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -77,17 +79,22 @@ LOGIN_CASES: list[dict[str, Any]] = [
 
 def app_errors(body: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, str]:
     """{JSON key: code} the app refuses the body with ({} when it passes)."""
+    return {key: code for key, (code, _) in app_refusals(body, fields).items()}
+
+
+def app_refusals(body: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, tuple[str, str]]:
+    """{JSON key: (code, message)} the app refuses the body with."""
     try:
         validate_body(body, fields)
     except ApiError as err:
-        return {e["field"]: e["code"] for e in err.errors or []}
+        return {e["field"]: (e["code"], e["message"]) for e in err.errors or []}
     return {}
 
 
 def sql_errors(
     conn: psycopg.Connection, kind: str, body: dict[str, Any], fields: tuple[Field, ...]
-) -> dict[str, str]:
-    """{JSON key: code} app._job_payload refuses the same values with (keys as SQL names)."""
+) -> dict[str, tuple[str, str]]:
+    """{JSON key: (code, message)} app._job_payload refuses the same values with."""
     by_key = {f.key: f.param for f in fields}
     payload = {by_key[k]: v for k, v in body.items()}
     try:
@@ -99,7 +106,7 @@ def sql_errors(
     except psycopg.Error as exc:
         assert exc.sqlstate == "PT400", exc
         detail = orjson.loads(exc.diag.message_detail or "{}")
-        return {json_key(e["field"]): e["code"] for e in detail["errors"]}
+        return {json_key(e["field"]): (e["code"], e["message"]) for e in detail["errors"]}
     return {}
 
 
@@ -107,12 +114,13 @@ def compare(conn: psycopg.Connection, kind: str, cases: list[dict[str, Any]],
             fields: tuple[Field, ...]) -> None:  # fmt: skip
     mismatches = []
     for body in cases:
-        app = app_errors(body, fields)
+        app = app_refusals(body, fields)
         sql = sql_errors(conn, kind, body, fields)
-        # the same fields; the same code too, except that the app names an absent or empty
-        # value "required" where SQL says what rule the empty value breaks (length, weak…)
-        same_codes = all(app[k] == sql[k] for k in app.keys() & sql.keys() if app[k] != "required")
-        if app.keys() != sql.keys() or not same_codes:
+        # the same fields; the same code and message too, except that the app names an absent or
+        # empty value "required" (and says what to fill in) where SQL says what rule the empty
+        # value breaks (length, weak…)
+        same = all(app[k] == sql[k] for k in app.keys() & sql.keys() if app[k][0] != "required")
+        if app.keys() != sql.keys() or not same:
             mismatches.append((body, app, sql))
     assert mismatches == []
 
@@ -153,3 +161,17 @@ def test_printable_is_the_same_class_in_sql(conn: psycopg.Connection) -> None:
     }
     assert in_sql == in_app
     assert {0x202E, 0x2066, 0x200B, 0xFEFF, 0x85, 0x09, 0xE0041} <= in_sql
+
+
+def test_a_message_that_differs_would_be_seen(conn: psycopg.Connection) -> None:
+    # the same field and code, other words: the gender rule with a text SQL does not send
+    other_words = tuple(
+        dataclasses.replace(f, messages=(("invalid", "Escolhe M, F ou O."),))
+        if f.key == "gender"
+        else f
+        for f in REGISTER_BODY
+    )
+    case = [{**GOOD_REGISTER, "gender": "X"}]
+    compare(conn, "register", case, REGISTER_BODY)
+    with pytest.raises(AssertionError):
+        compare(conn, "register", case, other_words)

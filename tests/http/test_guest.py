@@ -334,6 +334,7 @@ def test_returning_device_sees_its_qr_without_logging_in(web: LiveServer) -> Non
         "guest_id": guest["guest_id"],
         "qr_code": guest["qr_code"],
         "first_name": "Ana",
+        "last_name": guest["lastName"],  # the device's own guest: the full name
         "event": r.json()["event"],
     }
     assert r.json()["event"]["id"] == web.demo["eventId"]

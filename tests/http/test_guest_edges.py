@@ -13,7 +13,14 @@ import pytest
 from guestlist.web.inputs import MSG_BIRTH_DATE_OLD, MSG_NOT_MOBILE, MSG_PHONE_REQUIRED
 from guestlist.web.page import STATIC_DIR
 from tests.support.database import PgServer
-from tests.support.server import LiveServer, live_server, new_guest, register, register_body
+from tests.support.server import (
+    LiveServer,
+    live_server,
+    login_body,
+    new_guest,
+    register,
+    register_body,
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +82,8 @@ def test_a_100_character_name_is_refused_never_cut(web: LiveServer) -> None:
     guest = new_guest()
     with web.client() as c:
         r = c.post("/api/guest/register", json=register_body(web, guest, firstName="A" * 100))
-    assert field_errors(r) == [("firstName", "length", "O nome deve ter entre 1 e 80 caracteres.")]
+    message = "Indica o teu nome, com 80 caracteres no máximo."
+    assert field_errors(r) == [("firstName", "length", message)]
 
 
 def test_the_page_does_not_cut_what_the_server_measures() -> None:
@@ -199,3 +207,30 @@ def test_the_held_long_poll_answers_whole_through_gzip(web: LiveServer) -> None:
             job = s.json()
     assert job["status"] == "completed" and job["result"]["success"] is True
     web.secrets.add(job["result"]["qr_code"])
+
+
+# --- the full name, to its own guest only ------------------------------------------------------
+
+
+def test_a_sessions_own_pass_carries_its_guests_last_name_only(web: LiveServer) -> None:
+    event = web.demo["eventId"]
+    with web.client() as ana, web.client() as rui:
+        first = register(web, client=ana)
+        second = register(web, client=rui)
+        login = ana.post("/api/guest/login", json=login_body(web, first))
+        answers = {
+            name: (c.get(f"/api/guest/session/{event}").json(), c.get(f"/api/guest/me/{event}"))
+            for name, c in (("ana", ana), ("rui", rui))
+        }
+    assert answers["ana"][0]["guest"]["last_name"] == first["lastName"]
+    assert answers["ana"][1].json()["last_name"] == first["lastName"]
+    assert answers["rui"][0]["guest"]["last_name"] == second["lastName"]
+    assert answers["rui"][1].json()["last_name"] == second["lastName"]
+    # the login's answer, the page's data and a device with no session: no last name at all
+    assert login.status_code == 200 and "last_name" not in login.json()
+    with web.client() as nobody:
+        page = nobody.get("/api/guest/page/miguel/festa-verao")
+        none = nobody.get(f"/api/guest/session/{event}")
+    for r in (login, page, none):
+        assert first["lastName"].lower() not in r.text.lower()
+    assert none.json() == {"guest": None, "session": False}

@@ -171,8 +171,10 @@ def test_one_address_locks_itself_out_of_a_phone_not_the_guest(web: LiveServer) 
         assert [w.status_code for w in wrong] == [401] * 5
         # each refusal says how many tries this address has left: at 1 the page warns
         assert [w.json()["attempts_left"] for w in wrong] == [4, 3, 2, 1, 0]
+        # …and how long the lock they count towards lasts (login_failure_window_seconds)
+        assert {w.json()["lock_minutes"] for w in wrong} == {15}
         assert refused(locked, "account_locked") > 800  # until 15 min after its last failure
-        assert "attempts_left" not in locked.json()
+        assert "attempts_left" not in locked.json() and "lock_minutes" not in locked.json()
         with web.client() as c:  # the guest, from anywhere else, with the right password
             assert c.post("/api/guest/login", json=login_body(web, guest)).status_code == 200
     finally:
@@ -198,6 +200,7 @@ def test_attempts_left_reaches_the_queued_login_and_its_status(web: LiveServer) 
         assert job["status"] == "completed"
         assert job["result"]["code"] == "invalid_credentials"
         assert job["result"]["attempts_left"] == 3
+        assert sync.json()["lock_minutes"] == job["result"]["lock_minutes"] == 15
         assert status.status_code == 200 and status.json()["result"] == job["result"]
         # an unknown phone's count runs alike: the number reveals no account
         assert unknown.json() == {**sync.json(), "attempts_left": 4}

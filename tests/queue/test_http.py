@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from guestlist.queries import q
+from guestlist.web.jobs import JOB_NOT_FOUND
 from tests.queue.jobs import job_row, qq, wait_until, work
 from tests.support.database import PgServer
 from tests.support.server import LiveServer, live_server, login_body, new_guest, register_body
@@ -254,7 +255,7 @@ def _is_not_found(response: httpx.Response, unknown: httpx.Response) -> None:
     """Answered exactly as an unknown job: 404 job_not_found, the same body, no cookie."""
     assert response.status_code == unknown.status_code == 404
     assert response.json() == unknown.json() == {
-        "success": False, "code": "job_not_found", "error": "Pedido não encontrado."
+        "success": False, "code": "job_not_found", "error": JOB_NOT_FOUND
     }  # fmt: skip
     assert "set-cookie" not in response.headers
     assert "qr_code" not in response.text and "first_name" not in response.text

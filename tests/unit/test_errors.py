@@ -9,6 +9,7 @@ import pytest
 
 from guestlist.web.errors import (
     CODE_STATUS,
+    DEFAULT_MESSAGES,
     ApiError,
     error_response,
     from_exception,
@@ -78,10 +79,25 @@ def test_attempts_left_is_kept_in_the_body() -> None:
     assert "attempts_left" not in from_refusal({**body, "attempts_left": "1"}).body()
 
 
+def test_lock_minutes_goes_with_attempts_left_only() -> None:
+    body = {"success": False, "code": "invalid_credentials", "error": "x", "attempts_left": 1}
+    assert from_refusal({**body, "lock_minutes": 15}).body()["lock_minutes"] == 15
+    assert "lock_minutes" not in from_refusal(body).body()
+    for odd in (0, -3, True, "15", 2.5, None):
+        assert "lock_minutes" not in from_refusal({**body, "lock_minutes": odd}).body()
+    alone = {**body, "lock_minutes": 15}
+    del alone["attempts_left"]
+    assert "lock_minutes" not in from_refusal(alone).body()
+
+
 def test_unknown_refusal_code_is_a_generic_500() -> None:
     err = from_refusal({"success": False, "code": "weird", "error": "segredo interno"})
     assert err.status == 500
-    assert err.body() == {"success": False, "code": "internal", "error": "Erro interno"}
+    assert err.body() == {
+        "success": False,
+        "code": "internal",
+        "error": DEFAULT_MESSAGES["internal"],
+    }
 
 
 class FakeDiag:
@@ -180,14 +196,18 @@ def test_conflicts_of_the_moment_ask_to_retry_in_a_second() -> None:
     assert err.body() == {
         "success": False,
         "code": "unavailable",
-        "error": "Serviço temporariamente indisponível",
+        "error": DEFAULT_MESSAGES["unavailable"],
         "retry_after": 1,
     }
 
 
 def test_internal_body_is_generic() -> None:
     err = from_exception(psycopg.errors.UndefinedTable("relation app.x does not exist"))
-    assert err.body() == {"success": False, "code": "internal", "error": "Erro interno"}
+    assert err.body() == {
+        "success": False,
+        "code": "internal",
+        "error": DEFAULT_MESSAGES["internal"],
+    }
     assert err.log_hint is not None and "42P01" in err.log_hint
     assert "relation" not in err.log_hint
 

@@ -156,7 +156,7 @@ def test_a_100_character_name_is_refused_not_cut() -> None:
         {
             "field": "firstName",
             "code": "length",
-            "message": "O nome deve ter entre 1 e 80 caracteres.",
+            "message": "Indica o teu nome, com 80 caracteres no máximo.",
         }
     ]
 

@@ -43,6 +43,8 @@
     sessionPass: (eventId) => request('GET', `/api/guest/session/${encodeURIComponent(eventId)}`),
     verifyPhone: (phone) => request('POST', '/api/guest/verify-phone', { phone }),
     login: (body) => request('POST', '/api/guest/login', body),
+    // the birth date an account lacks, for an event with a minimum age (then log in again)
+    giveBirthDate: (body) => request('POST', '/api/guest/birth-date', body),
     register: (body) => request('POST', '/api/guest/register', body),
     // queued variants: the answer is held until the job ends (at most `wait`
     // seconds) and then carries the job's status; past that, the job id is long-polled
@@ -128,16 +130,18 @@
     if (last.length < 1) errors.lastName = 'Indica o teu apelido.';
     else if (last.length > 80) errors.lastName = tooLong('O apelido', last.length);
     const email = v.email.trim();
-    if (!email) errors.email = 'Indica o teu email.';
+    if (!email) errors.email = 'Indica o teu email, como nome@exemplo.pt.';
     else if (email.length > 254 || !EMAIL_RE.test(email)) {
-      errors.email = 'Email inválido. Confirma-o, por exemplo nome@exemplo.pt.';
+      errors.email = 'Indica um email válido, como nome@exemplo.pt.';
     }
     const pw = v.password;
     if (pw.length < 8 || pw.length > 200 || !/[a-z]/.test(pw) || !/[A-Z]/.test(pw) || !/[0-9]/.test(pw)) {
-      errors.password =
-        'A palavra-passe deve ter pelo menos 8 caracteres, com maiúsculas, minúsculas e números.';
+      errors.password = 'Escolhe uma palavra-passe com pelo menos 8 caracteres, com maiúsculas, ' +
+        'minúsculas e números.';
     }
-    if (v.confirmPassword !== pw) errors.confirmPassword = 'As palavras-passe não coincidem.';
+    if (v.confirmPassword !== pw) {
+      errors.confirmPassword = 'As palavras-passe não coincidem. Escreve a mesma nas duas caixas.';
+    }
     if (v.birthDate) {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(v.birthDate)) {
         errors.birthDate = 'Data inválida. Escolhe-a no calendário ou deixa o campo em branco.';
@@ -147,7 +151,7 @@
         errors.birthDate = BIRTH_DATE_FUTURE;
       }
     }
-    if (!['', 'M', 'F', 'O'].includes(v.gender)) errors.gender = 'Género inválido.';
+    if (!['', 'M', 'F', 'O'].includes(v.gender)) errors.gender = 'Escolhe uma das opções de género.';
     if (v.city.trim().length > 80) errors.city = tooLong('A cidade', v.city.trim().length);
     return errors;
   }
@@ -202,6 +206,12 @@
     guest_list_closed: 'A lista de convidados deste evento já fechou. Fala com o teu promotor.',
     guest_list_full: 'A lista de convidados deste evento está completa. Fala com o teu promotor.',
     event_not_found: 'Evento não encontrado. Confirma o link com quem to enviou.',
+    promoter_quota_full:
+      'A lista deste promotor para este evento está completa. Fala com o teu promotor.',
+    too_young:
+      'Este evento tem idade mínima e ainda não a tens. Fala com o teu promotor se for um erro.',
+    birth_date_required: 'Este evento tem idade mínima. Indica a tua data de nascimento.',
+    birth_date_known: 'A tua data de nascimento já está registada. Entra com a tua palavra-passe.',
     promoter_not_found:
       'Este link de promotor já não é válido para este evento. Pede um novo ao teu promotor.',
     logout_offline:
@@ -264,25 +274,76 @@
       if (input.id) setFieldError(input.id, '');
     }
     for (const warning of form.querySelectorAll('[data-warning]')) warning.hidden = true;
+    stopCountdown();
+  }
+
+  // A lock's length as said in a sentence: "15 minutos", "1 minuto".
+  function minutesText(minutes) {
+    return minutes === 1 ? '1 minuto' : `${minutes} minutos`;
+  }
+
+  // A wait as the countdown shows it: "14 min 05 s", "42 s".
+  function waitText(seconds) {
+    const m = Math.floor(seconds / 60);
+    const s = seconds % 60;
+    return m > 0 ? `${m} min ${String(s).padStart(2, '0')} s` : `${s} s`;
+  }
+
+  // The lock's wait counting down under the warning, once a second (not read aloud each
+  // second: aria-live off); at zero it says the guest may try again.
+  let countdownTimer = null;
+
+  function stopCountdown() {
+    if (countdownTimer !== null) clearInterval(countdownTimer);
+    countdownTimer = null;
+  }
+
+  function startCountdown(seconds) {
+    stopCountdown();
+    const el = $('login-warning-wait');
+    const until = Date.now() + seconds * 1000;
+    const tick = () => {
+      const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+      el.textContent = left > 0
+        ? `Podes tentar de novo daqui a ${waitText(left)}.`
+        : 'Já podes tentar de novo: escreve a tua palavra-passe.';
+      if (left === 0) {
+        $('login-warning-text').textContent = 'O bloqueio terminou neste dispositivo.';
+        stopCountdown();
+      }
+    };
+    el.hidden = false;
+    tick();
+    countdownTimer = setInterval(tick, 1000);
   }
 
   // The login step's warning with the way out, a reset link by email: when one more wrong
-  // password locks this device out of the account (attempts_left 1), or once it did (0, or
-  // account_locked with the wait). Any other refusal shows none.
+  // password locks this device out of the account (attempts_left 1: for how many minutes), or
+  // once it did (0, or account_locked: the wait counting down). Any other refusal shows none.
   function showLoginWarning(data) {
     let text = '';
+    let wait = 0;
+    const minutes = Number.isInteger(data.lock_minutes) && data.lock_minutes > 0
+      ? data.lock_minutes : 0;
+    const lasting = minutes ? `durante ${minutesText(minutes)}` : 'durante algum tempo';
     if (data.code === 'invalid_credentials' && data.attempts_left === 1) {
-      text = 'Atenção: se a próxima palavra-passe também estiver errada, a conta fica ' +
-        'bloqueada neste dispositivo durante algum tempo. Não tens a certeza? Pede um link ' +
-        'para definires uma nova.';
+      text = `Atenção: se a próxima palavra-passe também estiver errada, a conta fica ` +
+        `bloqueada neste dispositivo ${lasting}. Não tens a certeza? Pede um link ` +
+        `para definires uma nova.`;
     } else if (data.code === 'invalid_credentials' && data.attempts_left === 0) {
-      text = 'Demasiadas tentativas falhadas: a conta ficou bloqueada neste dispositivo ' +
-        'durante algum tempo. Podes definir já uma nova palavra-passe por email.';
+      text = `Demasiadas tentativas falhadas: a conta ficou bloqueada neste dispositivo ` +
+        `${lasting}. Espera, ou define já uma nova palavra-passe por email.`;
+      wait = minutes * 60;
     } else if (data.code === 'account_locked') {
-      text = `${messageFor(data)} Ou define já uma nova palavra-passe por email.`;
+      text = 'Demasiadas tentativas falhadas: a conta está bloqueada neste dispositivo. ' +
+        'Espera, ou define já uma nova palavra-passe por email.';
+      wait = data.retry_after > 0 ? Math.ceil(data.retry_after) : 0;
     }
     $('login-warning-text').textContent = text;
     $('login-warning').hidden = !text;
+    $('login-warning-wait').hidden = true;
+    if (wait > 0) startCountdown(wait);
+    else stopCountdown();
     return Boolean(text);
   }
 
@@ -398,6 +459,12 @@
     return lines;
   }
 
+  // "Ana Silva": the full name when the pass has it, else the first name.
+  function guestName(pass) {
+    return [pass.first_name, pass.last_name].filter((part) => part && String(part).trim())
+      .join(' ');
+  }
+
   async function ticketBlob(pass) {
     const event = pass.event || {};
     const qr = new Image();
@@ -456,13 +523,17 @@
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(qr, (width - size) / 2, top, size, size);
 
-    y = top + size + 110;
+    // the guest's name as on their account: first and last (the pass of their own session)
+    y = top + size + 100;
     ctx.fillStyle = '#0f172a';
-    ctx.font = `700 64px ${font}`;
-    if (pass.first_name) ctx.fillText(pass.first_name, width / 2, y, inner);
+    ctx.font = `700 60px ${font}`;
+    for (const line of wrapText(ctx, guestName(pass), inner, 2)) {
+      ctx.fillText(line, width / 2, y, inner);
+      y += 70;
+    }
     ctx.fillStyle = '#334155';
     ctx.font = `400 36px ${font}`;
-    ctx.fillText('Mostra este código à entrada.', width / 2, Math.min(y + 80, height - margin - 60));
+    ctx.fillText('Mostra este código à entrada.', width / 2, Math.min(y + 10, height - margin - 50));
 
     return new Promise((resolve, reject) => {
       canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('toBlob'))), 'image/png');
@@ -476,6 +547,7 @@
     showAlert('');
     let blob = null;
     try {
+      state.pass = await completePass(state.pass);
       blob = await ticketBlob(state.pass);
     } catch (_err) {
       blob = null;
@@ -526,6 +598,7 @@
         guest_id: pass.guest_id,
         qr_code: pass.qr_code,
         first_name: pass.first_name,
+        last_name: pass.last_name,
         event: pass.event,
       };
       const cache = await caches.open(PASS_CACHE);
@@ -570,9 +643,21 @@
     }
   }
 
+  // A pass from a login or registration carries the first name only; the session's own pass
+  // (asked with the cookie just set) adds the last name, for the ticket and the kept copy.
+  async function completePass(pass) {
+    if (pass.last_name || !pass.event || !pass.event.id) return pass;
+    const back = await api.sessionPass(pass.event.id);
+    const guest = back.ok && back.data && back.data.guest;
+    if (!guest || guest.qr_code !== pass.qr_code || !guest.last_name) return pass;
+    return Object.assign({}, pass, { last_name: guest.last_name });
+  }
+
   async function keepOffline(pass, newSession) {
     await becomeApp();
-    if (await savePass(pass, newSession)) {
+    const full = await completePass(pass);
+    if (state.pass && state.pass.qr_code === full.qr_code) state.pass = full;
+    if (await savePass(full, newSession)) {
       const note = $('qr-offline');
       note.textContent = 'Este código fica guardado neste dispositivo: abre-o mesmo sem rede.';
       note.hidden = false;
@@ -665,6 +750,7 @@
       form.reset();
       clearErrors(form);
     }
+    $('login-birth').hidden = true;
     showStep(firstStep());
     // signed out: the pass's place in the history becomes the phone step
     remember(firstStep(), signOut);
@@ -713,6 +799,7 @@
     showPhoneInUse(phone);
     if (data.exists) {
       clearErrors($('form-login')); // another number's warning is not this one's
+      $('login-birth').hidden = true; // nor its missing birth date
       // no name before the password: the greeting by name comes with the QR code
       $('login-greeting').textContent = 'Olá de novo!';
       $('login-username').value = phone;
@@ -737,7 +824,24 @@
       $('login-password').focus();
       return;
     }
+    // asked once: an account without a birth date, on an event with a minimum age
+    const birthDate = $('login-birth').hidden ? '' : $('login-birthDate').value;
+    if (!$('login-birth').hidden && !/^\d{4}-\d{2}-\d{2}$/.test(birthDate)) {
+      setFieldError('login-birthDate', MESSAGES.birth_date_required);
+      $('login-birthDate').focus();
+      return;
+    }
     setBusy(form, true);
+    if (birthDate) {
+      const given = await api.giveBirthDate({ phone: state.phone, password, birthDate });
+      if (!given.ok && given.data.code !== 'birth_date_known') {
+        setBusy(form, false);
+        if (given.data.code === 'invalid_input') showServerErrors(given.data, 'login-');
+        else showAlert(messageFor(given.data));
+        return;
+      }
+      $('login-birth').hidden = true;
+    }
     showStep('processing');
     await endPreviousSession();
     const { ok, data } = await viaQueue(api.loginQueued, api.login, {
@@ -754,12 +858,15 @@
     const warned = showLoginWarning(data);
     if (data.code === 'invalid_credentials') {
       setFieldError('login-password', data.attempts_left === 0
-        ? 'Palavra-passe incorreta.'
+        ? 'Palavra-passe incorreta. Lê o aviso abaixo.'
         : messageFor(data));
       $('login-password').value = '';
       $('login-password').focus();
     } else if (data.code === 'invalid_input') {
       showServerErrors(data, 'login-');
+    } else if (data.code === 'birth_date_required') {
+      $('login-birth').hidden = false;
+      $('login-birthDate').focus();
     } else if (!warned) {
       showAlert(messageFor(data));
     }
