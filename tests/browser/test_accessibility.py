@@ -251,6 +251,7 @@ def test_the_other_states_of_the_guest_page_pass_axe(
     page.click("#form-erase button[type=submit]")
     expect(page.locator("#step-erased")).to_be_visible()
     found += serious_violations(page, "erased")
+    assert not found, "\n".join(found)
 
 
 # --- the console and the promoter page ---------------------------------------------------------
