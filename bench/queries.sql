@@ -98,3 +98,32 @@ SELECT admin.create_door_link(p_event_id => %(event_id)s::uuid, p_label => %(lab
 SELECT count(*) FILTER (WHERE checked_in)::bigint AS inside, count(*)::bigint AS guests
 FROM app.guests
 WHERE event_id = %(event_id)s::uuid AND phone LIKE '+35196%%'
+
+-- ─── the console scenario (bench database, superuser) ──────────────────────
+
+-- name: console_seed_guests
+-- %(n)s guests of one event through its promoter, every third one inside, registrations spread
+-- over the evening: the console's list and export at full size. Accounts share one dummy hash
+-- (nobody logs in as them); phones +3519 2xxxxxxx stay clear of create_users' +35191….
+WITH u AS (
+  INSERT INTO app.client_users (phone, first_name, last_name, email, password_hash)
+  SELECT '+3519' || (20000000 + i)::text, 'Convidado', 'Número ' || i, 'c' || i || '@bench.test',
+         '$2a$10$' || repeat('a', 53)
+  FROM pg_catalog.generate_series(1, %(n)s::integer) i
+  RETURNING id, phone, (substr(last_name, 8))::integer AS i
+)
+INSERT INTO app.guests (event_id, client_user_id, promoter_id, team_id, name, phone, qr_code,
+                        status, checked_in, checked_in_at, created_at)
+SELECT %(event_id)s::uuid, u.id, %(promoter_id)s::uuid, %(team_id)s::uuid,
+       CASE WHEN u.i %% 3 = 1 THEN 'João Conceição ' ELSE 'Convidado ' END || u.i, u.phone,
+       md5(u.id::text), CASE WHEN u.i %% 3 = 0 THEN 'checked_in' ELSE 'pending' END,
+       u.i %% 3 = 0, CASE WHEN u.i %% 3 = 0 THEN now() - (u.i %% 240) * interval '1 minute' END,
+       now() - interval '5 hours' + (u.i %% 300) * interval '1 minute'
+FROM u
+
+-- name: console_owner_invite
+-- An owner's invite to the demo organization: {inviteToken, invitePath, expiresAt}.
+SELECT admin.invite_member(%(organization_id)s::uuid, %(email)s::text, 'owner')
+
+-- name: console_analyze
+ANALYZE app.guests

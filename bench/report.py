@@ -19,7 +19,15 @@ from pathlib import Path
 
 from bench.harness import limits
 from bench.harness.document import Document, pf, table
-from bench.scenarios import door, doors_open, overload, saturation, time_to_qr, verify_phone
+from bench.scenarios import (
+    console,
+    door,
+    doors_open,
+    overload,
+    saturation,
+    time_to_qr,
+    verify_phone,
+)
 
 
 class Report(Document):
@@ -95,6 +103,7 @@ class Report(Document):
         overload.section(self, "overload")
         overload.section(self, "overload-carry")
         verify_phone.section(self)
+        console.section(self)
         body = self.lines[body_start:]
         self.lines = self.lines[:body_start]
         self.w("## Targets", "")

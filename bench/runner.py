@@ -44,7 +44,15 @@ from bench.harness import BENCH, BenchError, limits, log, write_json
 from bench.harness.bench import Bench
 from bench.harness.machine import cpu_model, git_revision, loadavg, mem_gb, tool_version
 from bench.harness.modes import MODES
-from bench.scenarios import door, doors_open, overload, saturation, time_to_qr, verify_phone
+from bench.scenarios import (
+    console,
+    door,
+    doors_open,
+    overload,
+    saturation,
+    time_to_qr,
+    verify_phone,
+)
 from guestlist import migrate
 
 SCENARIOS = (
@@ -55,6 +63,7 @@ SCENARIOS = (
     "doors-open",
     "door",
     "overload",
+    "console",
 )
 # Former scenario names, still accepted so that existing commands keep working.
 ALIASES = {"seed": "overload"}
@@ -102,6 +111,7 @@ def run(bench: Bench, scenarios: list[str]) -> bool:
                 "doors-open": doors_open.run,
                 "door": door.run,
                 "overload": overload.run,
+                "console": console.run,
             }[s](bench)
         if any(s != "limits" for s in scenarios):
             limits.after(bench)

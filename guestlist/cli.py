@@ -1,4 +1,4 @@
-"""The `guestlist` command: `serve`, `worker`, `migrate`, `demo`.
+"""The `guestlist` command: `serve`, `worker`, `migrate`, `demo`, `admin …` (admin_cli.py).
 
 Each takes `--database-url`, else the environment's DATABASE_URL; every other setting comes from
 the environment (docs/config.md). A bad setting is one line on stderr and exit status 2.
@@ -72,18 +72,25 @@ def parser() -> argparse.ArgumentParser:
     ]
     for name, run, text in subcommands:
         sub = commands.add_parser(name, help=text, description=text)
-        sub.add_argument(
-            "--database-url",
-            metavar="URL",
-            help="libpq URL or key=value string of the database (default: env DATABASE_URL)",
-        )
+        _database_option(sub)
         if name == "serve":
             sub.add_argument("--host", help="address to listen on (default: env HOST, 0.0.0.0)")
             sub.add_argument(
                 "--port", type=_port, help="TCP port to listen on (default: env PORT, 8000)"
             )
         sub.set_defaults(run=run)
+    from guestlist import admin_cli
+
+    admin_cli.add_parser(commands, _database_option)
     return top
+
+
+def _database_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="libpq URL or key=value string of the database (default: env DATABASE_URL)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"guestlist {args.command}: give --database-url or set DATABASE_URL", file=sys.stderr)
         return 2
     try:
+        if args.command.startswith("admin"):
+            from guestlist import admin_cli
+
+            return admin_cli.run(args, database_url)
         return int(args.run(args, database_url))
     except ConfigError as err:  # a bad environment setting: one line, no traceback
         print(f"guestlist {args.command}: {err}", file=sys.stderr)

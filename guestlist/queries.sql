@@ -388,3 +388,34 @@ FROM api.console_export_rows(p_session_token => %(session_token)s::text,
 SELECT api.guest_give_birth_date(p_phone => %(phone)s::text, p_password => %(password)s::text,
                                  p_birth_date => %(birth_date)s::date,
                                  p_client_key => %(client_key)s::text)
+
+-- ─── `guestlist admin …` (guestlist/admin_cli.py): an operator's console scripts ───────────────
+
+-- name: admin_create_organization
+-- {organizationId, inviteToken, invitePath, expiresAt}: the owner's invite link, once.
+SELECT admin.create_organization(p_name => %(name)s::text, p_slug => %(slug)s::text,
+                                 p_owner_email => %(owner_email)s::text)
+
+-- name: admin_invite_member
+SELECT admin.invite_member(p_organization_id => %(organization_id)s::uuid,
+                           p_email => %(email)s::text, p_role => %(role)s::text,
+                           p_promoter_id => %(promoter_id)s::uuid)
+
+-- name: admin_create_event
+SELECT admin.create_console_event(
+    p_organization_id => %(organization_id)s::uuid, p_title => %(title)s::text,
+    p_slug => %(slug)s::text, p_starts_at => %(starts_at)s::timestamptz,
+    p_location => %(location)s::text, p_guest_capacity => %(capacity)s::integer,
+    p_guest_list_closes_at => %(closes_at)s::timestamptz, p_min_age => %(min_age)s::integer)
+
+-- name: admin_create_promoter
+-- {promoterId, teamId, slug}
+SELECT admin.create_team_promoter(p_organization_id => %(organization_id)s::uuid,
+                                  p_slug => %(slug)s::text,
+                                  p_display_name => %(display_name)s::text,
+                                  p_team_name => %(team_name)s::text)
+
+-- name: admin_export_rows
+-- The CSV export's rows, streamed (single-row mode) to stdout or a file.
+SELECT name, phone, promoter, team, status, checked_in_at, created_at
+FROM admin.export_rows(p_event_id => %(event_id)s::uuid)

@@ -142,3 +142,31 @@ SELECT birth_date FROM app.client_users WHERE phone = %(phone)s::text
 -- name: web_test_set_min_age
 -- An event's minimum age (the console sets it; this is the admin-side shortcut).
 UPDATE app.events SET min_age = %(min_age)s::integer WHERE id = %(event_id)s::uuid RETURNING id
+
+-- ─── the console's export and pages ────────────────────────────────────────
+
+-- name: web_test_seed_guests
+-- n guests of an event through a promoter, named %(name)s (n = 1) or "%(name)s <i>", every
+-- %(inside_every)s-th one inside; phones +3519<base + i>. Returns how many were added.
+WITH u AS (
+  INSERT INTO app.client_users (phone, first_name, last_name, email, password_hash)
+  SELECT '+3519' || lpad((%(base)s::integer + i)::text, 8, '0'), 'Teste', 'Exportado' || i,
+         'export' || (%(base)s::integer + i) || '@example.pt', '$2a$10$' || repeat('a', 53)
+  FROM generate_series(1, %(n)s::integer) i
+  RETURNING id, phone, last_name
+), g AS (
+  INSERT INTO app.guests (event_id, client_user_id, promoter_id, team_id, name, phone, qr_code,
+                          status, checked_in, checked_in_at)
+  SELECT %(event_id)s::uuid, u.id, %(promoter_id)s::uuid, %(team_id)s::uuid,
+         CASE WHEN %(n)s::integer = 1 THEN %(name)s::text
+              ELSE %(name)s::text || ' ' || substr(u.last_name, 10) END,
+         u.phone, md5(u.id::text || random()::text),
+         CASE WHEN substr(u.last_name, 10)::integer %% %(inside_every)s::integer = 0
+              THEN 'checked_in' ELSE 'pending' END,
+         substr(u.last_name, 10)::integer %% %(inside_every)s::integer = 0,
+         CASE WHEN substr(u.last_name, 10)::integer %% %(inside_every)s::integer = 0
+              THEN now() END
+  FROM u
+  RETURNING 1
+)
+SELECT count(*) FROM g

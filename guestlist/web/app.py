@@ -31,7 +31,7 @@ from guestlist.config import Settings, load_settings
 from guestlist.logs import configure_logging, flush_logs
 from guestlist.monitor import figures
 from guestlist.queue import service
-from guestlist.web import jobs, monitoring, security_headers
+from guestlist.web import export, jobs, monitoring, security_headers, staff_pages
 from guestlist.web.endpoint import ApiEndpoint
 from guestlist.web.errors import api_error, error_response
 from guestlist.web.middleware import RequestLogMiddleware
@@ -56,7 +56,13 @@ BACKGROUND: list[BackgroundService] = [
 GZIP_MINIMUM_BYTES = 500
 
 # The route rows: the guest API's, the queued routes', then the monitoring routes.
-ALL_ROUTES: tuple[ApiRoute, ...] = (*ROUTES, *jobs.ROUTES, *monitoring.ROUTES)
+ALL_ROUTES: tuple[ApiRoute, ...] = (
+    *ROUTES,
+    *jobs.ROUTES,
+    *monitoring.ROUTES,
+    *staff_pages.ROUTES,  # the console's and the promoter's pages
+    *export.ROUTES,  # the console's CSV export (streamed)
+)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -110,9 +116,10 @@ class ExactPaths(BaseRoute):
 def build_routes(settings: Settings) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route(r.path, ApiEndpoint(r, settings), methods=[r.method])
-        for r in (*ROUTES, *monitoring.ROUTES)
+        for r in (*ROUTES, *monitoring.ROUTES, *staff_pages.ROUTES)
     ]
     routes += jobs.routes(settings)  # v2 submit (?wait) and status: own endpoints
+    routes += export.routes(settings)  # the CSV export streams: its own answer
     routes.append(Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"))
     return [ExactPaths(routes), *routes]
 

@@ -915,6 +915,8 @@ def _responses(route: ApiRoute) -> dict[str, Any]:
         ok["content"] = {"image/png": {"schema": {"type": "string", "format": "binary"}}}
     elif route.response_schema == "JavaScript":
         ok["content"] = {"text/javascript": {"schema": {"type": "string"}}}
+    elif route.response_schema == "Csv":  # the console's export (web/export.py)
+        ok["content"] = {"text/csv": {"schema": {"type": "string"}}}
     elif route.response_schema == "Manifest":
         ref = {"$ref": "#/components/schemas/Manifest"}
         ok["content"] = {"application/manifest+json": {"schema": ref}}

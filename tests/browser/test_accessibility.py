@@ -285,3 +285,57 @@ def test_the_door_page_passes_axe(context: BrowserContext, web: LiveServer) -> N
     expect(page.locator("#refused")).to_be_visible()
     found += serious_violations(page, "door refused")
     assert not found, "\n".join(found)
+
+
+# --- the console and the promoter page ---------------------------------------------------------
+
+
+def test_the_console_and_the_promoter_page_pass_axe(
+    context: BrowserContext, web: LiveServer
+) -> None:
+    tag = re.sub(r"[^0-9]", "", str(id(context)))[-6:]
+    made = web.sql(
+        "web_test_create_organization",
+        {"name": "Org A11y", "slug": f"a11y-{tag}", "owner_email": f"dona.{tag}@a11y.pt"},
+    )
+    page = context.new_page()
+    page.goto(web.base_url + "/organizador")
+    expect(page.locator("#login-form")).to_be_visible()
+    found = serious_violations(page, "console login")
+    page.fill("#login-email", "ninguem@a11y.pt")
+    page.fill("#login-password", "Errada123")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#alert")).to_be_visible()
+    found += serious_violations(page, "console login error")
+    page.goto(web.base_url + "/promotor/painel")
+    expect(page.locator("#login-form")).to_be_visible()
+    found += serious_violations(page, "promoter login")
+    page.goto(web.base_url + made["invitePath"])
+    expect(page.locator("#invite-form")).to_be_visible()
+    found += serious_violations(page, "console invite")
+    page.fill("#invite-name", "Dona")
+    page.fill("#invite-password", PASSWORD)
+    page.click("#invite-form button[type=submit]")
+    expect(page.locator("#app")).to_be_visible()
+    page.click("#new-event")
+    found += serious_violations(page, "console event form")
+    page.fill("#ev-title", "Noite")
+    page.fill("#ev-slug", f"noite-{tag}")
+    page.fill("#ev-start", "2030-06-01T23:00")
+    page.click("#event-form button[type=submit]")
+    expect(page.locator("#event-list li")).to_have_count(1)
+    found += serious_violations(page, "console events")
+    page.get_by_role("button", name="Abrir lista").click()
+    expect(page.locator("#guest-total")).to_have_text("0 convidados")
+    found += serious_violations(page, "console event list")
+    page.click("nav.tabs button[data-view=promoters]")
+    expect(page.locator("#promoter-add")).to_be_visible()
+    found += serious_violations(page, "console promoters")
+    page.click("nav.tabs button[data-view=members]")
+    expect(page.locator("#member-rows tr")).to_have_count(1)
+    found += serious_violations(page, "console members")
+    # an owner on the promoter page: no promoter of theirs, said in words
+    page.goto(web.base_url + "/promotor/painel")
+    expect(page.locator("#no-events")).to_be_visible()
+    found += serious_violations(page, "promoter page")
+    assert not found, "\n".join(found)
