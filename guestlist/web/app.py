@@ -6,6 +6,7 @@ from the environment (config.py, docs/config.md).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -31,7 +32,7 @@ from guestlist.config import Settings, load_settings
 from guestlist.logs import configure_logging, flush_logs
 from guestlist.monitor import figures
 from guestlist.queue import service
-from guestlist.web import jobs, monitoring, security_headers
+from guestlist.web import jobs, monitoring, security_headers, shutdown
 from guestlist.web.endpoint import ApiEndpoint
 from guestlist.web.errors import api_error, error_response
 from guestlist.web.middleware import RequestLogMiddleware
@@ -138,6 +139,7 @@ def tune_gc() -> None:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    drain = shutdown.Drain()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -145,11 +147,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await pool.open(wait=True)
         try:
             async with contextlib.AsyncExitStack() as services:
-                state: dict[str, Any] = {"pool": pool, "settings": settings}
+                state: dict[str, Any] = {"pool": pool, "settings": settings, "drain": drain}
                 for background in BACKGROUND:
                     extra = await services.enter_async_context(background(pool, settings))
                     if isinstance(extra, dict):  # a service may add lifespan state
                         state.update(extra)
+                in_process = state.pop("workers", None)
+                if in_process is not None:  # SIGTERM: the workers claim nothing new at once
+                    stopping: list[asyncio.Task[None]] = []  # a reference keeps the task alive
+                    stop = in_process.stop
+                    drain.on_drain(lambda: stopping.append(asyncio.ensure_future(stop())))
                 tune_gc()
                 yield state
         finally:
@@ -171,6 +178,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.drain = drain
     app.state.openapi_json = orjson.dumps(build_openapi((*ALL_ROUTES, jobs.STATUS)))
     return app
 
@@ -178,8 +186,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 def serve(settings: Settings | None = None) -> None:
     """Serve the app with uvicorn until stopped (`guestlist serve`, `python app.py`)."""
     settings = settings or load_settings()
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -192,4 +201,12 @@ def serve(settings: Settings | None = None) -> None:
         # connection first, never sending a request on one the server is closing (docs/config.md)
         timeout_keep_alive=settings.keep_alive_seconds,
         log_level=settings.log_level,
+        # answers in flight once the port is closed: what SHUTDOWN_TIMEOUT leaves (shutdown.py)
+        timeout_graceful_shutdown=shutdown.graceful_timeout(
+            settings.shutdown_timeout, settings.shutdown_drain_seconds
+        ),
     )
+    server = shutdown.DrainingServer(
+        config, app.state.drain, settings.shutdown_timeout, settings.shutdown_drain_seconds
+    )
+    server.run()
