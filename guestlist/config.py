@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -186,11 +187,20 @@ class Settings:
     # connections are still accepted for this long, so a load balancer's health check sees
     # the 503 and stops sending before the port closes (0: close the port at once)
     shutdown_drain_seconds: float = 0.0
+    # this process's name in the figures summed across instances (INSTANCE_ID; host:pid)
+    instance_id: str = ""
     mail: MailSettings = field(default_factory=MailSettings)
 
     @property
     def admin_enabled(self) -> bool:
         return bool(self.admin_token)
+
+
+def _instance_id(env: Mapping[str, str]) -> str:
+    raw = env.get("INSTANCE_ID", "").strip()
+    if len(raw) > 100:
+        raise ConfigError("INSTANCE_ID must be at most 100 characters")
+    return raw or f"{socket.gethostname()}:{os.getpid()}"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -253,5 +263,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         workers=workers,
         shutdown_timeout=shutdown_timeout,
         shutdown_drain_seconds=shutdown_drain,
+        instance_id=_instance_id(env),
         mail=_mail(env),
     )

@@ -207,3 +207,17 @@ SELECT 1
 -- {waiting, active, delayed, completedLastMinute, failedLastMinute, finishedLastMinute, p50Ms,
 --  p95Ms, totalCompleted, totalFailed, finished: [[bucket epoch, completed, failed], …], at}
 SELECT api.queue_metrics()
+
+-- === figures across app instances (monitor/instances.py, sql/76_instances.sql) ===
+
+-- name: metrics_report_instance
+-- This process's request figures, written every few seconds.
+SELECT api.report_instance(%(instance)s, %(figures)s)
+
+-- name: metrics_withdraw_instance
+-- A stopping process takes its figures away.
+SELECT api.withdraw_instance(%(instance)s)
+
+-- name: metrics_instance_figures
+-- {instances, ids, <counts summed>, latencyBins} over the instances reporting.
+SELECT api.instance_figures()

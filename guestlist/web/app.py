@@ -30,7 +30,7 @@ from starlette.types import Receive, Scope, Send
 from guestlist import cleanup, db
 from guestlist.config import Settings, load_settings
 from guestlist.logs import configure_logging, flush_logs
-from guestlist.monitor import figures
+from guestlist.monitor import figures, instances
 from guestlist.queue import service
 from guestlist.web import jobs, monitoring, security_headers, shutdown
 from guestlist.web.endpoint import ApiEndpoint
@@ -46,6 +46,7 @@ BackgroundService = Callable[[AsyncConnectionPool, Settings], AbstractAsyncConte
 BACKGROUND: list[BackgroundService] = [
     cleanup.running,  # api.cleanup() on a timer when pg_cron does not run it
     figures.sampling,  # a queue sample every 5 s for the load monitor's history
+    instances.reporting,  # this instance's request figures to the database every 5 s
     # the LISTEN connection (status long-poll) and, unless RUN_WORKERS=0, the worker pool;
     # yields {"job_waiter": …}
     service.running,

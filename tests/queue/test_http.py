@@ -31,8 +31,8 @@ def web(
     pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """app.py without in-process workers (RUN_WORKERS=0): the tests decide when a job is done.
-    One held answer per client, an hour of hold for admission (LONG_POLLS_PER_CLIENT=1); each test client has an address of
-    its own."""
+    One held answer per client (LONG_POLLS_PER_CLIENT=1), an hour of hold for admission; each
+    test client has an address of its own."""
     with live_server(
         pg_server,
         template_db,
