@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -151,7 +152,10 @@ class WorkerSettings:
     # tasks while requests wait for a connection of the pool the workers share with the web
     web_busy_workers: int = max(1, _CORES - 1)
     web_calm_seconds: float = 5.0  # how long the pool has had no waiter before that cap lifts
-    stop_timeout: float = 30.0  # how long stop() lets jobs in hand finish
+    # how long stop() lets jobs in hand finish before cancelling them (a cancelled job is
+    # retried after its backoff by another worker, its secret kept);
+    # SHUTDOWN_TIMEOUT - 2 s, so a stopping process exits within SHUTDOWN_TIMEOUT
+    stop_timeout: float = 18.0
     batch_max: int = 50  # jobs per transaction at most
     batch_ms: int = 10  # no new claim in a transaction after this (0: one job per transaction)
 
@@ -177,11 +181,26 @@ class Settings:
     long_polls_per_client: int = 20
     run_workers: bool = True  # RUN_WORKERS=0: no workers in the app (`guestlist worker` runs them)
     workers: WorkerSettings = field(default_factory=WorkerSettings)
+    # SIGTERM: the whole stop (drain, answers in flight, workers, pool) within this bound
+    shutdown_timeout: float = 20.0
+    # SIGTERM: /readyz answers 503 and held long-polls are answered at once, but new
+    # connections are still accepted for this long, so a load balancer's health check sees
+    # the 503 and stops sending before the port closes (0: close the port at once)
+    shutdown_drain_seconds: float = 0.0
+    # this process's name in the figures summed across instances (INSTANCE_ID; host:pid)
+    instance_id: str = ""
     mail: MailSettings = field(default_factory=MailSettings)
 
     @property
     def admin_enabled(self) -> bool:
         return bool(self.admin_token)
+
+
+def _instance_id(env: Mapping[str, str]) -> str:
+    raw = env.get("INSTANCE_ID", "").strip()
+    if len(raw) > 100:
+        raise ConfigError("INSTANCE_ID must be at most 100 characters")
+    return raw or f"{socket.gethostname()}:{os.getpid()}"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -204,6 +223,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     workers_max = _int(env, "WORKERS_MAX", w.workers_max, minimum=1)
     if workers_max < workers_min:
         raise ConfigError(f"WORKERS_MAX ({workers_max}) must be >= WORKERS_MIN ({workers_min})")
+    shutdown_timeout = _number(env, "SHUTDOWN_TIMEOUT", base.shutdown_timeout, 1.0, 3600.0)
+    shutdown_drain = _number(env, "SHUTDOWN_DRAIN_SECONDS", base.shutdown_drain_seconds)
+    if shutdown_drain >= shutdown_timeout / 2:
+        raise ConfigError(
+            f"SHUTDOWN_DRAIN_SECONDS ({shutdown_drain:g}) must be under half of "
+            f"SHUTDOWN_TIMEOUT ({shutdown_timeout:g})"
+        )
     workers = WorkerSettings(
         workers_min=workers_min,
         workers_max=workers_max,
@@ -215,6 +241,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # the bounds api.work_guest_jobs accepts
         batch_max=_int(env, "WORKER_BATCH_MAX", w.batch_max, 1, 1000),
         batch_ms=_int(env, "WORKER_BATCH_MS", w.batch_ms, 0, 1000),
+        stop_timeout=max(0.5, shutdown_timeout - 2.0),
     )
     return Settings(
         database_url=env.get("DATABASE_URL", "").strip(),
@@ -234,5 +261,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         long_polls_per_client=_int(env, "LONG_POLLS_PER_CLIENT", base.long_polls_per_client),
         run_workers=_flag(env, "RUN_WORKERS", base.run_workers),
         workers=workers,
+        shutdown_timeout=shutdown_timeout,
+        shutdown_drain_seconds=shutdown_drain,
+        instance_id=_instance_id(env),
         mail=_mail(env),
     )

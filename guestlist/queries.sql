@@ -419,3 +419,17 @@ SELECT admin.create_team_promoter(p_organization_id => %(organization_id)s::uuid
 -- The CSV export's rows, streamed (single-row mode) to stdout or a file.
 SELECT name, phone, promoter, team, status, checked_in_at, created_at
 FROM admin.export_rows(p_event_id => %(event_id)s::uuid)
+
+-- === figures across app instances (monitor/instances.py, sql/76_instances.sql) ===
+
+-- name: metrics_report_instance
+-- This process's request figures, written every few seconds.
+SELECT api.report_instance(%(instance)s, %(figures)s)
+
+-- name: metrics_withdraw_instance
+-- A stopping process takes its figures away.
+SELECT api.withdraw_instance(%(instance)s)
+
+-- name: metrics_instance_figures
+-- {instances, ids, <counts summed>, latencyBins} over the instances reporting.
+SELECT api.instance_figures()

@@ -124,6 +124,17 @@ BEGIN
     -- subject key may outlive, and how many jobs the database accepts
     WHEN p_key = 'queue_max_depth' THEN
       kind := 'integer'; low := 1; high := 10000000;
+    -- queue admission by drain rate (sql/76_queue_admission.sql): how long the page waits
+    -- for a job, the window the rate is measured over, the capacity assumed until measured
+    WHEN p_key = 'queue_hold_seconds' THEN
+      kind := 'integer'; low := 1; high := 3600;
+    WHEN p_key = 'queue_rate_window_seconds' THEN
+      kind := 'integer'; low := 1; high := 300;
+    WHEN p_key = 'queue_capacity_per_second' THEN
+      kind := 'integer'; low := 1; high := 100000;
+    -- how long an app instance's figures count after its last report (sql/77_instances.sql)
+    WHEN p_key = 'instance_report_ttl_seconds' THEN
+      kind := 'integer'; low := 5; high := 3600;
     WHEN p_key = 'job_pending_max_age_seconds' THEN
       kind := 'integer'; low := 1; high := 86400;
     WHEN p_key = 'job_retention_seconds' THEN

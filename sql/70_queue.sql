@@ -77,17 +77,16 @@ BEGIN
 END
 $$;
 
--- How many seconds until `p_pending` jobs are done, at the throughput the
--- operator declares in guestlist.queue_jobs_per_second (default 20: bcrypt
--- cost 10 on two cores).
+-- How many seconds until `p_pending` jobs are done, at the workers' drain
+-- rate (app._drain_rate, sql/76_queue_admission.sql: measured, or the
+-- configured capacity while unmeasured).
 CREATE OR REPLACE FUNCTION app._queue_seconds(p_pending bigint)
 RETURNS integer
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  RETURN greatest(1, ceil(greatest(p_pending, 0) / greatest(coalesce(
-    nullif(current_setting('guestlist.queue_jobs_per_second', true), '')::numeric, 20), 0.1)));
+  RETURN greatest(1, ceil(greatest(p_pending, 0) / app._drain_rate()))::integer;
 END
 $$;
 
@@ -280,7 +279,9 @@ $$;
 -- is pending joins that job (duplicate true); any other submission is a job of
 -- its own, whoever it is about. Every answer carries a new jobToken, the only
 -- way to read the job (api.guest_job_status). Past the setting queue_max_depth
--- pending jobs: PT503 queue_full with retry_after. Returns {jobId, jobToken,
+-- pending jobs, or a backlog the workers would not finish within
+-- queue_hold_seconds at their drain rate (sql/76_queue_admission.sql): PT503
+-- queue_full with retry_after sized to the backlog. Returns {jobId, jobToken,
 -- duplicate, estimatedSeconds}; a new job in a short queue NOTIFYs
 -- guestlist_jobs_new so idle workers wake.
 -- A login's lockout is decided by the worker from two payload keys set here:
@@ -304,6 +305,7 @@ DECLARE
   v_id uuid;
   v_pending bigint;
   v_max bigint := app._config_int('queue_max_depth', 5000);
+  v_retry integer;
 BEGIN
   IF p_client_key IS NOT NULL THEN
     PERFORM app._enforce_rate_limit(CASE WHEN p_kind = 'login' THEN 'login' ELSE 'register' END,
@@ -339,6 +341,13 @@ BEGIN
       PERFORM app._raise(503, 'queue_full', 'Serviço sobrecarregado. Tenta novamente daqui a pouco.',
         jsonb_build_object('retry_after',
           least(120, app._queue_seconds(v_pending - (v_max * 9) / 10))));
+    END IF;
+    -- nothing the workers would finish after the page stopped waiting: come back
+    -- when the backlog, at their drain rate, fits in queue_hold_seconds again
+    v_retry := app._admission_retry_after(v_pending);
+    IF v_retry IS NOT NULL THEN
+      PERFORM app._raise(503, 'queue_full', 'Serviço sobrecarregado. Tenta novamente daqui a pouco.',
+        jsonb_build_object('retry_after', v_retry));
     END IF;
 
     INSERT INTO app.guest_jobs AS j (kind, payload, dedupe_key, client_key)

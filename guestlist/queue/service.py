@@ -1,7 +1,7 @@
 """The queue inside the app process (an app.py background service): the JobWaiter the status
 long-poll waits on and, unless RUN_WORKERS=0, a worker pool on the app's connection pool
 (keeping half the pool for requests, and fewer tasks while requests wait for it: workers.py).
-Yields `{"job_waiter": JobWaiter}` as lifespan state."""
+Yields `{"job_waiter": JobWaiter, "workers": WorkerPool | None}` as lifespan state."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ async def running(pool: AsyncConnectionPool, settings: Settings) -> AsyncIterato
                 reserve=pool.max_size // 2,
                 shares_web_pool=True,
             )
-        yield {"job_waiter": waiter}
+        # "workers": the app's lifespan stops them as soon as SIGTERM's drain begins
+        yield {"job_waiter": waiter, "workers": running_workers}
     finally:
         if running_workers is not None:
             await workers.stop(running_workers)

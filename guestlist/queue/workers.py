@@ -54,6 +54,7 @@ log = logging.getLogger("guestlist.worker")
 HISTORY_SIZE = 200
 _BACKOFF_FIRST = 0.1
 _BACKOFF_MAX = 5.0
+_CANCEL_SECONDS = 1.0  # a stopped worker's cancel request to the server, at most
 
 
 def _log(event: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -95,6 +96,7 @@ class WorkerPool:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._scaler: asyncio.Task[None] | None = None
         self._stop: asyncio.Future[None] | None = None
+        self._stopping: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -111,7 +113,14 @@ class WorkerPool:
         return self._stop is None or self._stop.done()
 
     async def stop(self) -> None:
-        """Claim nothing new; let jobs in hand finish (up to stop_timeout), then cancel."""
+        """Claim nothing new; let jobs in hand finish (up to stop_timeout), then cancel them (a
+        cancelled job is retried after its backoff by another worker, its secret kept). Called
+        again (the drain began it, the lifespan's end awaits it), it waits for the same stop."""
+        if self._stopping is None:
+            self._stopping = asyncio.create_task(self._stop_all(), name="guestlist-workers-stop")
+        await asyncio.shield(self._stopping)
+
+    async def _stop_all(self) -> None:
         if self._stop is not None and not self._stop.done():
             self._stop.set_result(None)
         if self._scaler is not None:
@@ -164,6 +173,14 @@ class WorkerPool:
             try:
                 cur = await conn.execute(q("queue_work"), params)
                 row = await cur.fetchone()
+            except asyncio.CancelledError:
+                # stopped past the bound mid-job: cancel the statement on the server too, so
+                # the job is let go now (a temporary error: delayed, retried by another worker,
+                # its secret kept) instead of whenever the backend notices its client gone
+                self.waiter.forget(signal_)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(conn.cancel_safe(), _CANCEL_SECONDS)
+                raise
             except BaseException:
                 self.waiter.forget(signal_)
                 raise

@@ -6,6 +6,7 @@ from the environment (config.py, docs/config.md).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -29,9 +30,9 @@ from starlette.types import Receive, Scope, Send
 from guestlist import cleanup, db
 from guestlist.config import Settings, load_settings
 from guestlist.logs import configure_logging, flush_logs
-from guestlist.monitor import figures
+from guestlist.monitor import figures, instances
 from guestlist.queue import service
-from guestlist.web import export, jobs, monitoring, security_headers, staff_pages
+from guestlist.web import export, jobs, monitoring, security_headers, shutdown, staff_pages
 from guestlist.web.endpoint import ApiEndpoint
 from guestlist.web.errors import api_error, error_response
 from guestlist.web.middleware import RequestLogMiddleware
@@ -45,6 +46,7 @@ BackgroundService = Callable[[AsyncConnectionPool, Settings], AbstractAsyncConte
 BACKGROUND: list[BackgroundService] = [
     cleanup.running,  # api.cleanup() on a timer when pg_cron does not run it
     figures.sampling,  # a queue sample every 5 s for the load monitor's history
+    instances.reporting,  # this instance's request figures to the database every 5 s
     # the LISTEN connection (status long-poll) and, unless RUN_WORKERS=0, the worker pool;
     # yields {"job_waiter": …}
     service.running,
@@ -145,6 +147,7 @@ def tune_gc() -> None:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    drain = shutdown.Drain()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -152,11 +155,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await pool.open(wait=True)
         try:
             async with contextlib.AsyncExitStack() as services:
-                state: dict[str, Any] = {"pool": pool, "settings": settings}
+                state: dict[str, Any] = {"pool": pool, "settings": settings, "drain": drain}
                 for background in BACKGROUND:
                     extra = await services.enter_async_context(background(pool, settings))
                     if isinstance(extra, dict):  # a service may add lifespan state
                         state.update(extra)
+                in_process = state.pop("workers", None)
+                if in_process is not None:  # SIGTERM: the workers claim nothing new at once
+                    stopping: list[asyncio.Task[None]] = []  # a reference keeps the task alive
+                    stop = in_process.stop
+                    drain.on_drain(lambda: stopping.append(asyncio.ensure_future(stop())))
                 tune_gc()
                 yield state
         finally:
@@ -178,6 +186,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.drain = drain
     app.state.openapi_json = orjson.dumps(build_openapi((*ALL_ROUTES, jobs.STATUS)))
     return app
 
@@ -185,8 +194,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 def serve(settings: Settings | None = None) -> None:
     """Serve the app with uvicorn until stopped (`guestlist serve`, `python app.py`)."""
     settings = settings or load_settings()
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -199,4 +209,12 @@ def serve(settings: Settings | None = None) -> None:
         # connection first, never sending a request on one the server is closing (docs/config.md)
         timeout_keep_alive=settings.keep_alive_seconds,
         log_level=settings.log_level,
+        # answers in flight once the port is closed: what SHUTDOWN_TIMEOUT leaves (shutdown.py)
+        timeout_graceful_shutdown=shutdown.graceful_timeout(
+            settings.shutdown_timeout, settings.shutdown_drain_seconds
+        ),
     )
+    server = shutdown.DrainingServer(
+        config, app.state.drain, settings.shutdown_timeout, settings.shutdown_drain_seconds
+    )
+    server.run()

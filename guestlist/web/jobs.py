@@ -214,8 +214,10 @@ async def poll_status(
     rate limit."""
     pool = request.state.pool
     waiter: JobWaiter | None = getattr(request.state, "job_waiter", None)
+    drain = getattr(request.state, "drain", None)
     params = {"job_id": job_id, "job_token": job_token, "client_key": rate_key}
-    if waiter is None or wait <= 0:
+    if waiter is None or wait <= 0 or (drain is not None and drain.draining):
+        # a stopping process holds nothing: the current status, and the page polls again
         return await db.call(pool, "queue_job_status", params)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
@@ -225,12 +227,18 @@ async def poll_status(
             if read:
                 status = await db.call(pool, "queue_job_status", params)
                 params = {**params, "client_key": None}
-                if _finished(status) or deadline - loop.time() <= 0:
+                stopping = drain is not None and drain.draining
+                if _finished(status) or deadline - loop.time() <= 0 or stopping:
                     return status
             read = True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done, max(0.0, deadline - loop.time()))
-        # woken (the job ended, or the listener reconnected) or out of time: read again
+            waits: set[asyncio.Future[Any]] = {done}
+            if drain is not None:
+                waits.add(drain.stopped())  # SIGTERM: answer now with the current status
+            await asyncio.wait(
+                waits, timeout=max(0.0, deadline - loop.time()), return_when=asyncio.FIRST_COMPLETED
+            )
+        # woken (the job ended, the listener reconnected or the process is stopping) or out of
+        # time: read again
 
 
 def _guest_result(

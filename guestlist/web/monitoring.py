@@ -25,8 +25,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from guestlist import db
 from guestlist.config import Settings
-from guestlist.monitor import figures, report
+from guestlist.monitor import figures, instances, report
 from guestlist.web import openapi
 from guestlist.web.errors import api_error, from_exception, json_response
 from guestlist.web.middleware import note
@@ -42,9 +43,12 @@ SCRAPE_MAX_AGE = 1.0  # seconds a /metrics scrape may reuse the queue's figures
 
 
 async def queue_now(request: Request, settings: Settings) -> Params:
-    """api.queue_metrics, fresh; a failure is noted in the request log and answered as null."""
+    """api.queue_metrics, fresh, and the instances' summed figures (api.instance_figures); a
+    failure is noted in the request log and answered as null."""
     try:
-        return {"queue": await figures.QUEUE.fetch(request.state.pool, max_age=0)}
+        queue = await figures.QUEUE.fetch(request.state.pool, max_age=0)
+        system = await db.call(request.state.pool, "metrics_instance_figures")
+        return {"queue": queue, "system": system}
     except Exception as exc:
         err = from_exception(exc)
         note(request.scope, queue_error=err.log_hint)
@@ -74,6 +78,9 @@ async def monitor_enabled(request: Request, settings: Settings) -> Params:
 def metrics_json(request: Request, settings: Settings, params: Params, result: Any) -> Response:
     body = report.build(params.get("queue"), time.time())
     body["queueError"] = params.get("queue_error")
+    # the whole system: every instance's request figures summed (this one's are above)
+    body["instance"] = settings.instance_id
+    body["system"] = instances.summed(params.get("system"))
     return json_response(body)
 
 
@@ -201,6 +208,27 @@ METRICS_SCHEMA: dict[str, Any] = {
             },
         },
         "queueError": {"type": ["string", "null"], "description": "why the queue figures are null"},
+        "instance": {"type": "string", "description": "this process's id (INSTANCE_ID; host:pid)"},
+        "system": {
+            "type": ["object", "null"],
+            "description": "every app instance's request figures, summed over those that "
+            "reported in the last instance_report_ttl_seconds (api.instance_figures; each "
+            "reports every 5 s); null when the database did not answer",
+            "properties": {
+                "instances": _n("instances reporting"),
+                "instanceIds": {"type": "array", "items": {"type": "string"}},
+                "requestsLastMinute": _n("HTTP requests answered in the last minute, all"),
+                "serverErrorsLastMinute": _n("HTTP 5xx answers in the last minute, all"),
+                "requestsTotal": _n("HTTP requests since each instance started, summed"),
+                "serverErrorsTotal": _n("HTTP 5xx since each instance started, summed"),
+                "activeUsers": _n(
+                    "each instance's distinct clients, summed (a client seen by two counts twice)"
+                ),
+                "workerConcurrency": _n("worker tasks in the app instances (not `worker`)"),
+                "avgResponseTime": {**_MS, "description": "mean HTTP duration, all, last minute"},
+                "p95ResponseTime": {**_MS, "description": "95th percentile, merged histograms"},
+            },
+        },
     },
 }
 

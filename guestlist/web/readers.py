@@ -178,6 +178,15 @@ async def no_input(request: Request, settings: Settings) -> Params:
     return {}
 
 
+async def readiness(request: Request, settings: Settings) -> Params:
+    """/readyz: a process that is stopping (SIGTERM, web/shutdown.py) is not ready, without
+    asking the database: the load balancer takes it out at its next check."""
+    drain = getattr(request.app.state, "drain", None)
+    if drain is not None and drain.draining:
+        raise api_error("unavailable")
+    return {}
+
+
 async def page_slugs(request: Request, settings: Settings) -> Params:
     """Promoter and event slugs from the path, lowercased (slugs are stored lowercase, so
     `/promotor/Miguel/Festa-Verao` is the same page); a malformed slug cannot exist (404, no

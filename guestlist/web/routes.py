@@ -123,8 +123,9 @@ ROUTES: tuple[ApiRoute, ...] = (
     # --- operations ---------------------------------------------------------------------------
     ApiRoute("GET", "/healthz", None, read.no_input, answer.health, "The process is up.",
              response_schema="Health", tags=("ops",)),
-    ApiRoute("GET", "/readyz", "web_readiness", read.no_input, answer.ready,
-             "The database answers and is migrated (503 otherwise).",
+    ApiRoute("GET", "/readyz", "web_readiness", read.readiness, answer.ready,
+             "The database answers and is migrated, and the process is not stopping "
+             "(503 otherwise).",
              response_schema="Ready", errors_as="ready", tags=("ops",)),
     ApiRoute("GET", "/openapi.json", None, read.no_input, answer.openapi_doc, "This description.",
              tags=("ops",)),

@@ -1,5 +1,6 @@
-"""The guest page in a real browser through the queued routes, and its fallback when the queue
-refuses with 503."""
+"""The guest page in a real browser through the queued routes, and its backpressure: a 503 from
+the queue is waited out for its Retry-After (a countdown on the page, the form kept) and the job
+submitted to the queue again, never to the synchronous route; a connection cut is retried."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from tests.support.database import PgServer
 from tests.support.server import live_server, new_guest
 
-# --- the page: queued path, 503 fallback ------------------------------------------------------
+# --- the page: queued path, 503 backpressure ------------------------------------------------------
 
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -18,7 +19,7 @@ PAGE = "/promotor/miguel/festa-verao"
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
-def test_page_goes_through_the_queue_and_falls_back_on_503(
+def test_page_goes_through_the_queue_and_waits_out_a_503(
     pg_server: PgServer, template_db: str, tmp_path: Path
 ) -> None:
     from playwright.sync_api import Page, Route, expect, sync_playwright
@@ -81,26 +82,69 @@ def test_page_goes_through_the_queue_and_falls_back_on_503(
             assert "/api/guest/login" not in paths
             context.close()
 
-            # login on a third device while the queue answers 503: the synchronous route
+            # login on a third device while the queue answers 503 once: the page counts the
+            # Retry-After down, then submits to the queue again (not the synchronous route)
             context = browser.new_context(locale="pt-PT")
             page = context.new_page()
             urls.clear()
             page.on("request", lambda request: urls.append(request.url))
+            refusals = {"left": 1}
 
-            def queue_full(route: Route) -> None:
+            def queue_full_once(route: Route) -> None:
+                if refusals["left"] <= 0:
+                    route.continue_()
+                    return
+                refusals["left"] -= 1
                 route.fulfill(
                     status=503,
-                    headers={"Retry-After": "5"},
+                    headers={"Retry-After": "3"},
                     content_type="application/json",
                     body='{"success": false, "code": "queue_full", "error": "Cheio", '
-                    '"retry_after": 5}',
+                    '"retry_after": 3}',
                 )
 
-            page.route("**/api/guest/login-v2?*", queue_full)
-            log_in(page)
+            page.route("**/api/guest/login-v2?*", queue_full_once)
+            page.goto(server.base_url + PAGE)
+            page.fill("#phone", guest["phone"])
+            page.click("#form-phone button[type=submit]")
+            page.fill("#login-password", guest["password"])
+            page.click("#form-login button[type=submit]")
+            expect(page.locator("#processing-text")).to_have_text(
+                "Muita gente a entrar. Tentamos de novo em 3 s…"
+            )
+            expect(page.locator("#processing-text")).to_contain_text("Tentamos de novo em 2 s")
+            expect(page.locator("#step-qr")).to_be_visible()
+            assert page.locator("#qr-image").get_attribute("src") == qr_code
             paths = [u.removeprefix(server.base_url) for u in urls]
-            assert paths.index("/api/guest/login-v2?wait=25") < paths.index("/api/guest/login")
-            assert not any(u.startswith("/api/guest/status/") for u in paths)
+            assert paths.count("/api/guest/login-v2?wait=25") == 2
+            assert "/api/guest/login" not in paths
+            context.close()
+
+            # a connection cut mid-request (fetch fails): retried, the typed password kept
+            context = browser.new_context(locale="pt-PT")
+            page = context.new_page()
+            urls.clear()
+            page.on("request", lambda request: urls.append(request.url))
+            cuts = {"left": 1}
+
+            def cut_once(route: Route) -> None:
+                if cuts["left"] <= 0:
+                    route.continue_()
+                    return
+                cuts["left"] -= 1
+                route.abort("connectionreset")
+
+            page.route("**/api/guest/login-v2?*", cut_once)
+            page.goto(server.base_url + PAGE)
+            page.fill("#phone", guest["phone"])
+            page.click("#form-phone button[type=submit]")
+            page.fill("#login-password", guest["password"])
+            page.click("#form-login button[type=submit]")
+            expect(page.locator("#processing-text")).to_contain_text("A ligação falhou")
+            expect(page.locator("#step-qr")).to_be_visible()
+            paths = [u.removeprefix(server.base_url) for u in urls]
+            assert paths.count("/api/guest/login-v2?wait=25") == 2
+            assert "/api/guest/login" not in paths
             context.close()
         finally:
             browser.close()

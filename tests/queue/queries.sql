@@ -153,3 +153,10 @@ SELECT coalesce((SELECT a.wait_event_type = 'Lock' FROM pg_catalog.pg_stat_activ
 
 -- name: queue_test_lock_timeout
 SELECT pg_catalog.set_config('lock_timeout', %(timeout)s, false)
+
+-- name: queue_test_guestlist_backends_locked
+-- Backends of any guestlist process (app pool or worker) in this database waiting on a lock.
+SELECT a.pid
+FROM pg_catalog.pg_stat_activity a
+WHERE a.datname = pg_catalog.current_database() AND a.application_name LIKE 'guestlist%%'
+  AND a.wait_event_type = 'Lock'

@@ -32,12 +32,15 @@ def web(
     pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """app.py without in-process workers (RUN_WORKERS=0): the tests decide when a job is done.
-    One held answer per client (LONG_POLLS_PER_CLIENT=1); each test client has an address of
-    its own."""
+    One held answer per client (LONG_POLLS_PER_CLIENT=1), an hour of hold for admission; each
+    test client has an address of its own."""
     with live_server(
         pg_server,
         template_db,
         tmp_path_factory.mktemp("web_queue"),
+        # jobs are worked by hand, a few a minute: admission by that drain rate would refuse
+        # the next submit (a test of its own covers it); an hour's hold admits these
+        settings={"queue_hold_seconds": "3600"},
         RUN_WORKERS="0",
         LONG_POLLS_PER_CLIENT="1",
     ) as server:

@@ -69,9 +69,27 @@
 
   // The queued route first, its answer held until the job ends; while it has not, the job is
   // long-polled. Resolves like the synchronous call ({ok, status, data}: the guest pass, or the
-  // refusal's error body). A full queue (503) falls back to the synchronous route.
+  // refusal's error body). A full queue or a server that cannot take the job now (503) is
+  // waited out for the Retry-After it gave, with a countdown, then the job is submitted again
+  // (never to the synchronous route: that would hash on the web's connections at the worst
+  // moment); a connection cut before any answer (fetch failed) is retried the same way. The
+  // form behind the processing step keeps what the guest typed. After GIVE_UP_MS of this the
+  // last answer is shown, with the form.
   const WAIT_SECONDS = 25;
+  const GIVE_UP_MS = 10 * 60 * 1000;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // Waits `seconds`, saying so each second in the processing step.
+  async function countdown(seconds, sentence) {
+    for (let left = seconds; left > 0; left -= 1) {
+      $('processing-text').textContent = sentence(left);
+      await sleep(1000);
+    }
+    $('processing-text').textContent = 'Estamos a confirmar a tua entrada na lista.';
+  }
+
+  const busySentence = (left) => `Muita gente a entrar. Tentamos de novo em ${left} s…`;
+  const cutSentence = (left) => `A ligação falhou. Tentamos de novo em ${left} s…`;
 
   // A finished job as the synchronous call's answer; null while it is not finished.
   function jobOutcome(job) {
@@ -89,10 +107,27 @@
     return null;
   }
 
-  async function viaQueue(queued, direct, body) {
+  // Submits until the queue takes the job (see above); the job's id and token, or a refusal.
+  async function submitJob(queued, body) {
+    const giveUpAt = Date.now() + GIVE_UP_MS;
+    let cuts = 0;
+    for (;;) {
+      const sent = await queued(body, WAIT_SECONDS);
+      const busy = sent.status === 503;
+      const cut = sent.status === 0;
+      if ((!busy && !cut) || Date.now() > giveUpAt) return sent;
+      if (busy) {
+        await countdown(Math.min(Math.max(Math.ceil(sent.data.retry_after || 5), 1), 120), busySentence);
+      } else {
+        cuts += 1;
+        await countdown(Math.min(2 ** cuts, 30), cutSentence);
+      }
+    }
+  }
+
+  async function viaQueue(queued, body) {
     $('processing-text').textContent = 'Estamos a confirmar a tua entrada na lista.';
-    const sent = await queued(body, WAIT_SECONDS);
-    if (sent.status === 503) return direct(body);
+    const sent = await submitJob(queued, body);
     if (!sent.ok) return sent;
     const early = jobOutcome(sent.data);
     if (early) return early;
@@ -844,7 +879,7 @@
     }
     showStep('processing');
     await endPreviousSession();
-    const { ok, data } = await viaQueue(api.loginQueued, api.login, {
+    const { ok, data } = await viaQueue(api.loginQueued, {
       phone: state.phone,
       password,
       ...attribution(),
@@ -913,7 +948,7 @@
     setBusy(form, true);
     showStep('processing');
     await endPreviousSession();
-    const { ok, data } = await viaQueue(api.registerQueued, api.register, body);
+    const { ok, data } = await viaQueue(api.registerQueued, body);
     setBusy(form, false);
     if (ok) {
       showQr(data, 'signin');

@@ -159,6 +159,10 @@
       'errorRate']) {
       gauge(`g-${key}`, data[key]);
     }
+    const system = data.system || {};
+    for (const key of ['instances', 'requestsLastMinute', 'p95ResponseTime', 'activeUsers']) {
+      show(`s-${key}`, system[key]);
+    }
     renderAlerts(data);
     for (const svg of document.querySelectorAll('.chart svg')) {
       drawChart(svg, data.series || [], svg.dataset.key, data.generatedAt);

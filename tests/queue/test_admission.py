@@ -1,0 +1,87 @@
+"""Queue admission by drain rate over real HTTP: a flood of register-v2 submits against a queue
+that admits 2 s of work at an assumed 3 jobs/s (queue_hold_seconds=2,
+queue_capacity_per_second=3) and one in-process worker. The flood is refused past what the
+queue can finish while the page waits (503 queue_full, Retry-After sized to the backlog); every
+accepted job is done, exactly once. The per-job times are reported, not asserted."""
+
+from __future__ import annotations
+
+import statistics
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.database import PgServer
+from tests.support.server import UNLIMITED, LiveServer, live_server, new_guest, register_body
+
+FLOOD = 40
+
+
+def _submit(server: LiveServer) -> tuple[httpx.Response, dict[str, str]]:
+    guest = new_guest()
+    server.remember(guest)
+    with server.client() as client:
+        return client.post("/api/guest/register-v2", json=register_body(server, guest)), guest
+
+
+def _finished(server: LiveServer, job: dict[str, Any]) -> dict[str, Any]:
+    with server.client() as client:
+        for _ in range(20):
+            answer = client.get(
+                f"/api/guest/status/{job['jobId']}?wait=25",
+                headers={"X-Job-Token": job["jobToken"]},
+            )
+            assert answer.status_code == 200
+            body: dict[str, Any] = answer.json()
+            if body["status"] in ("completed", "failed"):
+                return body
+    raise AssertionError(f"job {job['jobId']} never finished")
+
+
+def test_a_flood_is_refused_with_retry_after_and_what_is_accepted_is_done(
+    pg_server: PgServer, template_db: str, tmp_path: Path
+) -> None:
+    settings = {
+        **UNLIMITED,
+        "queue_hold_seconds": "2",
+        "queue_capacity_per_second": "3",
+        "queue_rate_window_seconds": "2",
+    }
+    with live_server(
+        pg_server,
+        template_db,
+        tmp_path,
+        settings=settings,
+        WORKERS_MIN="1",
+        WORKERS_MAX="1",
+        POOL_MAX="20",
+    ) as server:
+        with ThreadPoolExecutor(max_workers=FLOOD) as pool:
+            answers = list(pool.map(lambda _: _submit(server), range(FLOOD)))
+        accepted = [r.json() for r, _ in answers if r.status_code == 200]
+        refused = [r for r, _ in answers if r.status_code != 200]
+        assert refused, "a flood past the hold is refused"
+        for r in refused:
+            assert r.status_code == 503, r.text
+            assert r.json()["code"] == "queue_full"
+            retry_after = int(r.headers["Retry-After"])
+            assert 1 <= retry_after <= 120 and r.json()["retry_after"] == retry_after
+        # at most 2 s of work at 3/s, plus the submits racing past the same count
+        assert 1 <= len(accepted) <= 6 + 8, len(accepted)
+        done = [_finished(server, job) for job in accepted]
+        assert {d["status"] for d in done} == {"completed"}
+        assert all(d["result"]["success"] is True for d in done)
+        assert len({d["result"]["guest_id"] for d in done}) == len(done), "each done once"
+        seconds = [
+            (
+                datetime.fromisoformat(d["finishedAt"]) - datetime.fromisoformat(d["createdAt"])
+            ).total_seconds()
+            for d in done
+        ]
+        print(
+            f"admission: {len(accepted)} accepted, {len(refused)} refused of {FLOOD}; "
+            f"submit→done median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s"
+        )
