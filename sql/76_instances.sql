@@ -1,5 +1,5 @@
 -- Figures across app instances (table app.instance_reports,
--- migrations/0016.instances.sql): each instance reports its request figures;
+-- migrations/0015.instances.sql): each instance reports its request figures;
 -- a report older than instance_report_ttl_seconds no longer counts (the
 -- instance stopped or lost the database).
 SET LOCAL ROLE guestlist_owner;

@@ -4,7 +4,7 @@
 -- queue_rate_window_seconds from the finished jobs (app.guest_jobs_finished_idx);
 -- while the workers have had no backlog to prove their speed on (cold start,
 -- a quiet queue) the configured capacity queue_capacity_per_second is the
--- prior. Table: app.queue_drain_rate (migrations/0016.queue_admission.sql).
+-- prior. Table: app.queue_drain_rate (migrations/0014.queue_admission.sql).
 SET LOCAL ROLE guestlist_owner;
 
 -- The drain rate in jobs per second: the last measurement if it is less than
