@@ -769,7 +769,8 @@ class Cluster:
         self.s["nodes"][old]["fenced"] = True
         self.save()
         log(
-            f"{new} promoted, pgbouncer points at it ({time.monotonic() - t0:.1f} s); {old} stays down"
+            f"{new} promoted, pgbouncer points at it ({time.monotonic() - t0:.1f} s); "
+            f"{old} stays down"
         )
         wait_until(
             "/readyz through HAProxy after the failover",
@@ -804,7 +805,8 @@ class Cluster:
                 with contextlib.suppress(ClusterError):
                     rep = self.psql(
                         node,
-                        "SELECT string_agg(application_name || ' ' || state || ' ' || sync_state, ', ') FROM pg_stat_replication",
+                        "SELECT string_agg(application_name || ' ' || state || ' ' || sync_state,"
+                        " ', ') FROM pg_stat_replication",
                     )
                     detail += f", replicas: {rep or 'none'}"
             line(f"postgres {node}", running or role == "fenced", detail)
@@ -815,7 +817,8 @@ class Cluster:
             line(
                 inst["name"],
                 self.instance_ready(i),
-                f"port {inst['port']} pid {inst.get('pid')} haproxy {hap.get('status', '?')} sessions {hap.get('scur', '?')}",
+                f"port {inst['port']} pid {inst.get('pid')} haproxy {hap.get('status', '?')} "
+                f"sessions {hap.get('scur', '?')}",
             )
         for w in self.s["workers"]:
             line(w["name"], alive(w.get("pid")), f"pid {w.get('pid')}")
