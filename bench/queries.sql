@@ -63,3 +63,10 @@ ORDER BY 1, 2, 3
 
 -- name: now
 SELECT pg_catalog.clock_timestamp()
+
+-- ─── bench/run.sh --cluster (the cluster's own database, as the superuser) ──
+
+-- name: cluster_clear_jobs
+-- The cluster serves one database for every scenario: each starts with no jobs, so the
+-- accounting counts only its own.
+DELETE FROM app.guest_jobs

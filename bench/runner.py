@@ -42,12 +42,15 @@ import psycopg
 from bench import report
 from bench.harness import BENCH, BenchError, limits, log, write_json
 from bench.harness.bench import Bench
+from bench.harness.cluster import ClusterFront, parse_event
 from bench.harness.machine import cpu_model, git_revision, loadavg, mem_gb, tool_version
 from bench.harness.modes import MODES
-from bench.scenarios import doors_open, overload, saturation, time_to_qr, verify_phone
+from bench.scenarios import doors_open, overload, saturation, scaling, time_to_qr, verify_phone
 from guestlist import migrate
 
 SCENARIOS = ("limits", "verify-phone", "saturation", "time-to-qr", "doors-open", "overload")
+# only through the cluster (--cluster), and only when named
+CLUSTER_SCENARIOS = ("scaling",)
 # Former scenario names, still accepted so that existing commands keep working.
 ALIASES = {"seed": "overload"}
 
@@ -93,6 +96,7 @@ def run(bench: Bench, scenarios: list[str]) -> bool:
                 "time-to-qr": time_to_qr.run,
                 "doors-open": doors_open.run,
                 "overload": overload.run,
+                "scaling": scaling.run,
             }[s](bench)
         if any(s != "limits" for s in scenarios):
             limits.after(bench)
@@ -140,6 +144,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="pool size of the app, the bare app and PostGraphile (default 20)",
     )
     p.add_argument("--keep-db", action="store_true", help="keep the bench databases")
+    p.add_argument(
+        "--cluster",
+        action="store_true",
+        help="through a local cluster of its own (scripts/cluster.py: HAProxy, 3 app instances, "
+        "pgbouncer, 2 workers, primary + standby) instead of one app process",
+    )
+    p.add_argument(
+        "--cluster-event",
+        type=parse_event,
+        metavar="KIND@SECONDS",
+        help="with --cluster: restart | crash | pg-restart | failover, that many seconds into "
+        "each queue scenario (doors-open, overload, saturation, time-to-qr)",
+    )
     p.add_argument("--no-report", action="store_true", help="skip report.py at the end")
     p.add_argument(
         "scenarios",
@@ -149,10 +166,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.scenarios = [ALIASES.get(s, s) for s in args.scenarios]
-    unknown = [s for s in args.scenarios if s not in SCENARIOS]
+    known = SCENARIOS + CLUSTER_SCENARIOS
+    unknown = [s for s in args.scenarios if s not in known]
     if unknown:
-        p.error(f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
-    args.scenarios = [s for s in SCENARIOS if s in args.scenarios] or list(SCENARIOS)
+        p.error(f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(known)}")
+    if not args.cluster and (args.cluster_event or set(args.scenarios) & set(CLUSTER_SCENARIOS)):
+        p.error("scaling and --cluster-event run through the cluster: add --cluster")
+    args.scenarios = [s for s in known if s in args.scenarios] or list(SCENARIOS)
     return args
 
 
@@ -173,8 +193,14 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
+    cluster = ClusterFront(out / "raw", args.pool_max) if args.cluster else None
     try:
-        bench = Bench(mode, out, args.keep_db, args.overload_peak, args.pool_max)
+        if cluster is not None:
+            (out / "raw").mkdir(parents=True, exist_ok=True)
+            cluster.start()
+        bench = Bench(
+            mode, out, args.keep_db, args.overload_peak, args.pool_max, cluster, args.cluster_event
+        )
         ok = run(bench, args.scenarios)
     except (BenchError, migrate.MigrateError, psycopg.Error) as err:
         log(f"cannot run: {type(err).__name__}: {err}")
@@ -182,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as err:
         log(f"interrupted ({err or 'Ctrl-C'}): servers stopped, bench databases dropped")
         return 130
+    finally:
+        if cluster is not None:
+            cluster.down()
     if not args.no_report:
         path = report.write_report(out)
         log(f"report: {path}")

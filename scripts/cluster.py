@@ -8,6 +8,7 @@
                                  in HAProxy, SIGTERM, wait for exit, start, wait ready, next
     scripts/cluster.py failover  stop (fence) the primary, promote the standby, point pgbouncer
                                  at it (scripts/failover.sh); the apps and workers reconnect
+    scripts/cluster.py pg-restart  restart the primary (pg_ctl restart -m fast)
     scripts/cluster.py down      stop everything
     scripts/cluster.py status    what runs, on which port, ready or not
     scripts/cluster.py env       shell lines: CLUSTER_URL, CLUSTER_DATABASE_URL, … (bench)
@@ -779,6 +780,14 @@ class Cluster:
         )
         log(f"serving again {time.monotonic() - t0:.1f} s after the primary stopped")
 
+    def pg_restart(self) -> None:
+        """Restart the primary (fast: open transactions are rolled back), as a crash-free
+        maintenance restart does; the standby reconnects to it by itself."""
+        t0 = time.monotonic()
+        node = self.primary()
+        self.pg_ctl("restart", "-s", "-w", "-t", "90", "-m", "fast", "-D", str(self.data(node)))
+        log(f"primary {node} restarted in {time.monotonic() - t0:.1f} s")
+
     def status(self) -> int:
         if not self.s:
             print(f"no cluster in {self.root}")
@@ -842,13 +851,13 @@ class Cluster:
 
 
 def main(argv: list[str]) -> int:
-    commands = ("up", "down", "restart", "failover", "status", "env")
+    commands = ("up", "down", "restart", "failover", "pg-restart", "status", "env")
     if len(argv) != 1 or argv[0] not in commands:
         print(f"usage: scripts/cluster.py {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2
     cluster = Cluster(cluster_dir())
     try:
-        result = getattr(cluster, argv[0])()
+        result = getattr(cluster, argv[0].replace("-", "_"))()
     except ClusterError as err:
         print(f"cluster: {err}", file=sys.stderr)
         return 1
