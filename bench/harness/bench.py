@@ -472,7 +472,7 @@ class Bench:
         meta["ids"] = ids
         t0 = time.time()
         meta["t0_epoch"] = t0
-        poller = QueuePoller(url, t0).start()
+        poller = QueuePoller(url, t0, reconnect=self.cluster is not None).start()
         prober = Probe(app.base, t0).start() if probe else None
         db_cpu0 = self.pg.cpu_seconds()
         event = self.cluster.schedule(self.cluster_event, t0) if self.cluster else None
@@ -497,6 +497,8 @@ class Bench:
             if prober is not None:
                 prober.stop(self.raw / f"{name}.probe.csv")
         meta["queue_poller_error"] = poller.error
+        if self.cluster is not None:
+            meta["queue_poller_disconnects"] = poller.disconnects
         meta["jobs"] = self.accounting(url)
         meta["app_cpu_s"] = app.cpu_used()
         meta["admin_metrics"] = self.admin_metrics(app)

@@ -87,9 +87,17 @@ class ClusterFront:
         return str(self.state["admin_token"])
 
     def url(self, dbname: str) -> str:
-        node = self.state["primary"]
-        port = self.state["nodes"][node]["port"]
-        return f"host={self.root / 'pg' / 'sock'} port={port} dbname={dbname} user=postgres"
+        """The superuser over the socket; for the cluster's own database, whichever node is
+        the primary (it changes with a failover event): both nodes, the writable one."""
+        sock = self.root / "pg" / "sock"
+        if dbname != "guestlist":
+            port = self.state["nodes"][self.state["primary"]]["port"]
+            return f"host={sock} port={port} dbname={dbname} user=postgres"
+        ports = ",".join(str(self.state["nodes"][n]["port"]) for n in ("n1", "n2"))
+        return (
+            f"host={sock},{sock} port={ports} dbname={dbname} user=postgres "
+            "target_session_attrs=read-write"
+        )
 
     def cpu_used(self) -> float | None:
         return None
