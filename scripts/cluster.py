@@ -764,6 +764,10 @@ class Cluster:
         )
         if out.returncode != 0:
             raise ClusterError(f"scripts/failover.sh: {out.stderr.strip() or out.stdout.strip()}")
+        if self.s.get("sync"):
+            # it would wait for the fenced node on every commit: no standby is left to wait for
+            self.psql(new, "ALTER SYSTEM SET synchronous_standby_names = ''", dbname="postgres")
+            self.psql(new, "SELECT pg_reload_conf()", dbname="postgres")
         self.s["primary"] = new
         self.s["nodes"][new]["standby"] = False
         self.s["nodes"][old]["standby"] = False
