@@ -287,7 +287,8 @@ class Cluster:
 
     def write_pg_conf(self, node: str) -> None:
         info = self.s["nodes"][node]
-        sync = self.s.get("sync", False)
+        # synchronous only once the standby streams: before, every commit would wait for it
+        sync = self.s.get("sync", False) and self.s.get("sync_active", False)
         lines = [
             "# written by scripts/cluster.py",
             f"port = {info['port']}",
@@ -643,6 +644,12 @@ class Cluster:
         log(f"hot standby n2 on port {self.s['nodes']['n2']['port']} (pg_basebackup)")
         self.make_standby("n1", "n2")
         self.wait_streaming("n1", "n2")
+        if self.s["sync"]:
+            self.s["sync_active"] = True
+            self.save()
+            self.write_pg_conf("n1")
+            self.pg_ctl("reload", "-s", "-D", str(self.data("n1")))
+            log("synchronous_commit = remote_apply, standby n2")
         self.write_pgbouncer()
         self.write_haproxy()
         self.s["up"] = True
@@ -813,7 +820,7 @@ class Cluster:
                 if info.get("standby")
                 else "fenced"
             )
-            detail = f"port {info['port']} {role}"
+            detail = f"port {info['port']} {role}" + ("" if running else " (stopped)")
             if running and node == self.primary():
                 with contextlib.suppress(ClusterError):
                     rep = self.psql(
