@@ -618,6 +618,8 @@ class Cluster:
         for tool in ("haproxy", "pgbouncer"):
             if not shutil.which(tool):
                 raise ClusterError(f"{tool} is not installed: scripts/install.sh cluster")
+        if self.s:
+            self.down()  # what a failed `up` left running
         if self.root.exists():
             shutil.rmtree(self.root)
         self.root.mkdir(parents=True)
