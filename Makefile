@@ -12,7 +12,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LOCAL_DB := scripts/local-db.sh
 PYTEST_ARGS ?=
-SHELL_SCRIPTS := scripts/install.sh scripts/lock-runtime.sh scripts/local-db.sh scripts/pg_ctl .ci/run
+SHELL_SCRIPTS := scripts/install.sh scripts/lock-runtime.sh scripts/local-db.sh scripts/pg_ctl .ci/run \
+	scripts/failover.sh
 
 export DATABASE_URL
 # The database every target talks to: DATABASE_URL, else the local cluster's URL.
@@ -22,6 +23,8 @@ DB_ENSURE = if [[ -z "$${DATABASE_URL:-}" ]]; then $(LOCAL_DB) start; fi
 
 .PHONY: help install install-test db-up db-down db-status migrate demo psql run \
 	test test-sql test-py lint bench lock
+# the local cluster (scripts/cluster.py, docs/deploy.md)
+.PHONY: install-cluster cluster cluster-restart cluster-failover cluster-down cluster-status
 
 help:
 	@echo "make run        install, start the local database, migrate, load the demo, serve"
@@ -32,6 +35,9 @@ help:
 	@echo "make db-up | db-down | db-status   the project-local PostgreSQL cluster"
 	@echo "make migrate | demo | psql         against DATABASE_URL or the local cluster"
 	@echo "make test-sql | test-py | lint | bench"
+	@echo "make cluster    HAProxy on CLUSTER_PORT (8080), pgbouncer, 3 app instances, 2 workers,"
+	@echo "                PostgreSQL primary + hot standby, on 127.0.0.1 (state in .cluster/)"
+	@echo "make cluster-restart | cluster-failover | cluster-status | cluster-down"
 
 install:
 	@scripts/install.sh runtime
@@ -89,3 +95,24 @@ lint: install-test
 
 bench: install-test
 	bench/run.sh
+
+# --- the local cluster: every tier as plain processes on 127.0.0.1 (scripts/cluster.py) ---
+CLUSTER := $(PY) scripts/cluster.py
+
+install-cluster:
+	@scripts/install.sh cluster
+
+cluster: install-cluster
+	@$(CLUSTER) up
+
+cluster-restart:
+	@$(CLUSTER) restart
+
+cluster-failover:
+	@$(CLUSTER) failover
+
+cluster-down:
+	@$(CLUSTER) down
+
+cluster-status:
+	@$(CLUSTER) status

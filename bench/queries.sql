@@ -127,3 +127,10 @@ SELECT admin.invite_member(%(organization_id)s::uuid, %(email)s::text, 'owner')
 
 -- name: console_analyze
 ANALYZE app.guests
+
+-- ─── bench/run.sh --cluster (the cluster's own database, as the superuser) ──
+
+-- name: cluster_clear_jobs
+-- The cluster serves one database for every scenario: each starts with no jobs, so the
+-- accounting counts only its own.
+DELETE FROM app.guest_jobs

@@ -163,6 +163,15 @@ class WorkerSettings:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
+    # Where the connections that need a session of their own go (the LISTEN connection): a
+    # direct or session-pooled URL when DATABASE_URL is a transaction pooler (pgbouncer's
+    # pool_mode = transaction hands each transaction to any server connection, and a LISTEN
+    # there hears nothing after its transaction ends). Empty: DATABASE_URL.
+    database_session_url: str = ""
+    # Server-side prepared statements (psycopg prepares a query run 5 times on a connection).
+    # Off behind a transaction pooler that does not track them (pgbouncer before 1.21): the
+    # next transaction may land on a server connection that never saw the PREPARE.
+    prepared_statements: bool = True
     host: str = "0.0.0.0"
     port: int = 8000
     pool_min: int = 2
@@ -194,6 +203,11 @@ class Settings:
     @property
     def admin_enabled(self) -> bool:
         return bool(self.admin_token)
+
+    @property
+    def session_url(self) -> str:
+        """The URL of connections that keep session state (LISTEN)."""
+        return self.database_session_url or self.database_url
 
 
 def _instance_id(env: Mapping[str, str]) -> str:
@@ -245,6 +259,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     return Settings(
         database_url=env.get("DATABASE_URL", "").strip(),
+        database_session_url=env.get("DATABASE_SESSION_URL", "").strip(),
+        prepared_statements=_flag(env, "PREPARED_STATEMENTS", base.prepared_statements),
         host=env.get("HOST", "").strip() or base.host,
         port=_int(env, "PORT", base.port, minimum=1, maximum=65535),
         pool_min=pool_min,

@@ -61,7 +61,8 @@ def make_pool(
     setup before it is handed out (rate limits and the other security settings are rows of
     app.settings, never a GUC the app could set). Sizes and timeout default
     to the web's (POOL_MIN, POOL_MAX, POOL_TIMEOUT); `name` is also the connections'
-    application_name."""
+    application_name. With PREPARED_STATEMENTS off no statement is prepared on the server
+    (a transaction pooler in front: docs/deploy.md)."""
 
     async def configure(conn: AsyncConnection) -> None:
         set_json_loads(orjson.loads, conn)
@@ -77,7 +78,11 @@ def make_pool(
         open=False,
         check=check_connection,
         configure=configure,
-        kwargs={"autocommit": True, "application_name": name},
+        kwargs={
+            "autocommit": True,
+            "application_name": name,
+            **({} if settings.prepared_statements else {"prepare_threshold": None}),
+        },
         name=name,
     )
 

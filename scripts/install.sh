@@ -9,6 +9,10 @@
 #   test:              the runtime, then pgTAP, plpgsql_check, pg_prove, chromium, the `test`
 #                      and `bench` extras, and the npm test tools of package.json (axe-core)
 #                      into node_modules/ (node also runs the bench's PostGraphile).
+#   cluster:           the runtime, plus haproxy and pgbouncer for `make cluster` (the test
+#                      list has them too: the cluster smoke test). Debian starts their own
+#                      services on install; the cluster runs its own processes with its own
+#                      configurations, so those services are stopped and disabled here.
 #
 # Debian packages: as root, apt-get update once and install what is missing; otherwise say
 # which are missing and fail. PostgreSQL 15's contrib modules (pgcrypto) ship inside
@@ -21,9 +25,9 @@ cd "$REPO"
 
 MODE=${1:-runtime}
 case "$MODE" in
-    runtime | test) ;;
+    runtime | test | cluster) ;;
     *)
-        echo "usage: scripts/install.sh [runtime | test]" >&2
+        echo "usage: scripts/install.sh [runtime | test | cluster]" >&2
         exit 2
         ;;
 esac
@@ -36,6 +40,9 @@ if [[ $MODE == test ]]; then
         libtap-parser-sourcehandler-pgtap-perl
         chromium
     )
+fi
+if [[ $MODE == test || $MODE == cluster ]]; then
+    PACKAGES+=(haproxy pgbouncer)
 fi
 PYTHON=${PYTHON:-python3}
 LOCK=requirements/runtime.lock
@@ -71,6 +78,16 @@ if ((${#missing[@]})); then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
     echo "install: Debian packages present ($MODE)"
+fi
+# Debian's haproxy and pgbouncer services would hold ports (pgbouncer 6432) with configs of
+# their own: the cluster starts its own processes (scripts/cluster.py).
+if [[ $(id -u) -eq 0 ]] && [[ -d /run/systemd/system ]]; then
+    for service in haproxy pgbouncer; do
+        if systemctl is-enabled --quiet "$service" 2>/dev/null || systemctl is-active --quiet "$service" 2>/dev/null; then
+            echo "install: stopping and disabling Debian's $service service (the cluster runs its own)"
+            systemctl disable --now "$service" >/dev/null 2>&1 || true
+        fi
+    done
 fi
 
 VENV="$REPO/.venv"

@@ -21,11 +21,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 
 from bench.harness import BENCH, ROOT, BenchError, log, write_json
+from bench.harness.cluster import ClusterFront
 from bench.harness.database import BENCH_SETTINGS, BenchDatabases, bq, resolve_base_url
 from bench.harness.k6 import K6_DIR, TREND_STATS, RunResult, find_k6
 from bench.harness.machine import app_env_value, loadavg, machine_busy
@@ -45,7 +46,14 @@ class Bench:
     (every scenario states its results against them)."""
 
     def __init__(
-        self, mode: Mode, out: Path, keep_db: bool, overload_peak: int | None, pool_max: int
+        self,
+        mode: Mode,
+        out: Path,
+        keep_db: bool,
+        overload_peak: int | None,
+        pool_max: int,
+        cluster: ClusterFront | None = None,
+        cluster_event: str | None = None,
     ):
         self.mode, self.out, self.keep_db = mode, out, keep_db
         self.overload_peak_override = overload_peak
@@ -53,12 +61,15 @@ class Bench:
         self.raw = out / "raw"
         self.raw.mkdir(parents=True, exist_ok=True)
         self.k6_bin = find_k6()
-        self.pg = BenchDatabases(resolve_base_url(), f"guestlist_bench_{os.getpid()}")
+        # --cluster: the scenarios' app is the cluster's HAProxy, their database its primary's
+        self.cluster, self.cluster_event = cluster, cluster_event
+        base_url = cluster.url("postgres") if cluster else resolve_base_url()
+        self.pg = BenchDatabases(base_url, f"guestlist_bench_{os.getpid()}")
         self.template: str | None = None
         self.limits: dict[str, Any] = {}
         self.sustained_rate: float | None = None
         self.servers: list[Server] = []
-        self.admin_token = secrets.token_urlsafe(24)
+        self.admin_token = cluster.admin_token if cluster else secrets.token_urlsafe(24)
         self.run_facts: dict[str, Any] = {}
 
     def make_template(self) -> None:
@@ -79,6 +90,8 @@ class Bench:
         """A copy of the template, migrated again (pg_cron schedules its cleanup) and with the
         demo loaded by demo.py (idempotent). Returns (dbname, url, demo ids)."""
         assert self.template is not None
+        if self.cluster is not None and not name.startswith("limits"):
+            return self.cluster_db(name)
         dbname = self.pg.create(re.sub(r"[^a-z0-9_]", "_", name), template=self.template)
         url = self.pg.url(dbname)
         lines: list[str] = []
@@ -87,7 +100,23 @@ class Bench:
         ids = demo.load_demo(url)
         return dbname, url, ids
 
+    def cluster_db(self, name: str) -> tuple[str, str, dict[str, Any]]:
+        """The cluster's own database (its instances serve that one), made ready as a fresh
+        copy would be: migrated with the bench's settings, the accounts, no jobs."""
+        assert self.cluster is not None
+        url = self.cluster.url("guestlist")
+        lines: list[str] = []
+        migrate.migrate(url, log=lines.append, settings=BENCH_SETTINGS)
+        (self.raw / f"migrate-{name}.log").write_text("\n".join(lines) + "\n")
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute(bq("create_users"), {"users": self.mode.users, "password": PASSWORD})
+            c.execute(bq("cluster_clear_jobs"))
+            c.execute(bq("analyze_users"))
+        return "guestlist", url, demo.load_demo(url)
+
     def done_with(self, dbname: str) -> None:
+        if self.cluster is not None and dbname == "guestlist":
+            return
         if not self.keep_db:
             self.pg.drop(dbname)
 
@@ -104,6 +133,8 @@ class Bench:
         return env
 
     def start_app(self, url: str, name: str) -> Server:
+        if self.cluster is not None:
+            return cast(Server, self.cluster)
         port = free_port()
         srv = Server(
             "app.py",
@@ -448,13 +479,19 @@ class Bench:
             env = {**env, **prepare(url, ids)}
         t0 = time.time()
         meta["t0_epoch"] = t0
-        poller = QueuePoller(url, t0).start()
+        poller = QueuePoller(url, t0, reconnect=self.cluster is not None).start()
         prober = Probe(app.base, t0).start() if probe else None
         db_cpu0 = self.pg.cpu_seconds()
+        event = self.cluster.schedule(self.cluster_event, t0) if self.cluster else None
         try:
             run = self.k6(
                 name, script, {"BASE_URL": app.base, **ids, **env}, expect_s, go_env=go_env
             )
+            if event is not None:
+                event.join(timeout=300)
+                assert self.cluster is not None
+                meta["cluster_events"] = list(self.cluster.events)
+                self.cluster.events.clear()
             meta["k6_end_s"] = round(time.time() - t0, 1)
             meta["drain_s"] = self.drain(poller, drain_timeout or self.mode.drain_timeout)
             meta["drain_timeout_s"] = drain_timeout or self.mode.drain_timeout
@@ -467,6 +504,8 @@ class Bench:
             if prober is not None:
                 prober.stop(self.raw / f"{name}.probe.csv")
         meta["queue_poller_error"] = poller.error
+        if self.cluster is not None:
+            meta["queue_poller_disconnects"] = poller.disconnects
         meta["jobs"] = self.accounting(url)
         if settle is not None:
             meta.update(settle(url))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -16,8 +17,11 @@ class QueuePoller:
     """Every second: jobs pending (waiting+active+delayed) and jobs finished since the last
     poll, straight from the jobs table (what the workers really did, whatever k6 saw)."""
 
-    def __init__(self, url: str, t0: float):
-        self.url, self.t0 = url, t0
+    def __init__(self, url: str, t0: float, reconnect: bool = False):
+        # reconnect: the database may go away mid-run (bench/run.sh --cluster's events) and
+        # come back, on another node; the seconds it is gone have no row
+        self.url, self.t0, self.reconnect = url, t0, reconnect
+        self.disconnects = 0
         self.rows: list[tuple[float, int, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -28,21 +32,29 @@ class QueuePoller:
         return self
 
     def _run(self) -> None:
-        try:
-            with psycopg.connect(self.url, autocommit=True) as c:
-                row = c.execute(bq("now")).fetchone()
-                since = row[0] if row else None
-                while not self._stop.is_set():
-                    pending_row = c.execute(bq("jobs_pending")).fetchone()
-                    fin = c.execute(bq("jobs_finished_since"), {"since": since}).fetchone()
-                    pending = int(pending_row[0]) if pending_row else 0
-                    finished = int(fin[0]) if fin else 0
-                    if fin and fin[1] is not None:
-                        since = fin[1]
-                    self.rows.append((round(time.time() - self.t0, 3), pending, finished))
-                    self._stop.wait(1.0)
-        except psycopg.Error as err:
-            self.error = str(err).strip().splitlines()[0]
+        since: Any = None
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=3) as c:
+                    if since is None:
+                        row = c.execute(bq("now")).fetchone()
+                        since = row[0] if row else None
+                    while not self._stop.is_set():
+                        pending_row = c.execute(bq("jobs_pending")).fetchone()
+                        fin = c.execute(bq("jobs_finished_since"), {"since": since}).fetchone()
+                        pending = int(pending_row[0]) if pending_row else 0
+                        finished = int(fin[0]) if fin else 0
+                        if fin and fin[1] is not None:
+                            since = fin[1]
+                        self.rows.append((round(time.time() - self.t0, 3), pending, finished))
+                        self.error = None
+                        self._stop.wait(1.0)
+            except psycopg.Error as err:
+                self.error = str(err).strip().splitlines()[0]
+                if not self.reconnect:
+                    return
+                self.disconnects += 1
+                self._stop.wait(0.5)
 
     def pending(self) -> int | None:
         return self.rows[-1][1] if self.rows else None

@@ -18,7 +18,7 @@ from guestlist.queue.listener import JobWaiter
 
 @contextlib.asynccontextmanager
 async def running(pool: AsyncConnectionPool, settings: Settings) -> AsyncIterator[dict[str, Any]]:
-    waiter = JobWaiter(settings.database_url, application_name="guestlist-web-listener")
+    waiter = JobWaiter(settings.session_url, application_name="guestlist-web-listener")
     await waiter.start()
     running_workers = None
     try:

@@ -73,14 +73,18 @@ class WorkerPool:
         reserve: int = 0,
         name: str | None = None,
         shares_web_pool: bool = False,
+        listen_conninfo: str | None = None,
     ) -> None:
         self.pool = pool
         # the pool also serves the app's requests: yield to them when they wait for it
         self.shares_web_pool = shares_web_pool
         self.settings = settings
-        # the process's listener, or one of our own (started and stopped with the workers)
+        # the process's listener, or one of our own (started and stopped with the workers) on
+        # `listen_conninfo` (a session: DATABASE_SESSION_URL), else on the pool's database
         self._own_waiter = waiter is None
-        self.waiter = waiter or JobWaiter(pool.conninfo, "guestlist-worker-listener")
+        self.waiter = waiter or JobWaiter(
+            listen_conninfo or pool.conninfo, "guestlist-worker-listener"
+        )
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         # never more tasks than the pool can give (keeping `reserve` connections for others)
         self.high = max(1, min(settings.workers_max, pool.max_size - reserve))
@@ -336,11 +340,19 @@ def start(
     *,
     reserve: int = 0,
     shares_web_pool: bool = False,
+    listen_conninfo: str | None = None,
 ) -> WorkerPool:
     """Start a worker pool on `pool` (call inside the running loop); `await stop(it)` or
     `await it.stop()`. Idle workers sleep on `waiter` (the process's listener), else on a
     listener of their own. `shares_web_pool`: the app's requests use `pool` too (yield to them)."""
-    workers = WorkerPool(pool, settings, waiter, reserve=reserve, shares_web_pool=shares_web_pool)
+    workers = WorkerPool(
+        pool,
+        settings,
+        waiter,
+        reserve=reserve,
+        shares_web_pool=shares_web_pool,
+        listen_conninfo=listen_conninfo,
+    )
     workers.start()
     _RUNNING.append(workers)
     return workers
@@ -375,7 +387,9 @@ async def run_standalone(conninfo: str, settings: WorkerSettings) -> None:
         loop.add_signal_handler(sig, stop_requested.set)
     pool = make_worker_pool(conninfo, settings.workers_max + 1)  # +1: the autoscaler's reads
     await pool.open(wait=False)  # the database may not be up yet: the workers retry
-    workers = start(pool, settings, reserve=1)  # with a listener of its own
+    # with a listener of its own, on DATABASE_SESSION_URL when set
+    session_url = load_settings().database_session_url or conninfo
+    workers = start(pool, settings, reserve=1, listen_conninfo=session_url)
     try:
         await stop_requested.wait()
         _log("worker_stopping", pool=workers.name)

@@ -101,3 +101,33 @@ def test_run_workers() -> None:
     assert load_settings({}).run_workers is True
     assert load_settings({"RUN_WORKERS": "0"}).run_workers is False
     assert load_settings({"RUN_WORKERS": "1"}).run_workers is True
+
+
+# --- behind a transaction pooler (docs/deploy.md) ---------------------------------------------
+
+
+def test_session_url_defaults_to_the_database_url() -> None:
+    s = load_settings({"DATABASE_URL": "postgresql://pgbouncer:6432/guestlist"})
+    assert s.session_url == "postgresql://pgbouncer:6432/guestlist"
+    assert s.prepared_statements
+
+
+def test_session_url_and_prepared_statements_for_a_transaction_pooler() -> None:
+    s = load_settings(
+        {
+            "DATABASE_URL": "postgresql://pgbouncer:6432/guestlist",
+            "DATABASE_SESSION_URL": "host=a,b port=5432,5433 target_session_attrs=read-write",
+            "PREPARED_STATEMENTS": "off",
+        }
+    )
+    assert s.session_url == "host=a,b port=5432,5433 target_session_attrs=read-write"
+    assert not s.prepared_statements
+
+
+def test_pool_prepares_nothing_with_prepared_statements_off() -> None:
+    from guestlist.db import make_pool
+
+    off = make_pool(load_settings({"DATABASE_URL": "dbname=x", "PREPARED_STATEMENTS": "0"}))
+    on = make_pool(load_settings({"DATABASE_URL": "dbname=x"}))
+    assert off.kwargs["prepare_threshold"] is None
+    assert "prepare_threshold" not in on.kwargs
