@@ -77,7 +77,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM app.events e WHERE e.id = p_event_id) THEN
-    PERFORM app._raise(404, 'event_not_found', 'Evento não encontrado.');
+    PERFORM app._raise(404, 'event_not_found', 'Evento não encontrado. Verifica o identificador do evento.');
   END IF;
   RETURN QUERY
   SELECT coalesce(g.name, '(anonimizado)'), g.phone, p.display_name, t.name, g.status,

@@ -33,7 +33,7 @@ DECLARE
 BEGIN
   IF p_instance IS NULL OR length(p_instance) NOT BETWEEN 1 AND 100
      OR jsonb_typeof(p_figures) IS DISTINCT FROM 'object' THEN
-    PERFORM app._raise(400, 'invalid_input', 'Relatório de instância inválido.', '{}'::jsonb);
+    PERFORM app._raise(400, 'invalid_input', 'Relatório de instância inválido. Envia os números da instância como objeto JSON.', '{}'::jsonb);
   END IF;
   SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) INTO v_kept
   FROM jsonb_each(p_figures) e
