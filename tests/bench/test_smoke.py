@@ -67,6 +67,7 @@ def test_every_scenario_ran(smoke_run: tuple[Path, str]) -> None:
         "doors-open",
         "door",
         "overload",
+        "console",
     }, output
     for name, meta in metas.items():
         assert meta["ok"] is True, f"{name}: {meta.get('error')}"
