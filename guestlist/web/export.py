@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
+import anyio
 from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -39,9 +41,10 @@ def filename(event_id: str) -> str:
 async def _rows(pool: AsyncConnectionPool, name: str, params: Params) -> AsyncIterator[Any]:
     """The query's rows one at a time, on one connection held until the last (or until the
     consumer stops: the generator's close ends the query and gives the connection back)."""
-    async with pool.connection() as conn:
-        cursor = conn.cursor()
-        async for row in cursor.stream(q(name), params):
+    # The stream is closed explicitly: an abandoned one would hold the connection's lock (and
+    # so the connection) until garbage collection; its close cancels the query instead.
+    async with pool.connection() as conn, aclosing(conn.cursor().stream(q(name), params)) as rows:
+        async for row in rows:
             yield row
 
 
@@ -78,7 +81,10 @@ def streamed_csv(route: ApiRoute) -> Answer:
                 if rest:
                     yield rest.encode("utf-8")
             finally:
-                await rows.aclose()
+                # A client that leaves cancels this task: the close must still run (shielded),
+                # or the query's connection stays out of the pool until garbage collection.
+                with anyio.CancelScope(shield=True):
+                    await rows.aclose()
 
         name = filename(str(params["event_id"]))
         return StreamingResponse(
