@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ def test_a_flood_is_refused_with_retry_after_and_what_is_accepted_is_done(
     ) as server:
         with ThreadPoolExecutor(max_workers=FLOOD) as pool:
             answers = list(pool.map(lambda _: _submit(server), range(FLOOD)))
+        flood_ended = datetime.now(UTC)
         accepted = [r.json() for r, _ in answers if r.status_code == 200]
         refused = [r for r, _ in answers if r.status_code != 200]
         assert refused, "a flood past the hold is refused"
@@ -69,9 +70,11 @@ def test_a_flood_is_refused_with_retry_after_and_what_is_accepted_is_done(
             assert r.json()["code"] == "queue_full"
             retry_after = int(r.headers["Retry-After"])
             assert 1 <= retry_after <= 120 and r.json()["retry_after"] == retry_after
-        # at most 2 s of work at 3/s, plus the submits racing past the same count
-        assert 1 <= len(accepted) <= 6 + 8, len(accepted)
         done = [_finished(server, job) for job in accepted]
+        # at most 2 s of work at 3/s, plus the submits racing past the same count, plus what the
+        # worker finished while the flood was still arriving (it frees room in the backlog)
+        freed = sum(datetime.fromisoformat(d["finishedAt"]) <= flood_ended for d in done)
+        assert 1 <= len(accepted) <= 6 + 8 + freed, (len(accepted), freed)
         assert {d["status"] for d in done} == {"completed"}
         assert all(d["result"]["success"] is True for d in done)
         assert len({d["result"]["guest_id"] for d in done}) == len(done), "each done once"
