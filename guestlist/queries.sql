@@ -374,6 +374,19 @@ SELECT api.console_invite_revoke(p_session_token => %(session_token)s::text,
                                  p_organization_id => %(organization_id)s::uuid,
                                  p_invite_id => %(invite_id)s::uuid)
 
+-- name: web_console_door_links
+SELECT api.console_door_links(p_session_token => %(session_token)s::text,
+                              p_event_id => %(event_id)s::uuid)
+
+-- name: web_console_door_link_create
+SELECT api.console_door_link_create(p_session_token => %(session_token)s::text,
+                                    p_event_id => %(event_id)s::uuid,
+                                    p_label => %(label)s::text)
+
+-- name: web_console_door_link_revoke
+SELECT api.console_door_link_revoke(p_session_token => %(session_token)s::text,
+                                    p_door_id => %(door_id)s::uuid)
+
 -- name: web_promoter_dashboard
 SELECT api.promoter_dashboard(p_session_token => %(session_token)s::text)
 
