@@ -428,6 +428,14 @@ SELECT admin.create_team_promoter(p_organization_id => %(organization_id)s::uuid
                                   p_display_name => %(display_name)s::text,
                                   p_team_name => %(team_name)s::text)
 
+-- name: admin_door_link_create
+-- {doorId, token, path, label, expiresAt}: the token, once.
+SELECT admin.create_door_link(p_event_id => %(event_id)s::uuid, p_label => %(label)s::text)
+
+-- name: admin_door_link_revoke
+-- {doorId, revokedAt}
+SELECT admin.revoke_door_link(p_door_id => %(door_id)s::uuid)
+
 -- name: admin_export_rows
 -- The CSV export's rows, streamed (single-row mode) to stdout or a file.
 SELECT name, phone, promoter, team, status, checked_in_at, created_at
