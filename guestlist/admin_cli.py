@@ -6,11 +6,12 @@ subcommand ONE call of an admin.* SQL function (queries.sql, `admin_*`):
     create-event         an event (start, place, capacity, list closing, minimum age)
     create-promoter      a promoter and their link's slug, in a team (created when missing)
     export-csv           an event's guest list as CSV (guestlist/spreadsheet.py) to stdout or a file
+    door-link create     a door link for a staff phone (/porta/<token>, printed once)
+    door-link revoke     end a door link at once
 
 Ids and links go to stdout (one `key value` a line, or JSON with --json), so a script can read
 them; refusals go to stderr as `guestlist admin <cmd>: <message> (<code>)` with exit status 1;
-a bad argument is argparse's exit status 2. The door's links are not here: they come with the
-door's own SQL (admin.create_door_link).
+a bad argument is argparse's exit status 2.
 """
 
 from __future__ import annotations
@@ -147,6 +148,23 @@ def _create_promoter(args: argparse.Namespace, database_url: str) -> int:
     return 0
 
 
+def _door_link_create(args: argparse.Namespace, database_url: str) -> int:
+    """The link's token is in doorLink only, printed this once (only its hash is stored)."""
+    answer = _one(
+        database_url, "admin_door_link_create", {"event_id": args.event, "label": args.label}
+    )
+    base = (args.public_url or "").rstrip("/")
+    out = {k: v for k, v in answer.items() if k not in ("token", "path")}
+    out["doorLink"] = base + str(answer["path"])
+    _print(args, out)
+    return 0
+
+
+def _door_link_revoke(args: argparse.Namespace, database_url: str) -> int:
+    _print(args, _one(database_url, "admin_door_link_revoke", {"door_id": args.door}))
+    return 0
+
+
 def write_csv(database_url: str, event_id: str, out: BinaryIO) -> int:
     """Stream the event's rows (single-row mode) into `out` as the CSV; the number of rows.
     A refusal before the first row writes nothing."""
@@ -204,15 +222,20 @@ def _uuid(raw: str) -> str:
 
 def add_parser(commands: Any, database_option: Any) -> None:
     """`admin` and its subcommands under the top-level parser's `commands`."""
-    text = "operators' console scripts: organizations, invites, events, promoters, CSV export"
+    text = (
+        "operators' console scripts: organizations, invites, events, promoters, CSV export, "
+        "door links"
+    )
     admin = commands.add_parser("admin", help=text, description=__doc__.split("\n\n")[0])
     subs = admin.add_subparsers(dest="admin_command", required=True, metavar="SUBCOMMAND")
 
-    def sub(name: str, run: Any, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = subs.add_parser(name, help=help_text, description=help_text)
+    def sub(
+        name: str, run: Any, help_text: str, under: Any = subs, prefix: str = "admin"
+    ) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = under.add_parser(name, help=help_text, description=help_text)
         database_option(p)
         p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
-        p.set_defaults(run=run, command=f"admin {name}")
+        p.set_defaults(run=run, command=f"{prefix} {name}")
         return p
 
     public = {
@@ -257,6 +280,26 @@ def add_parser(commands: Any, database_option: Any) -> None:
     p.add_argument(
         "--output", "-o", help="file to write (default: stdout); written whole or not at all"
     )
+
+    text = "door links: a staff phone's /porta/<token> (create), ended at once (revoke)"
+    doors = subs.add_parser("door-link", help=text, description=text)
+    door_subs = doors.add_subparsers(dest="door_command", required=True, metavar="SUBCOMMAND")
+    p = sub(
+        "create",
+        _door_link_create,
+        "a door link for an event's staff phone; its token is printed this once",
+        door_subs,
+        "admin door-link",
+    )
+    p.add_argument("--event", required=True, type=_uuid, help="event id")
+    p.add_argument("--label", required=True, help="the door's name (1-60 characters)")
+    p.add_argument(
+        "--public-url",
+        default=os.environ.get("PUBLIC_URL"),
+        help="the site's address the door link starts with (default: env PUBLIC_URL)",
+    )
+    p = sub("revoke", _door_link_revoke, "end a door link at once", door_subs, "admin door-link")
+    p.add_argument("door", type=_uuid, help="door id (doorId from create)")
 
 
 def run(args: argparse.Namespace, database_url: str) -> int:

@@ -374,6 +374,19 @@ SELECT api.console_invite_revoke(p_session_token => %(session_token)s::text,
                                  p_organization_id => %(organization_id)s::uuid,
                                  p_invite_id => %(invite_id)s::uuid)
 
+-- name: web_console_door_links
+SELECT api.console_door_links(p_session_token => %(session_token)s::text,
+                              p_event_id => %(event_id)s::uuid)
+
+-- name: web_console_door_link_create
+SELECT api.console_door_link_create(p_session_token => %(session_token)s::text,
+                                    p_event_id => %(event_id)s::uuid,
+                                    p_label => %(label)s::text)
+
+-- name: web_console_door_link_revoke
+SELECT api.console_door_link_revoke(p_session_token => %(session_token)s::text,
+                                    p_door_id => %(door_id)s::uuid)
+
 -- name: web_promoter_dashboard
 SELECT api.promoter_dashboard(p_session_token => %(session_token)s::text)
 
@@ -414,6 +427,14 @@ SELECT admin.create_team_promoter(p_organization_id => %(organization_id)s::uuid
                                   p_slug => %(slug)s::text,
                                   p_display_name => %(display_name)s::text,
                                   p_team_name => %(team_name)s::text)
+
+-- name: admin_door_link_create
+-- {doorId, token, path, label, expiresAt}: the token, once.
+SELECT admin.create_door_link(p_event_id => %(event_id)s::uuid, p_label => %(label)s::text)
+
+-- name: admin_door_link_revoke
+-- {doorId, revokedAt}
+SELECT admin.revoke_door_link(p_door_id => %(door_id)s::uuid)
 
 -- name: admin_export_rows
 -- The CSV export's rows, streamed (single-row mode) to stdout or a file.

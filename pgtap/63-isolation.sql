@@ -1,11 +1,11 @@
 -- Tenancy: the isolation matrix. For every console function and every kind
--- of id (event, organization, promoter), a member of organization A asking
+-- of id (event, organization, promoter, door link), a member of organization A asking
 -- about organization B's gets PT404 not_found with the same message as an id
 -- that does not exist; a promoter asking for another promoter's guests gets
 -- nothing; the web role touches no table; row-level security is FORCED on
 -- every tenant table, and the scope the policies read cannot be forged.
 BEGIN;
-SELECT plan(89);
+SELECT plan(106);
 \ir 00-fixture.psql
 
 -- A: the fixture's organization (event ev, promoter pr in team tm) with owner ta, a second
@@ -28,6 +28,8 @@ SELECT api.register_and_create_guest_v2('+351910000002', 'Dois', 'Pr2', 'd@examp
 SELECT api.register_and_create_guest_v2('+351910000003', 'Tres', 'B', 't@example.pt', 'Segredo123',
                                         :'evb', :'pb') ->> 'guest_id' AS g3 \gset
 SELECT gen_random_uuid() AS nx \gset
+SELECT admin.create_door_link(:'ev', 'Porta A') ->> 'doorId' AS door_a \gset
+SELECT admin.create_door_link(:'evb', 'Porta B') ->> 'doorId' AS door_b \gset
 
 -- --- the matrix: %1$L the token, %2$L the id; B's id and a missing id answer alike -------------
 CREATE TEMP TABLE matrix (label text, kind text, tmpl text) ON COMMIT DROP;
@@ -43,6 +45,9 @@ INSERT INTO matrix VALUES
   ('console_set_quota (event)', 'event',
    'SELECT api.console_set_quota(%1$L, %2$L, ' || quote_literal(:'pr') || ', 1)'),
   ('console_export_rows', 'event', 'SELECT * FROM api.console_export_rows(%1$L, %2$L)'),
+  ('console_door_links', 'event', 'SELECT api.console_door_links(%1$L, %2$L)'),
+  ('console_door_link_create', 'event', 'SELECT api.console_door_link_create(%1$L, %2$L, ''Porta X'')'),
+  ('console_door_link_revoke', 'door', 'SELECT api.console_door_link_revoke(%1$L, %2$L)'),
   ('console_events', 'organization', 'SELECT api.console_events(%1$L, %2$L)'),
   ('console_event_save (create)', 'organization',
    'SELECT api.console_event_save(%1$L, NULL, %2$L, ''T'', ''t-y'', now() + interval ''1 day'')'),
@@ -69,6 +74,7 @@ INSERT INTO matrix VALUES
 SET LOCAL ROLE guestlist_web;
 SELECT throws_ok(format(m.tmpl, :'ta', CASE m.kind WHEN 'event' THEN :'evb'
                                                     WHEN 'organization' THEN :'other_org'
+                                                    WHEN 'door' THEN :'door_b'
                                                     ELSE :'pb' END),
                  'PT404', 'Não encontrado. Escolhe-o de novo na tua lista.', m.label || ': B''s ' || m.kind || ' is not found by A')
 FROM matrix m ORDER BY m.label;
@@ -76,7 +82,8 @@ SELECT throws_ok(format(m.tmpl, :'ta', :'nx'), 'PT404', 'Não encontrado. Escolh
                  m.label || ': a missing ' || m.kind || ' answers the same')
 FROM matrix m ORDER BY m.label;
 -- and the other way round, for the event and organization ids
-SELECT throws_ok(format(m.tmpl, :'tb', CASE m.kind WHEN 'event' THEN :'ev' ELSE :'org' END),
+SELECT throws_ok(format(m.tmpl, :'tb', CASE m.kind WHEN 'event' THEN :'ev'
+                                                    WHEN 'door' THEN :'door_a' ELSE :'org' END),
                  'PT404', 'Não encontrado. Escolhe-o de novo na tua lista.', m.label || ': A''s ' || m.kind || ' is not found by B')
 FROM matrix m WHERE m.kind <> 'promoter' ORDER BY m.label;
 -- a member or an invite of B, asked for under A's own organization
@@ -99,6 +106,9 @@ SELECT is((SELECT count(*)::int FROM app.event_promoter_quotas WHERE event_id IN
           'none of it wrote a quota');
 SELECT is((SELECT closes FROM (SELECT guest_list_closes_at AS closes FROM app.events
                                WHERE id = :'evb') s), NULL, 'nor closed B''s list');
+SELECT is((SELECT array_agg(label || ':' || (revoked_at IS NULL)::text ORDER BY label)
+           FROM app.door_links WHERE event_id IN (:'ev', :'evb')),
+          ARRAY['Porta A:true', 'Porta B:true'], 'nor made or revoked a door link');
 
 -- --- what each one sees --------------------------------------------------------------------------
 SET LOCAL ROLE guestlist_web;
@@ -128,6 +138,13 @@ SELECT throws_ok(format('SELECT api.console_members(%L, %L)', :'tp', :'org'), 'P
                  'nor list the members');
 SELECT throws_ok(format('SELECT api.console_guests(%L, %L)', :'tp', :'evb'), 'PT404', NULL,
                  'nor see another organization''s event');
+SELECT throws_ok(format('SELECT api.console_door_links(%L, %L)', :'tp', :'ev'), 'PT404',
+                 'Não encontrado. Escolhe-o de novo na tua lista.',
+                 'a promoter''s own event has no door links to see (not_found)');
+SELECT throws_ok(format('SELECT api.console_door_link_create(%L, %L, ''P'')', :'tp', :'ev'), 'PT404',
+                 'Não encontrado. Escolhe-o de novo na tua lista.', 'nor to make');
+SELECT throws_ok(format('SELECT api.console_door_link_revoke(%L, %L)', :'tp', :'door_a'), 'PT404',
+                 'Não encontrado. Escolhe-o de novo na tua lista.', 'nor to revoke');
 SELECT is((SELECT count(*)::int FROM jsonb_array_elements(
              api.promoter_dashboard(:'tp') -> 'promoters' -> 0 -> 'events' -> 0 -> 'teamRanking')),
           2, 'the dashboard ranks the promoter''s team (counts only)');
@@ -135,17 +152,20 @@ SELECT is((SELECT count(*)::int FROM jsonb_array_elements(
 -- --- the web role touches no table; RLS is forced; the console functions run as their role --
 SELECT throws_ok(format('SELECT * FROM app.%I', t), '42501', NULL, 'the web role cannot read app.' || t)
 FROM unnest(ARRAY['staff_accounts', 'staff_sessions', 'staff_invites', 'staff_memberships',
-                  'event_promoter_quotas']) t;
+                  'event_promoter_quotas', 'door_links', 'door_scans', 'door_undos',
+                  'door_conflicts']) t;
 RESET ROLE;
 SELECT is(
   (SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class c
    WHERE c.relnamespace = 'app'::regnamespace
      AND c.relname IN ('organizations', 'events', 'event_slugs', 'teams', 'team_members',
                        'promoters', 'guests', 'event_promoter_quotas', 'staff_memberships',
-                       'staff_invites', 'staff_accounts')
+                       'staff_invites', 'staff_accounts', 'door_links', 'door_scans',
+                       'door_undos', 'door_conflicts')
      AND c.relrowsecurity AND c.relforcerowsecurity),
-  ARRAY['event_promoter_quotas', 'event_slugs', 'events', 'guests', 'organizations', 'promoters',
-        'staff_accounts', 'staff_invites', 'staff_memberships', 'team_members', 'teams'],
+  ARRAY['door_conflicts', 'door_links', 'door_scans', 'door_undos', 'event_promoter_quotas',
+        'event_slugs', 'events', 'guests', 'organizations', 'promoters', 'staff_accounts',
+        'staff_invites', 'staff_memberships', 'team_members', 'teams'],
   'row-level security is enabled and FORCED on every tenant table');
 SELECT is(
   (SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

@@ -141,8 +141,9 @@ GRANT EXECUTE ON FUNCTION app._console_begin(text) TO guestlist_console;
 
 -- ─── the console's policies (re-created on every migrate) ───────────────────
 -- Reads: rows of the caller's organizations (a promoter: their own guests
--- and quotas only). Writes: organizations where the caller is owner or
--- manager (members and invites: owner).
+-- and quotas only; the door's tables: owner or manager only). Writes:
+-- organizations where the caller is owner or manager (members and invites:
+-- owner).
 DO $$
 DECLARE
   v_orgs constant text := '((SELECT app._console_ids(''orgs''))::uuid[])';
@@ -184,7 +185,13 @@ BEGIN
                              format('organization_id = ANY %s', v_owner)),
     ('staff_accounts', 'SELECT',
      format('id = ANY %s OR EXISTS (SELECT 1 FROM app.staff_memberships m WHERE m.staff_id = id)',
-            v_staff), NULL)
+            v_staff), NULL),
+    -- the door (owner and manager only: a promoter sees no door link, scan or conflict)
+    ('door_links', 'ALL', format('event_id = ANY %s', v_full_events),
+                          format('event_id = ANY %s', v_full_events)),
+    ('door_scans', 'SELECT', format('event_id = ANY %s', v_full_events), NULL),
+    ('door_conflicts', 'SELECT', format('event_id = ANY %s', v_full_events), NULL),
+    ('door_undos', 'SELECT', 'EXISTS (SELECT 1 FROM app.door_links d WHERE d.id = door_id)', NULL)
   ) AS v(tbl, cmd, using_expr, check_expr) LOOP
     EXECUTE format('DROP POLICY IF EXISTS console ON app.%I', p.tbl);
     EXECUTE format('CREATE POLICY console ON app.%I AS PERMISSIVE FOR %s TO guestlist_console '

@@ -921,8 +921,7 @@ BEGIN
 END
 $$;
 
--- Door links: the door branch's admin.create_door_link is not here yet;
--- api.console_door_links (create, revoke, list) is left to add with it.
+-- Door links (create, revoke, list): sql/68_console_doors.sql.
 
 -- Hand the console's functions to guestlist_console (idempotent): they run
 -- as a role the policies hold. app._console_ids, app._console_begin and

@@ -105,8 +105,27 @@ BEGIN
 END
 $$;
 
+-- Whether a guest may be inside by the event's minimum age, for the door:
+-- true when the event has none or the birth date shows the age at the
+-- event's start (app._age_refusal, registration's rule), false when under
+-- it, NULL when the account holds no birth date. The date itself never
+-- leaves the database.
+CREATE OR REPLACE FUNCTION app._door_age_ok(p_event app.events, p_birth_date date)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN CASE app._age_refusal(p_event, p_birth_date)
+           WHEN 'too_young' THEN false
+           WHEN 'birth_date_required' THEN NULL
+           ELSE true END;
+END
+$$;
+
 -- What the door shows of a guest: {id, firstName, lastName, promoter,
--- checkedInAt} (the door may see the full name; public routes never do).
+-- checkedInAt, ageOk} (the door may see the full name; public routes never
+-- do; ageOk: app._door_age_ok, never the birth date).
 CREATE OR REPLACE FUNCTION app._door_guest(p_guest app.guests)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -117,9 +136,12 @@ DECLARE
 BEGIN
   SELECT jsonb_build_object('id', p_guest.id, 'firstName', cu.first_name,
                             'lastName', cu.last_name, 'promoter', p.display_name,
-                            'checkedInAt', p_guest.checked_in_at)
+                            'checkedInAt', p_guest.checked_in_at,
+                            'ageOk', app._door_age_ok(e, cu.birth_date))
   INTO v
-  FROM app.client_users cu LEFT JOIN app.promoters p ON p.id = p_guest.promoter_id
+  FROM app.client_users cu
+  JOIN app.events e ON e.id = p_guest.event_id
+  LEFT JOIN app.promoters p ON p.id = p_guest.promoter_id
   WHERE cu.id = p_guest.client_user_id;
   RETURN v;
 END
@@ -299,44 +321,60 @@ BEGIN
 END
 $$;
 
--- A door link for an event: {doorId, token, path, label}. The token (43
--- characters, base64url of 256 random bits) is returned this once; only its
--- sha256 is kept. The link works until revoked, and at most until 12 hours
--- after the event starts. PT404 event_not_found; PT400 invalid_input (label:
--- 1 to 60 printable characters).
-CREATE OR REPLACE FUNCTION admin.create_door_link(p_event_id uuid, p_label text)
+-- A new door link for an event the caller may see (the callers check which:
+-- admin.create_door_link any, api.console_door_link_create their own):
+-- {doorId, token, path, label, expiresAt}. The token (43 characters,
+-- base64url of 256 random bits) is returned this once; only its sha256 is
+-- kept. The link works until revoked, and at most until 12 hours after the
+-- event starts (expiresAt, as the event's start is now). PT400 invalid_input
+-- (label: 1 to 60 printable characters).
+CREATE OR REPLACE FUNCTION app._create_door_link(p_event_id uuid, p_label text)
 RETURNS jsonb
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_token text := rtrim(translate(encode(public.gen_random_bytes(32), 'base64'), '+/', '-_'), '=');
   v_label text := btrim(p_label);
   v_id uuid;
+  v_starts timestamptz;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM app.events e WHERE e.id = p_event_id) THEN
-    PERFORM app._raise(404, 'event_not_found', app._message('event_not_found'));
-  END IF;
   IF coalesce(length(v_label), 0) NOT BETWEEN 1 AND 60 THEN
     PERFORM app._invalid_field('label', 'O nome da porta deve ter entre 1 e 60 caracteres.');
   END IF;
   PERFORM app._require_printable('label', v_label);
+  SELECT e.starts_at INTO v_starts FROM app.events e WHERE e.id = p_event_id;
   INSERT INTO app.door_links (event_id, label, token_hash)
   VALUES (p_event_id, v_label, sha256(convert_to(v_token, 'UTF8')))
   RETURNING id INTO v_id;
   RETURN jsonb_build_object('doorId', v_id, 'token', v_token, 'path', '/porta/' || v_token,
-                            'label', v_label);
+                            'label', v_label, 'expiresAt', v_starts + interval '12 hours');
+END
+$$;
+
+-- An operator's door link for any event: app._create_door_link's answer.
+-- PT404 event_not_found; PT400 invalid_input.
+CREATE OR REPLACE FUNCTION admin.create_door_link(p_event_id uuid, p_label text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM app.events e WHERE e.id = p_event_id) THEN
+    PERFORM app._raise(404, 'event_not_found', app._message('event_not_found'));
+  END IF;
+  RETURN app._create_door_link(p_event_id, p_label);
 END
 $$;
 GRANT EXECUTE ON FUNCTION admin.create_door_link(uuid, text) TO guestlist_admin;
 
--- End a door link at once (its next request gets door_invalid). Idempotent:
--- {doorId, revokedAt} (the first revocation's time). PT404 door_not_found.
-CREATE OR REPLACE FUNCTION admin.revoke_door_link(p_door_id uuid)
-RETURNS jsonb
+-- End a door link the caller may see at once (its next request gets
+-- door_invalid): the first revocation's time (revoking twice changes
+-- nothing), or NULL when there is no such link.
+CREATE OR REPLACE FUNCTION app._revoke_door_link(p_door_id uuid)
+RETURNS timestamptz
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -344,6 +382,20 @@ DECLARE
 BEGIN
   UPDATE app.door_links d SET revoked_at = coalesce(d.revoked_at, now())
   WHERE d.id = p_door_id RETURNING d.revoked_at INTO v_at;
+  RETURN v_at;
+END
+$$;
+
+-- An operator ends any door link: {doorId, revokedAt}. PT404 door_not_found.
+CREATE OR REPLACE FUNCTION admin.revoke_door_link(p_door_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_at timestamptz := app._revoke_door_link(p_door_id);
+BEGIN
   IF v_at IS NULL THEN
     PERFORM app._raise(404, 'door_not_found', 'Porta não encontrada. Verifica o identificador da porta.');
   END IF;
@@ -537,7 +589,7 @@ GRANT EXECUTE ON FUNCTION api.door_sync(text, jsonb) TO guestlist_web;
 -- Find guests of the door's event without their phone: a prefix of the first
 -- or last name (or of "first last"), accents and case ignored, or the last 4
 -- digits of the phone. At most 20: {guests: [{id, firstName, lastName,
--- promoter, checkedIn, checkedInAt}]}. PT400 invalid_input (q: 1 to 80
+-- promoter, checkedIn, checkedInAt, ageOk}]}. PT400 invalid_input (q: 1 to 80
 -- characters), PT401 door_invalid.
 CREATE OR REPLACE FUNCTION api.door_search(p_door_token text, p_query text)
 RETURNS jsonb
@@ -638,7 +690,7 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION api.door_undo(text, uuid) TO guestlist_web;
 
--- The door's counts: {event {id, title, startsAt}, door {id, label}, onList,
+-- The door's counts: {event {id, title, startsAt, minAge}, door {id, label}, onList,
 -- inside, byPromoter [{promoter, onList, inside}], conflicts (how many codes
 -- were admitted at two doors), conflictList (the latest 20), lastScans (the
 -- event's latest 20 scans at any door)}. PT401 door_invalid.
@@ -653,7 +705,8 @@ DECLARE
   v_out jsonb;
 BEGIN
   SELECT jsonb_build_object(
-    'event', jsonb_build_object('id', e.id, 'title', e.title, 'startsAt', e.starts_at),
+    'event', jsonb_build_object('id', e.id, 'title', e.title, 'startsAt', e.starts_at,
+                                'minAge', e.min_age),
     'door', jsonb_build_object('id', v_door.id, 'label', v_door.label),
     'onList', coalesce(sum(p.on_list), 0),
     'inside', coalesce(sum(p.inside), 0),
@@ -693,8 +746,8 @@ $$;
 GRANT EXECUTE ON FUNCTION api.door_summary(text) TO guestlist_web;
 
 -- The door's copy of its event's list, for judging scans while offline:
--- {event {id, title, startsAt}, door {id, label}, fetchedAt, guests: [{id,
--- qrHash, firstName, lastName, promoter, checkedIn, checkedInAt}]}, live
+-- {event {id, title, startsAt, minAge}, door {id, label}, fetchedAt, guests:
+-- [{id, qrHash, firstName, lastName, promoter, checkedIn, checkedInAt, ageOk}]}, live
 -- guests only. qrHash is the sha256 (hex) of the QR code, never the code: a
 -- lost door phone holds no code that would open the door (docs/door.md).
 CREATE OR REPLACE FUNCTION api.door_list(p_door_token text)
@@ -708,7 +761,8 @@ DECLARE
   v_out jsonb;
 BEGIN
   SELECT jsonb_build_object(
-    'event', jsonb_build_object('id', e.id, 'title', e.title, 'startsAt', e.starts_at),
+    'event', jsonb_build_object('id', e.id, 'title', e.title, 'startsAt', e.starts_at,
+                                'minAge', e.min_age),
     'door', jsonb_build_object('id', v_door.id, 'label', v_door.label),
     'fetchedAt', now(),
     'guests', coalesce((
@@ -716,7 +770,8 @@ BEGIN
                'id', g.id, 'qrHash', encode(sha256(convert_to(g.qr_code, 'UTF8')), 'hex'),
                'firstName', cu.first_name, 'lastName', cu.last_name,
                'promoter', pr.display_name, 'checkedIn', g.checked_in,
-               'checkedInAt', g.checked_in_at) ORDER BY g.id)
+               'checkedInAt', g.checked_in_at, 'ageOk', app._door_age_ok(e, cu.birth_date))
+             ORDER BY g.id)
       FROM app.guests g
       JOIN app.client_users cu ON cu.id = g.client_user_id
       LEFT JOIN app.promoters pr ON pr.id = g.promoter_id

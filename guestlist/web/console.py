@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from guestlist.config import Settings
+from guestlist.web import qr
 from guestlist.web.errors import (
     ApiError,
     api_error,
@@ -345,3 +346,17 @@ def guest_refusal_or_ok(
     if result.get("success") is not True:
         raise from_refusal(result)
     return json_response({"success": True})
+
+
+def door_link_created(
+    request: Request, settings: Settings, params: Params, result: Any
+) -> Response:
+    """A new door link, answered this once (never stored in a form the server can show again):
+    the SQL answer plus the full URL a staff phone opens (PUBLIC_URL's origin, else this
+    request's) and that URL as an inline SVG QR code made here, so the token goes to no other
+    host and never into a query string."""
+    if not isinstance(result, dict) or not isinstance(result.get("path"), str):
+        raise api_error("internal")
+    origin = settings.mail.public_url or str(request.base_url)
+    url = "/".join(origin.split("/")[:3]) + result["path"]
+    return json_response({**result, "url": url, "qrSvg": qr.render_link_svg(url)})

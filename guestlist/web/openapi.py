@@ -681,6 +681,82 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["removed"],
         "properties": {"removed": {"const": True}},
     },
+    "ConsoleDoorLink": {
+        "type": "object",
+        "required": ["doorId", "token", "path", "url", "label", "expiresAt", "qrSvg"],
+        "description": "Answered this once: only the token's sha256 is stored, so no later "
+        "answer can show the link again (revoke it and make another).",
+        "properties": {
+            "doorId": _ID,
+            "token": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+            "path": {"type": "string", "description": "/porta/<token>"},
+            "url": {"type": "string", "description": "The link a staff phone opens."},
+            "label": {"type": "string", "maxLength": 60},
+            "expiresAt": {
+                "type": "string",
+                "format": "date-time",
+                "description": "12 hours after the event starts (as it starts now).",
+            },
+            "qrSvg": {"type": "string", "description": "The URL's QR code, an inline SVG."},
+        },
+    },
+    "ConsoleDoorLinks": {
+        "type": "object",
+        "required": ["doors", "conflicts", "conflictList"],
+        "properties": {
+            "doors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["doorId", "label", "createdAt", "expiresAt", "live", "scans"],
+                    "description": "Never the token or its hash.",
+                    "properties": {
+                        "doorId": _ID,
+                        "label": {"type": "string"},
+                        "createdAt": _TIME,
+                        "expiresAt": _TIME,
+                        "revokedAt": {"type": ["string", "null"], "format": "date-time"},
+                        "live": {
+                            "type": "boolean",
+                            "description": "Not revoked, event active, not 12 hours past.",
+                        },
+                        "lastScanAt": {"type": ["string", "null"], "format": "date-time"},
+                        "scans": {"type": "integer", "minimum": 0},
+                    },
+                },
+            },
+            "conflicts": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "How many codes were admitted at two doors.",
+            },
+            "conflictList": {
+                "type": "array",
+                "maxItems": 100,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "guest": {
+                            "type": "object",
+                            "properties": {"id": _ID, "name": {"type": "string"}},
+                        },
+                        "admitted": {"$ref": "#/components/schemas/ConflictScan"},
+                        "later": {"$ref": "#/components/schemas/ConflictScan"},
+                        "recordedAt": _TIME,
+                    },
+                },
+            },
+        },
+    },
+    "ConflictScan": {
+        "type": "object",
+        "properties": {"scanId": _ID, "door": {"type": "string"}, "scannedAt": _TIME},
+    },
+    "DoorLinkRevoked": {
+        "type": "object",
+        "required": ["doorId", "revokedAt"],
+        "properties": {"doorId": _ID, "revokedAt": _TIME},
+    },
     "Error": {
         "type": "object",
         "required": ["success", "code", "error"],
@@ -727,6 +803,11 @@ _DOOR_GUEST_PROPS: dict[str, Any] = {
     "lastName": {"type": "string"},
     "promoter": {"type": ["string", "null"]},
     "checkedInAt": _NULLABLE_TIME,
+    "ageOk": {
+        "type": ["boolean", "null"],
+        "description": "By the event's minimum age at its start: true old enough (or no minimum "
+        "age), false under it, null no birth date known. The birth date is never sent.",
+    },
 }
 _DOOR_GUEST = {
     "type": "object",
@@ -741,6 +822,7 @@ _DOOR_EVENT = {
         "id": {"type": "string", "format": "uuid"},
         "title": {"type": "string"},
         "startsAt": {"type": "string", "format": "date-time"},
+        "minAge": {"type": ["integer", "null"], "description": "The event's minimum age."},
     },
 }
 _DOOR = {
@@ -889,6 +971,7 @@ _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "promoter_id": {"type": "string", "format": "uuid"},
     "staff_id": {"type": "string", "format": "uuid"},
     "invite_id": {"type": "string", "format": "uuid"},
+    "door_id": {"type": "string", "format": "uuid"},
     "job_id": {"type": "string", "format": "uuid"},
     "qr_code": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
     "icon": {"enum": sorted(ICONS)},

@@ -78,14 +78,15 @@ DOOR_REFUSED_CODE = "door_invalid"
 
 
 def door_page_data(result: Any) -> dict[str, Any]:
-    """Only what the door page shows before its first API call: the event's title and start, the
-    door's label (no guest data: the list comes from /api/door/list, with the token)."""
+    """Only what the door page shows before its first API call: the event's title, start and
+    minimum age (for the age warning), the door's label (no guest data: the list comes from
+    /api/door/list, with the token)."""
     if not isinstance(result, dict):
         return {}
     event = result.get("event") if isinstance(result.get("event"), dict) else {}
     door = result.get("door") if isinstance(result.get("door"), dict) else {}
     return {
-        "event": {k: event.get(k) for k in ("id", "title", "startsAt")},
+        "event": {k: event.get(k) for k in ("id", "title", "startsAt", "minAge")},
         "door": {"label": door.get("label")},
     }
 

@@ -98,6 +98,10 @@ _INVITE = staff.StaffBody(
         _I("promoterId", "promoter_id", "uuid", pattern=_UUID_RE),
     ),
 )
+_DOOR_LINK = staff.StaffBody(
+    (),
+    items=(_I("label", "label", required=True, max_length=60, pattern=staff.NOT_BLANK_RE),),
+)
 _EVENTS_QUERY = staff.StaffQuery(
     (_I("organizationId", "organization_id", "uuid", pattern=_UUID_RE),)
 )
@@ -341,6 +345,22 @@ ROUTES: tuple[ApiRoute, ...] = (
              "web_console_set_quota", _QUOTA, staff.console_json,
              "A promoter's quota on the event (null: none). Owner or manager.",
              refusals=_ACT, response_schema="Quota", tags=("console",), params=_COOKIE),
+    ApiRoute("GET", "/api/console/events/{event_id}/doors", "web_console_door_links",
+             _NO_QUERY, staff.console_json,
+             "The event's door links (never their tokens) with their scans, and the codes two "
+             "doors admitted. Owner or manager (a promoter: not_found).",
+             refusals=_SEEN, response_schema="ConsoleDoorLinks", tags=("console",),
+             params=_COOKIE),
+    ApiRoute("POST", "/api/console/events/{event_id}/doors", "web_console_door_link_create",
+             _DOOR_LINK, staff.door_link_created,
+             "A door link for a staff phone (owner or manager): its URL /porta/<token> and that "
+             "URL's QR code (SVG), answered this once; only the token's hash is kept.",
+             refusals=_ACT, response_schema="ConsoleDoorLink", tags=("console",),
+             params=_COOKIE),
+    ApiRoute("POST", "/api/console/doors/{door_id}/revoke", "web_console_door_link_revoke",
+             _STAFF_EMPTY, staff.console_json,
+             "End a door link at once (owner or manager); revoking again keeps the first time.",
+             refusals=_ACT, response_schema="DoorLinkRevoked", tags=("console",), params=_COOKIE),
     ApiRoute("GET", "/api/console/organizations/{organization_id}/promoters",
              "web_console_promoters", _NO_QUERY, staff.console_json,
              "The organization's promoters and teams.",

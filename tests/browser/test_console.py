@@ -1,12 +1,14 @@
 """The console and the promoter page in a real browser (Debian's chromium, Playwright) against
 app.py: an owner signs up through an invite, creates an event with an age limit, adds
 promoters, sets a quota, opens the list (search, figures, chart), exports the CSV (the file is
-read: BOM, accents, a formula neutralized), invites a promoter, who lands on their own page and
-sees only their own guests, with no phone. No request leaves for another host. Screenshots go
-to tests/artifacts/."""
+read: BOM, accents, a formula neutralized), makes a door link (its QR code decoded back to the
+link, the door page opened there, then revoked and refused), invites a promoter, who lands on
+their own page and sees only their own guests, with no phone. No request leaves for another
+host. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -16,10 +18,11 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.support.database import PgServer
+from tests.support.database import ROOT, PgServer
 from tests.support.server import LiveServer, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
+JSQR = ROOT / "node_modules" / "jsqr" / "dist" / "jsQR.js"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -82,6 +85,33 @@ class Device:
 
 def shot(page: Page, artifacts_dir: Path, name: str) -> None:
     page.screenshot(path=str(artifacts_dir / f"console-{name}.png"), full_page=True)
+
+
+def read_qr(browser: Browser, png: bytes) -> str | None:
+    """What a camera reads in a screenshot of a QR code: jsQR (the door page's own decoder,
+    from node_modules/) in a blank page of its own, the image given as a data URL."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_script_tag(content=JSQR.read_text())
+        return page.evaluate(
+            """async (src) => {
+                const img = new Image();
+                await new Promise((ok, ko) => {
+                    img.onload = ok; img.onerror = ko; img.src = src;
+                });
+                const canvas = document.createElement('canvas');
+                canvas.width = img.width; canvas.height = img.height;
+                const ctx = canvas.getContext('2d');
+                ctx.drawImage(img, 0, 0);
+                const data = ctx.getImageData(0, 0, img.width, img.height);
+                const code = jsQR(data.data, img.width, img.height);
+                return code ? code.data : null;
+            }""",
+            "data:image/png;base64," + base64.b64encode(png).decode(),
+        )
+    finally:
+        context.close()
 
 
 def seed(web: LiveServer, event: str, promoter: str, name: str, n: int, base: int) -> None:
@@ -196,6 +226,43 @@ def test_owner_runs_an_event_and_a_promoter_sees_only_theirs(
     assert '"\'=HYPERLINK(""http://atacante.example"";""Clique"")"' in text
     assert "\n=HYPERLINK" not in text and ";=HYPERLINK" not in text
     assert len(text.strip().split("\r\n")) == 1 + 6
+
+    # a door link for a staff phone: shown once, as the URL and as a QR code that reads as it
+    page.fill("#door-label", "Porta da Ribeira")
+    with page.expect_response(f"**/api/console/events/{event_id}/doors") as created:
+        page.click("#door-form button[type=submit]")
+    assert created.value.status == 200
+    expect(page.locator("#door-created")).to_be_visible()
+    expect(page.locator("#door-qr svg")).to_be_visible()
+    door_url = page.locator("#door-link").inner_text()
+    assert door_url.startswith(f"{web.base_url}/porta/")
+    token = door_url.rsplit("/", 1)[1]
+    assert not any(token in url for url in owner.requests), "the token rides in no request"
+    assert read_qr(browser, page.locator("#door-qr svg").screenshot()) == door_url
+    row = page.locator("#door-rows tr").filter(has_text="Porta da Ribeira")
+    expect(row).to_contain_text("Ativo até")
+    shot(page, artifacts_dir, "door-link")
+    page.click("#hide-door")
+    expect(page.locator("#door-created")).to_be_hidden()
+    assert token not in page.content(), "hidden, the link leaves the page"
+
+    # the staff phone opens it: the door of this event
+    staff_phone = Device(browser, PHONE)
+    door_page = staff_phone.page
+    door_page.goto(door_url)
+    expect(door_page.locator("#event-title")).to_have_text("Noite de Inverno")
+    expect(door_page.locator("#door-label")).to_have_text("Porta da Ribeira")
+
+    # revoked from the console (two clicks): the phone's next load is the refusal
+    row.get_by_role("button", name="Revogar").click()
+    row.get_by_role("button", name="Confirmar revogação").click()
+    expect(page.locator("#notice")).to_contain_text("revogado")
+    expect(row).to_contain_text("Revogado")
+    expect(row.get_by_role("button")).to_have_count(0)
+    response = door_page.reload()
+    assert response is not None and response.status == 401
+    expect(door_page.locator("#refused h1")).to_have_text("Link da porta inválido")
+    staff_phone.check(web)
 
     # Rita gets an account and sees her own page
     page.click("nav.tabs button[data-view=promoters]")

@@ -3,14 +3,16 @@ camera being Chromium's fake device playing a Y4M video this module writes from 
 QR code (segno → frames): the scan admits the guest by name; the same code seen again is
 already_in; offline, scans are judged against the kept list, shown as pending, survive a reload
 and are synced when the network returns (the guest is inside in the database afterwards); a guest
-found by name is admitted by hand and the admission undone; a revoked link gets the refusal page
-and the device forgets the list. Screenshots of each screen go to tests/artifacts/."""
+found by name is admitted by hand and the admission undone; an under-age guest (or one of unknown
+age) admitted by hand carries an unmistakable warning; a revoked link gets the refusal page and
+the device forgets the list. Screenshots of each screen go to tests/artifacts/."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -378,6 +380,49 @@ def test_search_admit_by_hand_and_undo(
         page.locator("#search-results li", has_text=guest["lastName"]).get_by_role("button")
     ).to_be_visible()
     door.no_errors()
+
+
+def test_an_under_age_guest_is_admitted_with_a_warning(
+    web: LiveServer, camera: Camera, artifacts_dir: Path
+) -> None:
+    """The event gets a minimum age after these guests joined (registration would refuse the
+    under-aged): the door still admits each by hand, and says so when one is under the age or
+    their age is unknown; an adult's answer carries no warning."""
+    today = date.today()
+    minor = register(web, birthDate=today.replace(year=today.year - 15).isoformat())
+    unknown = register(web)
+    adult = register(web, birthDate="1990-05-01")
+    web.sql("web_test_set_min_age", {"event_id": web.demo["eventId"], "min_age": 18})
+    try:
+        link = door_link(web, "Porta Idade")
+        door = Door(phone(camera(None)), web, link["token"])
+        page = door.open()
+        for guest, warning in (
+            (minor, "Menor de 18 — pede identificação"),
+            (unknown, "Idade desconhecida (evento 18+) — pede identificação"),
+            (adult, None),
+        ):
+            expect(page.locator("#answer")).to_be_hidden(timeout=SCAN_TIMEOUT_MS)
+            page.fill("#search", guest["lastName"])
+            row = page.locator("#search-results li", has_text=guest["lastName"])
+            expect(row).to_have_count(1)
+            if warning:
+                expect(row).to_contain_text(warning)
+            row.get_by_role("button", name=re.compile("Dar entrada")).click()
+            door.answer("admitted")
+            expect(page.locator("#answer-name")).to_have_text(
+                f"{guest['firstName']} {guest['lastName']}"
+            )
+            if warning:
+                expect(page.locator("#answer-age")).to_be_visible()
+                expect(page.locator("#answer-age")).to_have_text(warning)
+                screenshot(page, artifacts_dir, f"age-{'minor' if guest is minor else 'unknown'}")
+            else:
+                expect(page.locator("#answer-age")).to_be_hidden()
+            assert checked_in(web, guest), "the door decides: the guest is inside"
+        door.no_errors()
+    finally:
+        web.sql("web_test_set_min_age", {"event_id": web.demo["eventId"], "min_age": None})
 
 
 def test_revoked_link_refused_and_list_forgotten(

@@ -135,11 +135,55 @@ def test_export_csv(
     assert not missing.exists() and not (tmp_path / "nada.csv.part").exists()
 
 
+def test_door_link_create_and_revoke(
+    db_url: str, conn: psycopg.Connection, demo: dict[str, str]
+) -> None:
+    made = answer(admin(db_url, "door-link", "create", "--json", "--event", demo["eventId"],
+                        "--label", "Porta Norte",
+                        "--public-url", "https://listas.example/"))  # fmt: skip
+    assert set(made) == {"doorId", "label", "expiresAt", "doorLink"}, "the token only in the link"
+    prefix = "https://listas.example/porta/"
+    assert made["doorLink"].startswith(prefix) and made["label"] == "Porta Norte"
+    token = made["doorLink"][len(prefix) :]
+    row = conn.execute(
+        "SELECT event_id::text, revoked_at IS NULL FROM app.door_links "
+        "WHERE id = %s AND token_hash = sha256(convert_to(%s, 'UTF8'))",
+        (made["doorId"], token),
+    ).fetchone()
+    assert row == (demo["eventId"], True), "stored for the event under the printed token's hash"
+    door = conn.execute("SELECT api.door_summary(%s)", (token,)).fetchone()
+    assert door is not None and door[0]["door"]["label"] == "Porta Norte", "the door works"
+
+    plain = admin(db_url, "door-link", "create", "--event", demo["eventId"], "--label", "Sul")
+    assert plain.returncode == 0, plain.stderr
+    assert any(
+        line.startswith("doorLink") and "/porta/" in line for line in plain.stdout.splitlines()
+    )
+
+    revoked = answer(admin(db_url, "door-link", "revoke", made["doorId"], "--json"))
+    assert revoked["doorId"] == made["doorId"] and revoked["revokedAt"]
+    assert conn.execute(
+        "SELECT revoked_at IS NOT NULL FROM app.door_links WHERE id = %s", (made["doorId"],)
+    ).fetchone() == (True,)
+
+    blank = admin(db_url, "door-link", "create", "--event", demo["eventId"], "--label", "  ")
+    assert blank.returncode == 1 and blank.stdout == ""
+    assert blank.stderr.startswith("guestlist admin door-link create: ")
+    assert blank.stderr.rstrip().endswith("(invalid_input)")
+    unknown = admin(db_url, "door-link", "create", "--event", NO_ID, "--label", "X")
+    assert unknown.returncode == 1 and unknown.stderr.rstrip().endswith("(event_not_found)")
+    gone = admin(db_url, "door-link", "revoke", NO_ID)
+    assert gone.returncode == 1 and gone.stderr.rstrip().endswith("(door_not_found)")
+    bad = admin(db_url, "door-link", "revoke", "porta")
+    assert bad.returncode == 2 and "is not an id" in bad.stderr
+
+
 @pytest.mark.parametrize("sub", ["create-organization", "invite", "create-event",
-                                 "create-promoter", "export-csv"])  # fmt: skip
+                                 "create-promoter", "export-csv", "door-link",
+                                 "door-link create", "door-link revoke"])  # fmt: skip
 def test_each_admin_subcommand_has_help(sub: str) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "guestlist", "admin", sub, "--help"],
+        [sys.executable, "-m", "guestlist", "admin", *sub.split(), "--help"],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert res.returncode == 0 and res.stdout.startswith(f"usage: guestlist admin {sub}")

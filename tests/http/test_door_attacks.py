@@ -209,8 +209,9 @@ def test_the_door_sees_names_never_phones_emails_or_birth_dates(web: LiveServer)
         summary = c.get("/api/door/summary", headers=auth(link))
     mine = [x for x in listed.json()["guests"] if x["id"] == g["guest_id"]]
     assert len(mine) == 1 and set(mine[0]) == {
-        "id", "qrHash", "firstName", "lastName", "promoter", "checkedIn", "checkedInAt"
+        "id", "qrHash", "firstName", "lastName", "promoter", "checkedIn", "checkedInAt", "ageOk"
     }  # fmt: skip
+    assert mine[0]["ageOk"] is True, "no minimum age: a flag, never the date it came from"
     assert g["guest_id"] in found.text and scanned.json()["result"] == "admitted"
     for r in (listed, found, scanned, summary):
         for value in private:

@@ -1,5 +1,5 @@
 /* The organizer's console: login or invite, then events, an event's list and figures,
-   promoters and quotas, members. Everything it shows comes from the console API, which answers
+   promoters and quotas, door links, members. Everything it shows comes from the console API, which answers
    only within the caller's organizations; text is always set with textContent. */
 "use strict";
 
@@ -38,6 +38,7 @@
       }
     }
     $("invite-result").hidden = true;
+    hideDoorLink();
   }
 
   function showLogin(message) {
@@ -255,10 +256,10 @@
     $("event-title").textContent = state.event.title || "";
     $("event-meta").textContent = `${date(state.event.startsAt)} · ${state.event.location || ""}`;
     $("export-link").href = `/api/console/events/${id}/export.csv`;
-    await Promise.all([loadFigures(), loadPromoterList(), loadGuests()]);
+    await Promise.all([loadFigures(), loadPromoterList(), loadGuests(), loadDoors()]);
   }
   $("back-events").addEventListener("click", () => loadEvents());
-  $("refresh-event").addEventListener("click", () => { loadFigures(); loadGuests(); });
+  $("refresh-event").addEventListener("click", () => { loadFigures(); loadGuests(); loadDoors(); });
 
   async function loadPromoterList() {
     try {
@@ -386,6 +387,91 @@
   });
   $("prev-page").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE); loadGuests(); });
   $("next-page").addEventListener("click", () => { state.offset += PAGE; loadGuests(); });
+
+  // --- one event's doors: links for the staff phones, their scans, conflicts ----------------
+  async function loadDoors() {
+    let data;
+    try {
+      data = await api("GET", `/api/console/events/${state.event.id}/doors`);
+    } catch (error) { fail(error); return; }
+    $("door-rows").replaceChildren(...data.doors.map(doorRow));
+    $("no-doors").hidden = data.doors.length > 0;
+    $("door-conflicts").textContent = data.conflicts
+      ? `${data.conflicts} código(s) admitido(s) em duas portas enquanto estavam sem rede: a primeira leitura conta.`
+      : "Nenhum código foi admitido em duas portas.";
+    $("door-conflict-list").replaceChildren(...data.conflictList.map((c) => el("li", {
+      text: `${c.guest.name}: entrou em ${c.admitted.door} às ${time(c.admitted.scannedAt)}; ` +
+        `lido de novo em ${c.later.door} às ${time(c.later.scannedAt)}`,
+    })));
+  }
+
+  function doorRow(door) {
+    const status = door.revokedAt ? `Revogado ${date(door.revokedAt)}`
+      : door.live ? `Ativo até ${date(door.expiresAt)}` : "Expirado";
+    let armed = false;
+    const revoke = el("button", { type: "button", class: "secondary", text: "Revogar",
+      onclick: async () => {
+        // two clicks: a revoked link cannot be brought back, only replaced
+        if (!armed) {
+          armed = true;
+          revoke.textContent = "Confirmar revogação";
+          return;
+        }
+        clearMessages();
+        try {
+          await api("POST", `/api/console/doors/${door.doorId}/revoke`, {});
+          await loadDoors();
+          note(`Link da porta «${door.label}» revogado: esse telemóvel já não abre a porta. Cria outro link se precisares.`);
+        } catch (error) { fail(error); }
+      } });
+    return el("tr", { "data-door-id": door.doorId },
+      el("td", { text: door.label }),
+      el("td", { class: "door-state " + (door.live ? "live" : "ended"), text: status }),
+      el("td", { class: "num", text: String(door.scans) }),
+      el("td", { text: door.lastScanAt ? time(door.lastScanAt) : "—" }),
+      el("td", {}, door.revokedAt ? null : revoke));
+  }
+
+  // The new link, shown once: its URL and the QR code the server drew (an SVG parsed as such,
+  // never as HTML); dropped from the page when hidden or on leaving the event.
+  function showDoorLink(link) {
+    const parsed = new DOMParser().parseFromString(link.qrSvg, "image/svg+xml").documentElement;
+    const qr = $("door-qr");
+    qr.replaceChildren();
+    if (parsed && parsed.namespaceURI === "http://www.w3.org/2000/svg" && parsed.localName === "svg") {
+      parsed.setAttribute("role", "img");
+      parsed.setAttribute("aria-label", `Código QR do link da porta «${link.label}»`);
+      qr.append(document.importNode(parsed, true));
+    }
+    $("door-created-title").textContent = `Link da porta «${link.label}»`;
+    $("door-link").textContent = link.url;
+    $("door-created").hidden = false;
+    $("door-created").scrollIntoView();
+  }
+
+  function hideDoorLink() {
+    $("door-qr").replaceChildren();
+    $("door-link").textContent = "";
+    $("door-created").hidden = true;
+  }
+
+  $("door-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearMessages();
+    try {
+      const link = await api("POST", `/api/console/events/${state.event.id}/doors`, {
+        label: $("door-label").value.trim(),
+      });
+      event.target.reset();
+      await loadDoors();
+      showDoorLink(link);
+      note("Link da porta criado. Lê o código QR com o telemóvel da porta.");
+    } catch (error) { fail(error); }
+  });
+  $("copy-door").addEventListener("click", async () => {
+    note((await copy($("door-link").textContent)) ? "Link copiado. Envia-o só a quem está à porta." : "Seleciona o link e copia-o.");
+  });
+  $("hide-door").addEventListener("click", hideDoorLink);
 
   // --- promoters --------------------------------------------------------------------------
   async function loadPromoters() {

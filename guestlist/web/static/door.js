@@ -17,6 +17,7 @@
   const TOKEN = decodeURIComponent(location.pathname.replace(/^\/porta\//, '').replace(/\/$/, ''));
   const DATA = JSON.parse(document.getElementById('door-data').textContent || '{}');
   const ANSWER_MS = 1100; // an answer's time on screen: then ready for the next guest
+  const AGE_ANSWER_MS = 3500; // an answer with an age warning
   const SAME_CODE_MS = 5000; // the same code is not sent again this soon after its answer
   const SCAN_EVERY_MS = 120; // camera frames decoded at most this often
   const SUMMARY_EVERY_MS = 5000;
@@ -34,6 +35,7 @@
     undo: $('undo'), byPromoter: $('by-promoter'), answer: $('answer'),
     answerTitle: $('answer-title'), answerName: $('answer-name'),
     answerDetail: $('answer-detail'), answerPending: $('answer-pending'), refused: $('refused'),
+    answerAge: $('answer-age'),
     conflicts: $('conflicts'),
   };
 
@@ -46,10 +48,12 @@
     list: null, // {fetchedAt, guests: {qrCode: guest}}
     pendingCount: 0,
     syncing: false,
+    minAge: null, // the event's minimum age (summary and list), for the age warning
   };
 
   if (DATA.event && DATA.event.title) ui.eventTitle.textContent = DATA.event.title;
   if (DATA.door && DATA.door.label) ui.doorLabel.textContent = DATA.door.label;
+  if (DATA.event && DATA.event.minAge) state.minAge = DATA.event.minAge;
 
   // --- storage (IndexedDB: the offline list and the scans waiting to be synced) -----------------
 
@@ -189,6 +193,16 @@
   const fullName = (g) => (g ? [g.firstName, g.lastName].filter(Boolean).join(' ') : '');
   const labelOf = (door) => (door && typeof door === 'object' ? door.label : door) || '';
 
+  // A guest the door should look at twice: under the event's minimum age (ageOk false) or with
+  // no birth date known (null). Still admitted: the door decides, with an ID in hand.
+  function ageWarning(guest) {
+    if (!guest || !('ageOk' in guest) || guest.ageOk === true) return '';
+    const age = state.minAge ? ` de ${state.minAge}` : '';
+    return guest.ageOk === false
+      ? `Menor${age} — pede identificação`
+      : `Idade desconhecida${state.minAge ? ` (evento ${state.minAge}+)` : ''} — pede identificação`;
+  }
+
   function show(answer, pending) {
     const guest = answer.guest || null;
     const result = answer.result;
@@ -217,12 +231,17 @@
     ui.answerName.textContent = fullName(guest);
     ui.answerDetail.textContent = detail;
     ui.answerPending.hidden = !pending;
+    const age = result === 'admitted' || result === 'already_in' ? ageWarning(guest) : '';
+    ui.answerAge.textContent = age;
+    ui.answerAge.hidden = !age;
     ui.answer.hidden = false;
-    state.showingUntil = Date.now() + ANSWER_MS;
+    // an age warning stays up longer: the door has to read it and ask for an ID
+    const ms = age ? AGE_ANSWER_MS : ANSWER_MS;
+    state.showingUntil = Date.now() + ms;
     feedback(result);
     setTimeout(() => {
       if (Date.now() >= state.showingUntil) ui.answer.hidden = true;
-    }, ANSWER_MS);
+    }, ms);
     if (result === 'admitted' && guest && guest.id) {
       state.lastAdmitted = { guestId: guest.id, name: fullName(guest), pending };
       ui.undo.hidden = !!pending; // an offline admission is undone on the server, once synced
@@ -361,15 +380,19 @@
     if (state.refused) return;
     try {
       const answer = await api('GET', '/api/door/list');
+      if (answer && answer.event && 'minAge' in answer.event) state.minAge = answer.event.minAge;
       // keyed by the sha256 of each code (the server never sends the codes themselves: a lost
       // phone holds nothing that opens the door)
       const guests = {};
       for (const g of (Array.isArray(answer) ? answer : answer && answer.guests) || []) {
         if (g && g.qrHash) {
-          guests[g.qrHash] = { id: g.id, firstName: g.firstName, lastName: g.lastName, promoter: g.promoter, checkedInAt: g.checkedInAt || null };
+          guests[g.qrHash] = {
+            id: g.id, firstName: g.firstName, lastName: g.lastName, promoter: g.promoter,
+            checkedInAt: g.checkedInAt || null, ageOk: 'ageOk' in g ? g.ageOk : true,
+          };
         }
       }
-      state.list = { fetchedAt: new Date().toISOString(), guests };
+      state.list = { fetchedAt: new Date().toISOString(), guests, minAge: state.minAge };
       await saveList(state.list).catch(() => {});
     } catch (err) {
       if (err instanceof Offline) setOnline(false);
@@ -380,6 +403,7 @@
     if (state.refused) return;
     try {
       const s = await api('GET', '/api/door/summary');
+      if (s && s.event && 'minAge' in s.event) state.minAge = s.event.minAge;
       ui.inside.textContent = String(s.inside ?? '–');
       ui.onList.textContent = String(s.onList ?? '–');
       // codes admitted offline at two doors: the organizer sees them too
@@ -438,6 +462,13 @@
     const small = document.createElement('small');
     small.textContent = g.promoter ? `Lista de ${g.promoter}` : '';
     who.append(small);
+    const age = ageWarning(g);
+    if (age) {
+      const flag = document.createElement('small');
+      flag.className = 'age';
+      flag.textContent = age;
+      who.append(flag);
+    }
     li.append(who);
     if (g.checkedIn || g.checkedInAt) {
       const inside = document.createElement('span');
@@ -573,6 +604,7 @@
     }
     keepPageOffline();
     state.list = (await loadList().catch(() => null)) || null;
+    if (state.minAge === null && state.list && state.list.minAge) state.minAge = state.list.minAge;
     await countPending();
     if (!navigator.onLine) setOnline(false);
     window.addEventListener('online', () => { setOnline(true); sync(); refreshSummary(); });
