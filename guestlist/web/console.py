@@ -26,6 +26,7 @@ from guestlist.web.errors import (
     json_response,
 )
 from guestlist.web.inputs import (
+    MSG_STAFF_UUID,
     PRINTABLE_BREAKERS,
     client_key,
     parse_uuid,
@@ -136,7 +137,7 @@ class Item:
             return None, field_error(self.key, "invalid", "Formato inválido")
         if self.kind == "uuid":
             try:
-                return parse_uuid(value, self.key), None
+                return parse_uuid(value, self.key, MSG_STAFF_UUID), None
             except ApiError:
                 return None, field_error(self.key, "invalid", "Identificador inválido")
         if self.kind == "datetime":
@@ -194,7 +195,7 @@ def _path_ids(request: Request) -> Params:
     out: Params = {}
     for name, value in request.path_params.items():
         key = re.sub(r"_(\w)", lambda m: m.group(1).upper(), name)
-        out[name] = parse_uuid(value, key)
+        out[name] = parse_uuid(value, key, MSG_STAFF_UUID)
     return out
 
 

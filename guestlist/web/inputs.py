@@ -72,6 +72,8 @@ MSG_NOT_MOBILE = (
     "possas receber mensagens."
 )
 MSG_UUID = "Identificador inválido. Abre de novo o link que recebeste do promotor."
+# the console's and the door's ids come from their own lists, not from a promoter's link
+MSG_STAFF_UUID = "Identificador inválido. Volta à lista e escolhe de novo."
 MSG_EVENT_REQUIRED = "Evento em falta. Abre de novo o link que recebeste do promotor."
 MSG_PROMOTER_REQUIRED = "Promotor em falta. Abre de novo o link que recebeste do promotor."
 MSG_DATE = "Indica a data de nascimento como AAAA-MM-DD, ou deixa-a em branco."
@@ -313,7 +315,7 @@ def _convert(spec: Field, value: Any) -> tuple[Any, dict[str, str] | None]:
         return phone, None
     if spec.kind == "uuid":
         if not UUID_RE.fullmatch(value):
-            return None, field_error(spec.key, "invalid", MSG_UUID)
+            return None, field_error(spec.key, "invalid", spec.message("invalid", MSG_UUID))
         return str(uuid.UUID(value)), None
     if spec.kind == "date":
         if not _DATE_RE.fullmatch(value):
@@ -456,8 +458,8 @@ def session_token(cookie: str | None) -> str | None:
     return None
 
 
-def parse_uuid(value: str, key: str) -> str:
+def parse_uuid(value: str, key: str, message: str = MSG_UUID) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise invalid_input([field_error(key, "invalid", MSG_UUID)]) from None
+        raise invalid_input([field_error(key, "invalid", message)]) from None

@@ -20,6 +20,7 @@ from guestlist.web.errors import ApiError, api_error, field_error, invalid_input
 from guestlist.web.inputs import (
     MSG_EVENT_REQUIRED,
     MSG_PROMOTER_REQUIRED,
+    MSG_STAFF_UUID,
     QR_CODE_RE,
     UUID_RE,
     Field,
@@ -392,15 +393,19 @@ MSG_SCANNED_AT = (
     "Data da leitura inválida. Envia uma data ISO 8601 com fuso horário (2026-07-01T23:15:00Z)."
 )
 
+# the door's ids come from its own screen (a scan, a search result), not from a promoter's link
+_DOOR_ID_MESSAGES = (("invalid", MSG_STAFF_UUID),)
 DOOR_CHECK_IN_BODY: tuple[Field, ...] = (
     Field("qrCode", "qr_code", max_chars=MAX_QR_CHARS),
-    Field("scanId", "scan_id", "uuid"),
+    Field("scanId", "scan_id", "uuid", messages=_DOOR_ID_MESSAGES),
 )
 DOOR_ADMIT_BODY: tuple[Field, ...] = (
-    Field("guestId", "guest_id", "uuid"),
-    Field("scanId", "scan_id", "uuid"),
+    Field("guestId", "guest_id", "uuid", messages=_DOOR_ID_MESSAGES),
+    Field("scanId", "scan_id", "uuid", messages=_DOOR_ID_MESSAGES),
 )
-DOOR_UNDO_BODY: tuple[Field, ...] = (Field("guestId", "guest_id", "uuid"),)
+DOOR_UNDO_BODY: tuple[Field, ...] = (
+    Field("guestId", "guest_id", "uuid", messages=_DOOR_ID_MESSAGES),
+)
 
 
 def door_token(request: Request) -> str:

@@ -35,10 +35,6 @@ TOKEN = "a11y-test-" + "z" * 30
 # WCAG 2.0 and 2.1, levels A and AA
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed"),
-]
-
 
 @pytest.fixture(scope="module")
 def web(

@@ -21,7 +21,6 @@ from tests.browser.test_guest_page import (
 )
 from tests.support.server import register
 
-pytestmark = guest_page.pytestmark
 browser = guest_page.browser
 visit = guest_page.visit
 web = guest_page.web

@@ -36,8 +36,6 @@ PHONE = {"width": 390, "height": 844}
 PASSWORD = "Consola123"
 HYPERLINK = '=HYPERLINK("http://atacante.example";"Clique")'
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
-
 
 @pytest.fixture(scope="module")
 def web(

@@ -38,8 +38,6 @@ MONITORING_ROUTES = {"/healthz", "/readyz", "/metrics", "/api/admin/metrics", MO
 SQL = load_queries(TESTS / "metrics_queries.sql")
 WAIT_MS = 30_000
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
-
 
 @pytest.fixture(scope="module")
 def web(

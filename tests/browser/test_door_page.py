@@ -51,8 +51,6 @@ MODULE_PX = 10
 # An answer is on screen ~1 s; the same code is sent again 5 s after its answer.
 SCAN_TIMEOUT_MS = 20_000
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
-
 
 def write_y4m(path: Path, code: str | None) -> Path:
     """A YUV4MPEG2 video (4:2:0) of `code`'s QR in the middle of the frame, black on white with a

@@ -24,8 +24,6 @@ from tests.browser.test_guest_page import (
 from tests.support.database import PgServer
 from tests.support.server import LiveServer, live_server, new_guest, register
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
-
 
 @pytest.fixture(scope="module")
 def web(

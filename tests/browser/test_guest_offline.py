@@ -25,7 +25,6 @@ from tests.browser.test_guest_page import (
 )
 from tests.support.server import PASSWORD, new_guest, register
 
-pytestmark = guest_page.pytestmark
 # the guest page's fixtures: one live server and one browser for this module, a device per test
 web = guest_page.web
 browser = guest_page.browser

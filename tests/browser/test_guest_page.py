@@ -30,8 +30,6 @@ CHROMIUM_ARGS = [
 PAGE = "/promotor/miguel/festa-verao"
 PHONE_SIZE = {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
-
 
 @pytest.fixture(scope="module")
 def web(

@@ -27,7 +27,6 @@ from tests.support.database import PgServer
 from tests.support.server import LiveServer, live_server, register
 from tests.support.smtp import Mailbox, smtp_server
 
-pytestmark = guest_page.pytestmark
 # one browser for this module, a device per test (the guest page's fixtures, this module's web)
 browser = guest_page.browser
 visit = guest_page.visit

@@ -16,7 +16,6 @@ from tests.browser.test_guest_page import (  # noqa: F401 - the fixtures are use
     fill_registration,
     no_horizontal_scroll,
     open_page,
-    pytestmark,
     qr_code_shown,
     screenshot,
     visit,

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.support.database import PgServer
 from tests.support.server import live_server, new_guest
 
@@ -18,7 +16,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 PAGE = "/promotor/miguel/festa-verao"
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
 def test_page_goes_through_the_queue_and_waits_out_a_503(
     pg_server: PgServer, template_db: str, tmp_path: Path
 ) -> None:
