@@ -28,6 +28,7 @@ judge), 1 when one could not run (its error is in the report), 2 for bad argumen
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -183,6 +184,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="with --cluster: restart | crash | pg-restart | failover, that many seconds into "
         "each queue scenario (doors-open, overload, saturation, time-to-qr)",
     )
+    p.add_argument(
+        "--people",
+        type=int,
+        metavar="N",
+        help="people of doors-open (and of the doors-open beside the door scenario) instead "
+        "of the mode's 500: the seed's mega event is 1000",
+    )
     p.add_argument("--no-report", action="store_true", help="skip report.py at the end")
     p.add_argument(
         "scenarios",
@@ -191,6 +199,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"any of {', '.join(SCENARIOS)} (default: all)",
     )
     args = p.parse_args(argv)
+    if args.people is not None and args.people < 1:
+        p.error("--people must be at least 1")
     args.scenarios = [ALIASES.get(s, s) for s in args.scenarios]
     known = SCENARIOS + CLUSTER_SCENARIOS
     unknown = [s for s in args.scenarios if s not in known]
@@ -212,6 +222,8 @@ def default_out(mode: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     mode = MODES[args.mode]
+    if args.people:
+        mode = dataclasses.replace(mode, doors_people=args.people)
     out = (args.out or default_out(args.mode)).resolve()
     out.mkdir(parents=True, exist_ok=True)
 

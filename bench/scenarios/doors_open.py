@@ -70,9 +70,9 @@ def derived(name: str, meta: dict[str, Any], out: Path) -> dict[str, Any]:
 
 
 def section(doc: Document) -> None:
-    doc.w("## Doors open: 500 people, a real opening", "")
     name = "doors-open"
     meta = doc.meta.get(name)
+    doc.w(f"## Doors open: {(meta or {}).get('people', 500)} people, a real opening", "")
     doc.use_limits(meta)
     texts = [
         "doors-open: 0 failed journeys",
