@@ -61,6 +61,16 @@ FROM app.guest_jobs
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 
+-- name: jobs_latency
+-- Accepted submit → job finished, over every job that finished (ms): what a guest waited.
+SELECT count(*)::bigint AS jobs,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::bigint AS p50_ms,
+       round(percentile_cont(0.95) WITHIN GROUP (ORDER BY ms))::bigint AS p95_ms,
+       round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::bigint AS p99_ms,
+       round(max(ms))::bigint AS max_ms
+FROM (SELECT extract(epoch FROM finished_at - created_at) * 1000 AS ms
+      FROM app.guest_jobs WHERE finished_at IS NOT NULL) j
+
 -- name: now
 SELECT pg_catalog.clock_timestamp()
 

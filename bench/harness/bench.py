@@ -437,8 +437,16 @@ class Bench:
         return None
 
     def accounting(self, url: str) -> list[dict[str, Any]]:
+        return self._rows(url, "jobs_accounting")
+
+    def job_latency(self, url: str) -> dict[str, Any]:
+        """p50/p95/p99/max of accepted submit → job finished, over the run's finished jobs."""
+        return self._rows(url, "jobs_latency")[0]
+
+    @staticmethod
+    def _rows(url: str, query: str) -> list[dict[str, Any]]:
         with psycopg.connect(url, autocommit=True) as c:
-            cur = c.execute(bq("jobs_accounting"))
+            cur = c.execute(bq(query))
             names = [d.name for d in cur.description or []]
             return [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
 
@@ -507,6 +515,7 @@ class Bench:
         if self.cluster is not None:
             meta["queue_poller_disconnects"] = poller.disconnects
         meta["jobs"] = self.accounting(url)
+        meta["job_latency"] = self.job_latency(url)
         if settle is not None:
             meta.update(settle(url))
         meta["app_cpu_s"] = app.cpu_used()
