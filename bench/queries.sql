@@ -144,3 +144,7 @@ ANALYZE app.guests
 -- The cluster serves one database for every scenario: each starts with no jobs, so the
 -- accounting counts only its own.
 DELETE FROM app.guest_jobs
+
+-- name: sync_standby
+-- The standbys a commit with synchronous_commit = remote_apply waits for ('' = none).
+SELECT pg_catalog.current_setting('synchronous_standby_names')

@@ -25,6 +25,7 @@ from bench.scenarios import (
     doors_open,
     overload,
     saturation,
+    sync_cost,
     time_to_qr,
     verify_phone,
 )
@@ -104,6 +105,7 @@ class Report(Document):
         overload.section(self, "overload-carry")
         verify_phone.section(self)
         console.section(self)
+        sync_cost.section(self)
         body = self.lines[body_start:]
         self.lines = self.lines[:body_start]
         self.w("## Targets", "")

@@ -53,6 +53,7 @@ from bench.scenarios import (
     overload,
     saturation,
     scaling,
+    sync_cost,
     time_to_qr,
     verify_phone,
 )
@@ -69,7 +70,7 @@ SCENARIOS = (
     "console",
 )
 # only through the cluster (--cluster), and only when named
-CLUSTER_SCENARIOS = ("scaling",)
+CLUSTER_SCENARIOS = ("scaling", "sync-cost")
 # Former scenario names, still accepted so that existing commands keep working.
 ALIASES = {"seed": "overload"}
 
@@ -118,6 +119,7 @@ def run(bench: Bench, scenarios: list[str]) -> bool:
                 "overload": overload.run,
                 "console": console.run,
                 "scaling": scaling.run,
+                "sync-cost": sync_cost.run,
             }[s](bench)
         if any(s != "limits" for s in scenarios):
             try:
@@ -207,7 +209,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(known)}")
     if not args.cluster and (args.cluster_event or set(args.scenarios) & set(CLUSTER_SCENARIOS)):
-        p.error("scaling and --cluster-event run through the cluster: add --cluster")
+        p.error("scaling, sync-cost and --cluster-event run through the cluster: add --cluster")
     args.scenarios = [s for s in known if s in args.scenarios] or list(SCENARIOS)
     return args
 

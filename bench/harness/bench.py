@@ -379,9 +379,20 @@ class Bench:
     def record_runs(self, meta: dict[str, Any], runs: list[RunResult]) -> None:
         meta.setdefault("runs", []).extend(asdict(r) for r in runs)
 
-    def pgbench(self, url: str, script: str, clients: int, defines: dict[str, str]) -> float:
+    def pgbench(
+        self,
+        url: str,
+        script: str,
+        clients: int,
+        defines: dict[str, str],
+        options: str | None = None,
+        runs_count: int | None = None,
+    ) -> float:
+        """tps of a bench/pgbench script, median of the mode's runs (or runs_count);
+        options: server settings for its sessions (PGOPTIONS, e.g. -c synchronous_commit=…)."""
+        env = {**os.environ, "PGOPTIONS": options} if options else None
         runs: list[float] = []
-        for _ in range(self.mode.pgbench_runs):
+        for _ in range(runs_count or self.mode.pgbench_runs):
             cmd = [
                 "pgbench",
                 "-n",
@@ -398,7 +409,7 @@ class Bench:
                 cmd += ["-D", f"{k}={v}"]
             cmd += ["-f", str(BENCH / "pgbench" / f"{script}.sql"), url]
             res = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=self.mode.pgbench_secs + 120
+                cmd, capture_output=True, text=True, timeout=self.mode.pgbench_secs + 120, env=env
             )
             m = re.search(r"^tps = ([0-9.]+)", res.stdout, re.M)
             if res.returncode != 0 or not m:

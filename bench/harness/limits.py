@@ -26,29 +26,33 @@ from bench.harness.results import (
 from bench.harness.servers import Server
 
 
+def seed_pgbench(url: str) -> dict[str, str]:
+    """bench/pgbench/seed.sql's 10,000 accounts and its event: the pgbench scripts' defines."""
+    seeded = subprocess.run(
+        [
+            "psql",
+            "-XAtq",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-v",
+            "users=10000",
+            "-f",
+            str(BENCH / "pgbench" / "seed.sql"),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if seeded.returncode != 0:
+        raise BenchError(f"bench/pgbench/seed.sql failed: {seeded.stderr[-500:]}")
+    return {"users": "10000", "event_id": seeded.stdout.strip().splitlines()[-1]}
+
+
 def run(bench: Bench) -> None:
     with bench.scenario("limits") as meta:
         dbname, url, _ = bench.fresh_db("limits")
-        seeded = subprocess.run(
-            [
-                "psql",
-                "-XAtq",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-v",
-                "users=10000",
-                "-f",
-                str(BENCH / "pgbench" / "seed.sql"),
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if seeded.returncode != 0:
-            raise BenchError(f"bench/pgbench/seed.sql failed: {seeded.stderr[-500:]}")
-        event_id = seeded.stdout.strip().splitlines()[-1]
-        defines = {"users": "10000", "event_id": event_id}
+        defines = seed_pgbench(url)
         ncpu = os.cpu_count() or 1
         bcrypt = bench.pgbench(url, "crypt", ncpu, defines)
         lookups = {c: bench.pgbench(url, "lookup", c, defines) for c in (ncpu, 4 * ncpu)}
