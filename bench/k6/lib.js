@@ -4,6 +4,7 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { sleep } from 'k6';
+import { Counter } from 'k6/metrics';
 
 export function env(name, fallback) {
   const value = __ENV[name];
@@ -118,4 +119,141 @@ export function submitAndWait(route, body, waitSeconds, polls, tags) {
   }
   return Object.assign({ submit, jobId, jobToken },
     waitForJob(jobId, jobToken, waitSeconds, polls, tags));
+}
+
+// --- a journey's submit as the guest page makes it (guestlist/web/static/guest.js viaQueue) ---
+// The same statuses, the same bounds, the same waits: a 503 with a code (queue_full,
+// unavailable) is waited out for its Retry-After (1 … 120 s) and the form sent again, for up to
+// GIVE_UP_S; a lost answer — no response (k6 status 0), a 502/504, a 503 without a code, a job
+// that expired (job_expired) or vanished (job_not_found after the submit was taken) — sends the
+// same form again, at most RESUBMITS times, after RETRY_BASE_S doubled up to RETRY_MAX_S,
+// jittered ×0.5…1.5; a registration resubmitted after a lost answer that finds the phone
+// registered (phone_exists) logs in with the same password. Each retry is counted in
+// page_retries{reason} (RETRY_REASONS; a lost answer past the last resubmit is the journey's
+// failure, not a retry), so none is hidden; the journey fails only on what the page would show.
+export const RESUBMITS = 4;
+export const RETRY_BASE_S = 1;
+export const RETRY_MAX_S = 8;
+export const GIVE_UP_S = 600;
+export const POLL_DEADLINE_S = 120;
+// page_retries' reasons: a lost answer (network, http_502/503/504, job_expired, job_not_found),
+// a busy submit waited out (queue_full, unavailable), a poll asked again (poll_<status>)
+export const RETRY_REASONS = [
+  'network', 'http_502', 'http_503', 'http_504', 'job_expired', 'job_not_found', 'queue_full',
+  'unavailable', 'poll_0', 'poll_429', 'poll_500', 'poll_503',
+];
+
+export const pageRetries = new Counter('page_retries');
+export const pageLoginsAfterRegister = new Counter('page_logins_after_register');
+
+// The page's request(): {ok, status, data}, data the JSON body or {}, a Retry-After header as
+// data.retry_after when the body has none.
+function pageAnswer(res) {
+  let data = safeJson(res);
+  if (!data || typeof data !== 'object') data = {};
+  const retryAfter = Number(res.headers['Retry-After']);
+  if (retryAfter > 0 && data.retry_after === undefined) data.retry_after = retryAfter;
+  return { ok: res.status >= 200 && res.status < 300, status: res.status, data };
+}
+
+export function lostAnswer(answer) {
+  const code = answer.data && answer.data.code;
+  if (answer.status === 0 || answer.status === 502 || answer.status === 504) return true;
+  if (answer.status === 503) return !code;
+  return code === 'job_expired' || answer.status === 410;
+}
+
+function lostReason(answer) {
+  if (answer.status === 0) return 'network';
+  const code = answer.data && answer.data.code;
+  return code === 'job_expired' || code === 'job_not_found' ? code : `http_${answer.status}`;
+}
+
+export function retryDelay(n) {
+  const base = Math.min(RETRY_BASE_S * 2 ** (n - 1), RETRY_MAX_S);
+  return Math.max(1, Math.round(base * (0.5 + Math.random())));
+}
+
+function jobOutcome(job) {
+  if (job.status === 'completed' && job.result) {
+    return { ok: job.result.success === true, status: 200, data: job.result };
+  }
+  if (job.status === 'failed') {
+    const data = job.result && job.result.code ? job.result : { code: 'job_failed', error: job.error };
+    return { ok: false, status: data.code === 'job_expired' ? 410 : 500, data };
+  }
+  return null;
+}
+
+function submitJob(route, body, waitSeconds, tags) {
+  const giveUpAt = Date.now() + GIVE_UP_S * 1000;
+  for (;;) {
+    const sent = pageAnswer(http.post(`${BASE_URL}/api/guest/${route}?wait=${waitSeconds}`,
+      JSON.stringify(body), {
+        headers: JSON_HEADERS,
+        tags: Object.assign({ name: `${route}-wait` }, tags || {}),
+        timeout: `${waitSeconds + 30}s`,
+      }));
+    if (sent.status !== 503 || lostAnswer(sent) || Date.now() > giveUpAt) return sent;
+    pageRetries.add(1, { reason: sent.data.code });
+    sleep(Math.min(Math.max(Math.ceil(sent.data.retry_after || 5), 1), 120));
+  }
+}
+
+function oneJob(route, body, waitSeconds, tags) {
+  const sent = submitJob(route, body, waitSeconds, tags);
+  if (!sent.ok) return sent;
+  const early = jobOutcome(sent.data);
+  if (early) return early;
+  const deadline = Date.now() + POLL_DEADLINE_S * 1000;
+  while (Date.now() < deadline) {
+    const polled = pageAnswer(http.get(`${BASE_URL}/api/guest/status/${sent.data.jobId}?wait=${waitSeconds}`, {
+      headers: { 'X-Job-Token': sent.data.jobToken },
+      tags: Object.assign({ name: 'status-wait' }, tags || {}),
+      timeout: `${waitSeconds + 30}s`,
+    }));
+    if (!polled.ok) {
+      if (polled.data.code === 'job_not_found') return Object.assign({}, polled, { status: 410 });
+      if (lostAnswer(polled)) return polled;
+      if (polled.status !== 429 && polled.status < 500) return polled;
+      pageRetries.add(1, { reason: `poll_${polled.status}` });
+      sleep(Math.min(Math.max(polled.data.retry_after || 1, 1), 10));
+      continue;
+    }
+    const outcome = jobOutcome(polled.data);
+    if (outcome) return outcome;
+  }
+  return { ok: false, status: 504, data: { code: 'timeout' } };
+}
+
+function asLogin(body) {
+  const login = { phone: body.phone, password: body.password, eventId: body.eventId };
+  if (body.promoterId) login.promoterId = body.promoterId;
+  if (body.teamId) login.teamId = body.teamId;
+  return login;
+}
+
+// A login ('login-v2') or registration ('register-v2') as the page makes it; {ok, status, data}
+// as the page ends with it (data: the guest pass, or the refusal the page would show; code
+// 'retries_spent' when every resubmit was lost too) and `resubmits`, how many it sent again.
+export function submitLikePage(route, body, waitSeconds, tags) {
+  let resubmits = 0;
+  for (;;) {
+    const answer = oneJob(route, body, waitSeconds, tags);
+    if (lostAnswer(answer)) {
+      if (resubmits >= RESUBMITS) {
+        return { ok: false, status: answer.status, data: { code: 'retries_spent' }, resubmits };
+      }
+      pageRetries.add(1, { reason: lostReason(answer) });
+      resubmits += 1;
+      sleep(retryDelay(resubmits));
+      continue;
+    }
+    if (resubmits > 0 && route === 'register-v2' && answer.data.code === 'phone_exists') {
+      pageLoginsAfterRegister.add(1);
+      const login = submitLikePage('login-v2', asLogin(body), waitSeconds, tags);
+      return Object.assign(login.ok ? login : answer, { resubmits: resubmits + login.resubmits });
+    }
+    return Object.assign(answer, { resubmits });
+  }
 }

@@ -140,6 +140,8 @@ def test_doors_open(smoke_run: tuple[Path, str]) -> None:
     assert _count(m, "journeys_completed") > 0
     assert "journeys_failed" in m
     assert "time_to_qr" in m
+    # the retries the journeys made as the page does, reported even when there were none
+    assert "page_retries" in m and "journey_failures{step:retries}" in m
     for route in ("page", "verify-phone-v2", "qr-svg", "status-wait"):
         assert f"http_req_duration{{name:{route}}}" in m, route
     meta = json.loads((out / "meta-doors-open.json").read_text())

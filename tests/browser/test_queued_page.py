@@ -19,6 +19,7 @@ PAGE = "/promotor/miguel/festa-verao"
 def test_page_goes_through_the_queue_and_waits_out_a_503(
     pg_server: PgServer, template_db: str, tmp_path: Path
 ) -> None:
+    assert CHROMIUM.exists(), "Debian chromium is needed: apt-get install chromium"
     from playwright.sync_api import Page, Route, expect, sync_playwright
 
     guest = new_guest(firstName="Inês")
@@ -137,7 +138,9 @@ def test_page_goes_through_the_queue_and_waits_out_a_503(
             page.click("#form-phone button[type=submit]")
             page.fill("#login-password", guest["password"])
             page.click("#form-login button[type=submit]")
-            expect(page.locator("#processing-text")).to_contain_text("A ligação falhou")
+            expect(page.locator("#processing-text")).to_contain_text(
+                "A ligação falhou; a tentar de novo"
+            )
             expect(page.locator("#step-qr")).to_be_visible()
             paths = [u.removeprefix(server.base_url) for u in urls]
             assert paths.count("/api/guest/login-v2?wait=25") == 2

@@ -10,6 +10,10 @@ SELECT admin.set_setting('allow_weak_hash_for_bench', 'on')
 -- name: queue_test_bcrypt_cost
 SELECT admin.set_setting('bcrypt_cost', '4')
 
+-- name: queue_test_slow_hash
+-- bcrypt cost 15 (some seconds a hash): a worker can be caught in the middle of one
+SELECT admin.set_setting('bcrypt_cost', '15')
+
 -- name: queue_test_jobs
 SELECT j.id::text AS id, j.kind, j.status, j.attempts, j.worker, j.payload, j.result, j.error,
        j.run_at, j.processed_at, j.finished_at
@@ -100,6 +104,14 @@ SELECT e.id FROM app.events e WHERE e.id = %(event_id)s::uuid FOR UPDATE
 SELECT a.pid, a.wait_event_type
 FROM pg_catalog.pg_stat_activity a
 WHERE a.datname = pg_catalog.current_database() AND a.application_name = 'guestlist-worker'
+
+-- name: queue_test_hashing_worker
+-- The backend of a worker process running its call with no wait event: on the CPU, inside
+-- the job (the hash), not blocked.
+SELECT a.pid
+FROM pg_catalog.pg_stat_activity a
+WHERE a.datname = pg_catalog.current_database() AND a.application_name = 'guestlist-worker'
+  AND a.state = 'active' AND a.wait_event_type IS NULL AND a.query LIKE '%%work_guest_jobs%%'
 
 -- name: queue_test_backend_alive
 SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = %(pid)s)

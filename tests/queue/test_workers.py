@@ -257,6 +257,53 @@ def test_a_killed_worker_process_leaves_its_job_to_another(
     assert [g["phone"] for g in guests] == [phone(1)], "exactly one guest"
 
 
+def test_a_worker_killed_mid_hash_leaves_its_job_to_another(
+    db_url: str,
+    demo: dict[str, str],
+    web_conn_factory: Callable[..., psycopg.Connection],
+    pg_server: PgServer,
+    fresh_db: str,
+    tmp_path: Path,
+) -> None:
+    """SIGKILL while the worker's backend is inside the job's hash (bcrypt cost 15: seconds,
+    and a hash cannot be interrupted): the claim, a row lock in the job's own transaction, goes
+    with the backend once it notices its client is gone (client_connection_check_interval),
+    so no lease is needed; another worker process does the job, once."""
+    with pg_server.connect(fresh_db, autocommit=True) as admin:
+        admin.execute(qq("queue_test_slow_hash"))
+    web = web_conn_factory()
+    log_path = tmp_path / "workers.log"
+    job = enqueue(web, "register", register_payload(demo, 2))
+    job_id = job["jobId"]
+    with worker_process(db_url, log_path) as first:
+        hashing = wait_until(
+            lambda: rows(db_url, "queue_test_hashing_worker"), 30, "the worker to be hashing"
+        )
+        assert status(web, job)["status"] == "active", "the worker holds the job"
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    with worker_process(db_url, log_path) as second:
+        # the second worker skips the locked row until the first backend has rolled back
+        wait_until(
+            lambda: not scalar(db_url, "queue_test_backend_alive", pid=hashing[0]["pid"]),
+            60,
+            "the killed worker's backend to end",
+        )
+        wait_until(
+            lambda: job_row(db_url, job_id)["finished_at"] is not None, 90, "the job to finish"
+        )
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0, "SIGTERM: a clean exit"
+    done = job_row(db_url, job_id)
+    assert done["status"] == "completed" and done["result"]["success"] is True
+    assert done["attempts"] == 1, "the killed attempt was undone, not counted"
+    assert f":{second.pid}:" in done["worker"], "done by the second worker"
+    assert scalar(db_url, "queue_test_accounts_with_phone", phone=phone(2)) == 1
+    guests = rows(db_url, "queue_test_guests", event_id=demo["eventId"])
+    assert [g["phone"] for g in guests] == [phone(2)], "exactly one guest"
+    assert len(rows(db_url, "queue_test_jobs")) == 1, "one job, done once"
+
+
 def test_workers_survive_a_postgres_restart(
     request: pytest.FixtureRequest,
     db_url: str,

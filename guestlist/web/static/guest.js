@@ -69,14 +69,29 @@
 
   // The queued route first, its answer held until the job ends; while it has not, the job is
   // long-polled. Resolves like the synchronous call ({ok, status, data}: the guest pass, or the
-  // refusal's error body). A full queue or a server that cannot take the job now (503) is
-  // waited out for the Retry-After it gave, with a countdown, then the job is submitted again
-  // (never to the synchronous route: that would hash on the web's connections at the worst
-  // moment); a connection cut before any answer (fetch failed) is retried the same way. The
-  // form behind the processing step keeps what the guest typed. After GIVE_UP_MS of this the
-  // last answer is shown, with the form.
+  // refusal's error body). Two kinds of trouble are met on the way, and neither reaches the
+  // guest as an error while it can still be got over:
+  // - busy: a 503 with a code the page knows (queue_full, unavailable) is waited out for the
+  //   Retry-After it gave, with a countdown, then the form is submitted to the queue again
+  //   (never to the synchronous route: that would hash on the web's connections at the worst
+  //   moment); for up to GIVE_UP_MS.
+  // - lost: the request or its job is gone — the connection cut (fetch failed), a 502/504, a
+  //   503 with no body the page knows (a proxy's, an instance that died), or the job expired
+  //   (job_expired: a database failover or crash took the queued password) or vanished
+  //   (job_not_found on a job the server had accepted). The same form, still held in memory
+  //   (the password never in storage), is submitted again, at most RESUBMITS times, after
+  //   RETRY_BASE_S, ×2 each time (capped at RETRY_MAX_S, jittered so a crowd does not come
+  //   back at once), saying so; then the form is shown again with `retries_spent`.
+  // A resubmit is safe: an identical submission joins its job while the job is pending; a
+  // registration whose first job did complete answers phone_exists, and then the page logs in
+  // with the same password (docs/queue.md, "A resubmitted form"). The form behind the
+  // processing step keeps what the guest typed. bench/k6/lib.js retries the same way.
   const WAIT_SECONDS = 25;
   const GIVE_UP_MS = 10 * 60 * 1000;
+  const RESUBMITS = 4;
+  const RETRY_BASE_S = 1;
+  const RETRY_MAX_S = 8;
+  const POLL_DEADLINE_MS = 120000;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   // Waits `seconds`, saying so each second in the processing step.
@@ -89,7 +104,23 @@
   }
 
   const busySentence = (left) => `Muita gente a entrar. Tentamos de novo em ${left} s…`;
-  const cutSentence = (left) => `A ligação falhou. Tentamos de novo em ${left} s…`;
+  const lostSentence = (left) =>
+    `A ligação falhou; a tentar de novo em ${left} s. Espera: não precisas de escrever nada.`;
+
+  // The wait before resubmit n (1, 2, …): RETRY_BASE_S doubled each time up to RETRY_MAX_S,
+  // between half and one and a half of that, whole seconds.
+  function retryDelay(n) {
+    const base = Math.min(RETRY_BASE_S * 2 ** (n - 1), RETRY_MAX_S);
+    return Math.max(1, Math.round(base * (0.5 + Math.random())));
+  }
+
+  // An answer that says the request or its job was lost, so the same form may be sent again.
+  function lostAnswer(answer) {
+    const code = answer.data && answer.data.code;
+    if (answer.status === 0 || answer.status === 502 || answer.status === 504) return true;
+    if (answer.status === 503) return !code;
+    return code === 'job_expired' || answer.status === 410;
+  }
 
   // A finished job as the synchronous call's answer; null while it is not finished.
   function jobOutcome(job) {
@@ -97,9 +128,9 @@
       return { ok: job.result.success === true, status: 200, data: job.result };
     }
     if (job.status === 'failed') {
-      // job_expired (its result): the request was lost before it was done, send it again
+      // job_expired (its result): the request was lost before it was done (lostAnswer)
       const data = job.result && job.result.code ? job.result : { code: 'job_failed', error: job.error };
-      return { ok: false, status: 500, data };
+      return { ok: false, status: data.code === 'job_expired' ? 410 : 500, data };
     }
     $('processing-text').textContent = job.status === 'active'
       ? 'Estamos a confirmar a tua entrada na lista.'
@@ -107,36 +138,33 @@
     return null;
   }
 
-  // Submits until the queue takes the job (see above); the job's id and token, or a refusal.
+  // Submits until the queue takes the job, waiting out a busy queue; the held answer (the
+  // job's id and token, maybe its outcome), or a refusal, or a lost answer.
   async function submitJob(queued, body) {
     const giveUpAt = Date.now() + GIVE_UP_MS;
-    let cuts = 0;
     for (;;) {
       const sent = await queued(body, WAIT_SECONDS);
-      const busy = sent.status === 503;
-      const cut = sent.status === 0;
-      if ((!busy && !cut) || Date.now() > giveUpAt) return sent;
-      if (busy) {
-        await countdown(Math.min(Math.max(Math.ceil(sent.data.retry_after || 5), 1), 120), busySentence);
-      } else {
-        cuts += 1;
-        await countdown(Math.min(2 ** cuts, 30), cutSentence);
-      }
+      if (sent.status !== 503 || lostAnswer(sent) || Date.now() > giveUpAt) return sent;
+      await countdown(Math.min(Math.max(Math.ceil(sent.data.retry_after || 5), 1), 120), busySentence);
     }
   }
 
-  async function viaQueue(queued, body) {
-    $('processing-text').textContent = 'Estamos a confirmar a tua entrada na lista.';
+  // One job: submitted, then long-polled until it ends. A poll answered "busy" (a 503 with
+  // its code, too many polls at once) is asked again while the job goes on; a lost poll (cut,
+  // 502/504) or a job that is gone (job_not_found after the server took it, job_expired) is a
+  // lost answer: the form is submitted again, and joins its job if the job is still there.
+  async function oneJob(queued, body) {
     const sent = await submitJob(queued, body);
     if (!sent.ok) return sent;
     const early = jobOutcome(sent.data);
     if (early) return early;
-    const deadline = Date.now() + 120000;
+    const deadline = Date.now() + POLL_DEADLINE_MS;
     while (Date.now() < deadline) {
       const polled = await api.jobStatus(sent.data.jobId, sent.data.jobToken, WAIT_SECONDS);
       if (!polled.ok) {
-        if (polled.status !== 0 && polled.status !== 429 && polled.status < 500) return polled;
-        // network or server trouble, or too many polls at once: the job goes on, ask again
+        if (polled.data.code === 'job_not_found') return { ...polled, status: 410 };
+        if (lostAnswer(polled)) return polled;
+        if (polled.status !== 429 && polled.status < 500) return polled;
         await sleep(1000 * Math.min(Math.max(polled.data.retry_after || 1, 1), 10));
         continue;
       }
@@ -144,6 +172,40 @@
       if (outcome) return outcome;
     }
     return { ok: false, status: 504, data: { code: 'timeout' } };
+  }
+
+  // The registration's form as a login: the same phone, password and attribution.
+  function asLogin(body) {
+    const login = { phone: body.phone, password: body.password, eventId: body.eventId };
+    if (body.promoterId) login.promoterId = body.promoterId;
+    if (body.teamId) login.teamId = body.teamId;
+    return login;
+  }
+
+  // A login or a registration through the queue (see above), resubmitted while its answer is
+  // lost; `retries_spent` once RESUBMITS resubmits were lost too.
+  async function viaQueue(kind, body) {
+    $('processing-text').textContent = 'Estamos a confirmar a tua entrada na lista.';
+    let resubmits = 0;
+    for (;;) {
+      const queued = kind === 'register' ? api.registerQueued : api.loginQueued;
+      const answer = await oneJob(queued, body);
+      if (lostAnswer(answer)) {
+        if (resubmits >= RESUBMITS) {
+          return { ok: false, status: answer.status, data: { code: 'retries_spent' } };
+        }
+        resubmits += 1;
+        await countdown(retryDelay(resubmits), lostSentence);
+        continue;
+      }
+      if (resubmits > 0 && kind === 'register' && answer.data.code === 'phone_exists') {
+        // an earlier submit of this form registered the guest before its answer was lost:
+        // the same password logs them in; any refusal of it shows the registration's answer
+        const login = await viaQueue('login', asLogin(body));
+        return login.ok ? login : answer;
+      }
+      return answer;
+    }
   }
 
   // --- the same rules as the server (sql/40_register.sql) ---------------------------------
@@ -237,6 +299,9 @@
   const MESSAGES = {
     network: 'Sem ligação. Verifica a tua rede e tenta novamente.',
     internal: 'Ocorreu um erro. Tenta novamente daqui a pouco.',
+    // the form was sent again RESUBMITS times and each answer was lost (viaQueue)
+    retries_spent: 'Não conseguimos falar com o servidor. O que escreveste continua aqui: ' +
+      'verifica a tua rede e carrega de novo no botão.',
     invalid_credentials: 'Palavra-passe incorreta. Tenta novamente.',
     guest_list_closed: 'A lista de convidados deste evento já fechou. Fala com o teu promotor.',
     guest_list_full: 'A lista de convidados deste evento está completa. Fala com o teu promotor.',
@@ -879,7 +944,7 @@
     }
     showStep('processing');
     await endPreviousSession();
-    const { ok, data } = await viaQueue(api.loginQueued, {
+    const { ok, data } = await viaQueue('login', {
       phone: state.phone,
       password,
       ...attribution(),
@@ -948,7 +1013,7 @@
     setBusy(form, true);
     showStep('processing');
     await endPreviousSession();
-    const { ok, data } = await viaQueue(api.registerQueued, body);
+    const { ok, data } = await viaQueue('register', body);
     setBusy(form, false);
     if (ok) {
       showQr(data, 'signin');
