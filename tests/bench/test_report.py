@@ -172,3 +172,40 @@ def test_the_journey_floor_adds_the_queues_sql_and_one_paced_request_to_the_hash
     assert floor["floor_ms"] == pytest.approx(50 + 2.6316 + 2.6, abs=1e-3)
     assert floor["ratio"] == pytest.approx(50 / 55.2316, abs=1e-4)
     assert limits.journey_floor(2, 40.0, None, {"server_ms": 1.2, "k6_ms": 1.4}) is None
+
+
+def test_sync_cost_section_shows_both_commit_modes_and_their_ratio(tmp_path: Path) -> None:
+    """The cluster-only sync-cost scenario: each variant's medians and the median of the
+    rounds' ratios (not the ratio of the medians), the rounds themselves beside them."""
+    _write(tmp_path / "meta-limits.json", {"scenario": "limits", "run_started": RUN, "ok": True})
+    rounds = {"local": [20.0, 10.0, 30.0], "remote_apply": [18.0, 9.0, 24.0]}
+    _write(
+        tmp_path / "meta-sync-cost.json",
+        {
+            "scenario": "sync-cost",
+            "run_started": RUN,
+            "ok": True,
+            "standby": "n2",
+            "clients": 2,
+            "secs": 10,
+            "limits": {"bcrypt_per_s": 30.0},
+            "sync_cost": {
+                "bcrypt cost 10": {
+                    "rounds": rounds,
+                    "median": {"local": 20.0, "remote_apply": 18.0},
+                    "ratio": 0.9,
+                }
+            },
+        },
+    )
+    text = report.Report(tmp_path).build()
+    section = text.split("## Synchronous replication")[1]
+    assert "`n2`" in section
+    row = next(line for line in section.splitlines() if line.startswith("| bcrypt cost 10"))
+    assert "| 20.0 | 18.0 | 0.90" in row.replace(" x", "")
+    assert "20.0 → 18.0 / 10.0 → 9.0 / 30.0 → 24.0" in row
+
+
+def test_no_sync_cost_section_when_it_did_not_run(tmp_path: Path) -> None:
+    _write(tmp_path / "meta-limits.json", {"scenario": "limits", "run_started": RUN, "ok": True})
+    assert "## Synchronous replication" not in report.Report(tmp_path).build()
