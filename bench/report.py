@@ -23,6 +23,7 @@ from bench.scenarios import (
     console,
     door,
     doors_open,
+    organizers,
     overload,
     saturation,
     time_to_qr,
@@ -104,6 +105,7 @@ class Report(Document):
         overload.section(self, "overload-carry")
         verify_phone.section(self)
         console.section(self)
+        organizers.section(self)
         body = self.lines[body_start:]
         self.lines = self.lines[:body_start]
         self.w("## Targets", "")
