@@ -599,8 +599,8 @@ BEGIN
     PERFORM app._invalid_field('query', 'A pesquisa pode ter no máximo 100 caracteres.');
   END IF;
   -- the search's LIKE patterns, name and phone (NULL: that side finds nobody; both NULL:
-  -- no search); a blank query is no search
-  IF btrim(p_query) <> '' THEN
+  -- no search); a query of blanks only is no search
+  IF p_query ~ '[^[:space:]]' THEN
     v_name := app._search_fold(p_query);
     v_name := CASE WHEN v_name <> '' THEN
       '%' || replace(replace(replace(v_name, '\', '\\'), '%', '\%'), '_', '\_') || '%' END;
