@@ -726,6 +726,9 @@ BEGIN
       UNION ALL
       SELECT date_bin('15 minutes', g.checked_in_at, v_event.starts_at), 'a'
       FROM app.guests g WHERE g.event_id = p_event_id AND g.checked_in_at IS NOT NULL
+        -- always true of an arrival (checked_in_at is set only with status checked_in), and
+        -- it lets the arrivals be read from guests_event_arrival_idx alone
+        AND g.status <> 'cancelled'
     ) s GROUP BY s.at) b;
   RETURN jsonb_build_object('onList', v_on, 'inside', v_in, 'capacity', v_event.guest_capacity,
                             'promoters', v_promoters, 'timeline', v_timeline);
