@@ -2,7 +2,7 @@
 // night's event in the console while doors-open's people (./doors-open.js, unchanged) arrive
 // at its guest page, on the same server. The runner seeds the event's list (bench/scenarios/
 // organizers.py) and hands over one staff session cookie per organizer, each made through an
-// invite (STAFF_COOKIES, separated by spaces).
+// invite, in a file of raw/ (SESSIONS_FILE: {"cookies": [...]}).
 //
 // Scenarios:
 //   people      doors-open's journeys (its options: 500 people, its ramp and hold).
@@ -24,7 +24,7 @@ const ORGANIZERS = num('ORGANIZERS', 3);
 const REFRESH = num('REFRESH', 2);
 const DURATION = num('RAMP', 30) + num('HOLD', 300);
 const EVENT_ID = env('EVENT_ID');
-const COOKIES = env('STAFF_COOKIES').split(' ');
+const COOKIES = JSON.parse(open(env('SESSIONS_FILE'))).cookies;
 const VIEWS = ['sort=recent', 'sort=arrival&checkedIn=true', 'q=conceicao&sort=name'];
 
 const failures = new Counter('console_failures');

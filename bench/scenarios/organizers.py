@@ -8,6 +8,7 @@ requests' latency."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import psycopg
@@ -40,6 +41,7 @@ def run(bench: Bench) -> None:
             register_share=0.6,
         )
         tokens: list[str] = []  # one staff session per organizer
+        sessions_file = bench.raw / "organizers-sessions.json"
 
         def prepare(url: str, ids: dict[str, str]) -> dict[str, str]:
             with psycopg.connect(url, autocommit=True) as c:
@@ -57,8 +59,11 @@ def run(bench: Bench) -> None:
                     ).fetchone()  # fmt: skip
                     tokens.append(row[0] if row else "")
             # app.py serves as behind HTTPS (the default): the cookie a browser holds is
-            # __Host-gl_staff; k6 sends it by hand over the bench's plain http
-            return {"STAFF_COOKIES": " ".join(f"{SECURE_STAFF_COOKIE}={t}" for t in tokens)}
+            # __Host-gl_staff; k6 sends it by hand over the bench's plain http. The sessions go
+            # to raw/ (not kept), never into k6's environment, which the meta records.
+            cookies = [f"{SECURE_STAFF_COOKIE}={t}" for t in tokens]
+            sessions_file.write_text(json.dumps({"cookies": cookies}))
+            return {"SESSIONS_FILE": str(sessions_file)}
 
         env = {
             "ORGANIZERS": str(m.organizers),
