@@ -136,7 +136,20 @@ FROM u
 SELECT admin.invite_member(%(organization_id)s::uuid, %(email)s::text, 'owner')
 
 -- name: console_analyze
-ANALYZE app.guests
+-- After the seed: the planner's statistics, and the visibility map the list's index-only
+-- scans read (autovacuum would set both a little later on a real night).
+VACUUM (ANALYZE) app.guests
+
+-- ─── the organizers scenario (bench database, superuser) ───────────────────
+
+-- name: organizers_owner_session
+-- An owner of the event's organization, invited and accepted as the console's invite page
+-- does it (admin.invite_member, api.accept_invite): the staff session token, the value of the
+-- console's session cookie.
+SELECT api.accept_invite(
+  admin.invite_member((SELECT e.organization_id FROM app.events e WHERE e.id = %(event_id)s::uuid),
+                      %(email)s::text, 'owner') ->> 'inviteToken',
+  %(password)s::text, %(display_name)s::text) ->> 'sessionToken'
 
 -- ─── bench/run.sh --cluster (the cluster's own database, as the superuser) ──
 

@@ -23,6 +23,7 @@ from bench.scenarios import (
     console,
     door,
     doors_open,
+    organizers,
     overload,
     saturation,
     sync_cost,
@@ -105,6 +106,7 @@ class Report(Document):
         overload.section(self, "overload-carry")
         verify_phone.section(self)
         console.section(self)
+        organizers.section(self)
         sync_cost.section(self)
         body = self.lines[body_start:]
         self.lines = self.lines[:body_start]

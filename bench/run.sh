@@ -5,9 +5,9 @@
 #   bench/run.sh [--quick | --smoke] [--out DIR] [--overload-peak N] [--pool-max N] [--keep-db]
 #                [--cluster [--cluster-event KIND@SECONDS]] [scenario ...]
 #   scenarios: limits verify-phone saturation time-to-qr doors-open door overload (alias: seed),
-#              console, scaling (--cluster only)
+#              console, organizers, scaling (--cluster only)
 #
-# Full run (default): ~80 minutes. --quick: ~17 minutes. --smoke: under a minute (the test
+# Full run (default): ~87 minutes. --quick: ~20 minutes. --smoke: under a minute (the test
 # suite's tests/bench/test_smoke.py). Uses DATABASE_URL's server, else the project-local
 # cluster (scripts/local-db.sh); makes and drops its own databases; serves on 127.0.0.1 only.
 set -euo pipefail

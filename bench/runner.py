@@ -3,7 +3,7 @@
     bench/run.sh [--quick | --smoke] [--out DIR] [--overload-peak N] [--keep-db] [scenario ...]
 
 Scenarios, in this order (default: all): limits, verify-phone, saturation, time-to-qr,
-doors-open, door, overload (`seed`, its former name, is still accepted).
+doors-open, door, overload (`seed`, its former name, is still accepted), console, organizers.
 `limits` always runs first: every other result is stated as a ratio to a limit measured in
 the same run, on the same machine.
 
@@ -50,6 +50,7 @@ from bench.scenarios import (
     console,
     door,
     doors_open,
+    organizers,
     overload,
     saturation,
     scaling,
@@ -68,6 +69,7 @@ SCENARIOS = (
     "door",
     "overload",
     "console",
+    "organizers",
 )
 # only through the cluster (--cluster), and only when named
 CLUSTER_SCENARIOS = ("scaling", "sync-cost")
@@ -118,6 +120,7 @@ def run(bench: Bench, scenarios: list[str]) -> bool:
                 "door": door.run,
                 "overload": overload.run,
                 "console": console.run,
+                "organizers": organizers.run,
                 "scaling": scaling.run,
                 "sync-cost": sync_cost.run,
             }[s](bench)

@@ -511,24 +511,50 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION api.console_set_quota(text, uuid, uuid, integer) TO guestlist_web;
 
--- A LIKE pattern that finds p_text anywhere, its wildcards escaped.
-CREATE OR REPLACE FUNCTION app._console_like(p_text text)
+-- A name as the console's search compares it: lower case, without accents
+-- (the door's app._door_fold), blanks of any kind as one space, trimmed.
+-- The owner's (the console role runs it without holding app._door_fold).
+CREATE OR REPLACE FUNCTION app._search_fold(p_text text)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  RETURN '%' || replace(replace(replace(btrim(p_text), '\', '\\'), '%', '\%'), '_', '\_') || '%';
+  RETURN btrim(regexp_replace(app._door_fold(p_text), '\s+', ' ', 'g'));
 END
 $$;
+GRANT EXECUTE ON FUNCTION app._search_fold(text) TO guestlist_console;
+
+-- Keeps guests.search_name (migration 0017) from the guest's name; NULL once
+-- anonymized (the name is then NULL).
+CREATE OR REPLACE FUNCTION app._guests_search_name()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  NEW.search_name := app._search_fold(NEW.name);
+  RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER guests_search_name
+BEFORE INSERT OR UPDATE OF name ON app.guests
+FOR EACH ROW EXECUTE FUNCTION app._guests_search_name();
 
 -- One page of an event's guest list: {"total", "guests": [{id, name, phone,
 -- promoterId, promoterName, teamName, status, checkedIn, checkedInAt,
 -- createdAt}]}; total counts every guest matching the filters. p_query:
--- part of the name (or of the phone, owners and managers); p_promoter_id,
+-- part of the name, accents and case ignored (app._search_fold on both
+-- sides), or, for owners and managers, a query of digits (blanks and
+-- + ( ) . - aside) is part of the phone; % and _ are literal. p_promoter_id,
 -- p_checked_in: filters; p_sort: recent (newest first), name, arrival
 -- (latest arrivals first). p_limit 1-200, p_offset 0-100000. A promoter
 -- sees only their own guests, and only name and whether inside (no phone).
+-- Each query below walks one of the covering guests_event_*_idx (migration
+-- 0017) without visiting the table, whatever the search and filters; the
+-- total is counted only when the page does not tell it.
 CREATE OR REPLACE FUNCTION api.console_guests(
   p_session_token text,
   p_event_id uuid,
@@ -544,14 +570,18 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 -- a list's plans are cheap; compiling them (JIT) would cost more than running them
 SET jit = off
+-- planned with this call's values, so the filters left out (NULL) drop out of the plan
+SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
   v_scope jsonb := app._console_begin(p_session_token);
   v_event app.events;
   v_full boolean;
-  v_like text;
+  v_name text;
+  v_digits text;
   v_total bigint;
   v_ids uuid[];
+  v_shown integer;
   v_guests jsonb;
 BEGIN
   v_event := app._console_event(v_scope, p_event_id, 'orgs');
@@ -568,18 +598,26 @@ BEGIN
   IF length(p_query) > 100 THEN
     PERFORM app._invalid_field('query', 'A pesquisa pode ter no máximo 100 caracteres.');
   END IF;
-  v_like := CASE WHEN btrim(p_query) <> '' THEN app._console_like(p_query) END;
-  SELECT count(*) INTO v_total FROM app.guests g
-  WHERE g.event_id = p_event_id AND g.status <> 'cancelled'
-    AND (v_like IS NULL OR g.name ILIKE v_like OR (v_full AND g.phone LIKE v_like))
-    AND (p_promoter_id IS NULL OR g.promoter_id = p_promoter_id)
-    AND (p_checked_in IS NULL OR g.checked_in = p_checked_in);
+  -- the search's LIKE patterns, name and phone (NULL: that side finds nobody; both NULL:
+  -- no search); a query of blanks only is no search
+  IF p_query ~ '[^[:space:]]' THEN
+    v_name := app._search_fold(p_query);
+    v_name := CASE WHEN v_name <> '' THEN
+      '%' || replace(replace(replace(v_name, '\', '\\'), '%', '\%'), '_', '\_') || '%' END;
+    v_digits := regexp_replace(p_query, '[[:space:]+().-]', '', 'g');
+    v_digits := CASE WHEN v_full AND v_digits ~ '^[0-9]+$' THEN '%' || v_digits || '%' END;
+    IF v_name IS NULL AND v_digits IS NULL THEN
+      -- marks that fold to nothing, and no phone: nobody is called that
+      RETURN jsonb_build_object('total', 0, 'guests', '[]'::jsonb);
+    END IF;
+  END IF;
   -- one query per sort, each walking its own index (guests_event_*_idx) to the page
   IF p_sort = 'name' THEN
     SELECT array_agg(g.id ORDER BY g.name, g.id) INTO v_ids FROM (
       SELECT g.id, g.name FROM app.guests g
       WHERE g.event_id = p_event_id AND g.status <> 'cancelled'
-        AND (v_like IS NULL OR g.name ILIKE v_like OR (v_full AND g.phone LIKE v_like))
+        AND ((v_name IS NULL AND v_digits IS NULL) OR g.search_name LIKE v_name
+             OR g.phone LIKE v_digits)
         AND (p_promoter_id IS NULL OR g.promoter_id = p_promoter_id)
         AND (p_checked_in IS NULL OR g.checked_in = p_checked_in)
       ORDER BY g.name, g.id LIMIT p_limit OFFSET p_offset) g;
@@ -588,7 +626,8 @@ BEGIN
       INTO v_ids FROM (
       SELECT g.id, g.checked_in_at, g.created_at FROM app.guests g
       WHERE g.event_id = p_event_id AND g.status <> 'cancelled'
-        AND (v_like IS NULL OR g.name ILIKE v_like OR (v_full AND g.phone LIKE v_like))
+        AND ((v_name IS NULL AND v_digits IS NULL) OR g.search_name LIKE v_name
+             OR g.phone LIKE v_digits)
         AND (p_promoter_id IS NULL OR g.promoter_id = p_promoter_id)
         AND (p_checked_in IS NULL OR g.checked_in = p_checked_in)
       ORDER BY g.checked_in_at DESC NULLS LAST, g.created_at DESC, g.id
@@ -597,10 +636,23 @@ BEGIN
     SELECT array_agg(g.id ORDER BY g.created_at DESC, g.id) INTO v_ids FROM (
       SELECT g.id, g.created_at FROM app.guests g
       WHERE g.event_id = p_event_id AND g.status <> 'cancelled'
-        AND (v_like IS NULL OR g.name ILIKE v_like OR (v_full AND g.phone LIKE v_like))
+        AND ((v_name IS NULL AND v_digits IS NULL) OR g.search_name LIKE v_name
+             OR g.phone LIKE v_digits)
         AND (p_promoter_id IS NULL OR g.promoter_id = p_promoter_id)
         AND (p_checked_in IS NULL OR g.checked_in = p_checked_in)
       ORDER BY g.created_at DESC, g.id LIMIT p_limit OFFSET p_offset) g;
+  END IF;
+  v_shown := coalesce(cardinality(v_ids), 0);
+  IF v_shown < p_limit AND (v_shown > 0 OR p_offset = 0) THEN
+    -- a page that is not full holds the last match: the total is known without counting
+    v_total := p_offset + v_shown;
+  ELSE
+    SELECT count(*) INTO v_total FROM app.guests g
+    WHERE g.event_id = p_event_id AND g.status <> 'cancelled'
+      AND ((v_name IS NULL AND v_digits IS NULL) OR g.search_name LIKE v_name
+           OR g.phone LIKE v_digits)
+      AND (p_promoter_id IS NULL OR g.promoter_id = p_promoter_id)
+      AND (p_checked_in IS NULL OR g.checked_in = p_checked_in);
   END IF;
   SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
            'id', g.id, 'name', coalesce(g.name, '(anonimizado)'),
@@ -674,6 +726,9 @@ BEGIN
       UNION ALL
       SELECT date_bin('15 minutes', g.checked_in_at, v_event.starts_at), 'a'
       FROM app.guests g WHERE g.event_id = p_event_id AND g.checked_in_at IS NOT NULL
+        -- always true of an arrival (checked_in_at is set only with status checked_in), and
+        -- it lets the arrivals be read from guests_event_arrival_idx alone
+        AND g.status <> 'cancelled'
     ) s GROUP BY s.at) b;
   RETURN jsonb_build_object('onList', v_on, 'inside', v_in, 'capacity', v_event.guest_capacity,
                             'promoters', v_promoters, 'timeline', v_timeline);

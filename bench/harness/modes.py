@@ -35,6 +35,10 @@ class Mode:
     door_guests: int = 2000
     door_doors: int = 4
     door_secs: int = 600
+    # organizers: that many organizers refresh the console's list of the night's event, seeded
+    # with organizers_guests guests, beside doors-open (its people, ramp and hold)
+    organizers: int = 3
+    organizers_guests: int = 20000
 
 
 MODES: dict[str, Mode] = {
@@ -62,6 +66,6 @@ MODES: dict[str, Mode] = {
         doors_people=4, doors_ramp=1, doors_hold=2, doors_think=(0.2, 0.5),
         sat_hold=1, sat_ramp=1, sat_rates=(4, 6), sat_settle=0.0,
         ttq_levels=(1, 3), ttq_rounds=(1, 1), ttq_pause=1, drain_timeout=30,
-        door_guests=20, door_doors=2, door_secs=5,
+        door_guests=20, door_doors=2, door_secs=5, organizers=1, organizers_guests=200,
     ),
 }  # fmt: skip

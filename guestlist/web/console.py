@@ -75,6 +75,7 @@ class Item:
     maximum: int | None = None
     choices: tuple[str, ...] = ()
     pattern: str | None = None
+    description: str | None = None  # what the server does with it (the OpenAPI document's)
 
     def schema(self) -> dict[str, Any]:
         base: dict[str, Any]
@@ -271,6 +272,7 @@ class StaffQuery:
     def openapi_params(self) -> tuple[dict[str, Any], ...]:
         return tuple(
             {"name": i.key, "in": "query", "required": i.required, "schema": i.schema()}
+            | ({"description": i.description} if i.description else {})
             for i in self.items
         )
 

@@ -107,7 +107,17 @@ _EVENTS_QUERY = staff.StaffQuery(
 )
 _GUESTS_QUERY = staff.StaffQuery(
     (
-        _I("q", "query", max_length=100),
+        _I(
+            "q",
+            "query",
+            max_length=100,
+            description=(
+                "Part of a guest's name, accents, case and repeated blanks ignored (Conceicao "
+                "finds Conceição); for owners and managers also, when it holds only digits, "
+                "blanks and + ( ) . -, part of the phone's digits. % and _ are literal. Blank: "
+                "no search."
+            ),
+        ),
         _I("limit", "limit", "integer", minimum=1, maximum=200),
         _I("offset", "offset", "integer", minimum=0, maximum=100000),
         _I("promoterId", "promoter_id", "uuid", pattern=_UUID_RE),

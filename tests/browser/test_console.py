@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
 from tests.support.database import ROOT, PgServer
 from tests.support.server import LiveServer, live_server
@@ -307,4 +307,63 @@ def test_owner_runs_an_event_and_a_promoter_sees_only_theirs(
     page.click("#login-form button[type=submit]")
     expect(page.locator("#event-list li")).to_have_count(1)
     shot(page, artifacts_dir, "events")
+    owner.check(web)
+
+
+def test_a_late_answer_never_replaces_the_page_asked_after_it(
+    browser: Browser, web: LiveServer
+) -> None:
+    """Next, next: the first page's answer held back until the second has been shown; when it
+    arrives the list keeps the page asked last."""
+    tag = secrets.token_hex(3)
+    made = web.sql(
+        "web_test_create_organization",
+        {"name": "Noites Lentas", "slug": f"lentas-{tag}", "owner_email": f"dona.{tag}@lx.pt"},
+    )
+    owner = Device(browser, LAPTOP)
+    page = owner.page
+    page.goto(web.base_url + made["invitePath"])
+    page.fill("#invite-name", "Dona Lenta")
+    page.fill("#invite-password", PASSWORD)
+    page.click("#invite-form button[type=submit]")
+    expect(page.locator("#who-name")).to_have_text("Dona Lenta")
+    starts = (datetime.now() + timedelta(days=10)).replace(hour=23, minute=0)
+    created = page.request.post(
+        f"{web.base_url}/api/console/events",
+        data={
+            "organizationId": made["organizationId"],
+            "title": "Noite Lenta",
+            "slug": f"lenta-{tag}",
+            "startsAt": starts.astimezone().isoformat(),
+        },
+        headers={"Origin": web.base_url},
+    )
+    assert created.status == 200, created.text()
+    seed(web, created.json()["id"], None, "Convidado", 120, 7_600_000 + secrets.randbelow(10**5))
+    page.reload()
+    page.locator("#event-list li").filter(has_text="Noite Lenta").get_by_role(
+        "button", name="Abrir lista"
+    ).click()
+    expect(page.locator("#page-label")).to_have_text("1\u201350 de 120")
+
+    held: list[Route] = []
+
+    def hold_the_second_page(route: Route) -> None:
+        if not held and "offset=50" in route.request.url:
+            held.append(route)  # answered later, by hand
+        else:
+            route.continue_()
+
+    page.route("**/api/console/events/*/guests?*", hold_the_second_page)
+    page.click("#next-page")  # guests 51 to 100: held
+    page.click("#next-page")  # 101 to 120: answered at once
+    expect(page.locator("#page-label")).to_have_text("101\u2013120 de 120")
+    expect(page.locator("#guest-rows tr")).to_have_count(20)
+    assert len(held) == 1
+    with page.expect_response(lambda r: "offset=50" in r.url) as late:
+        held[0].continue_()
+    late.value.finished()  # its body read: the page's await on it resolves in the next tasks
+    page.evaluate("() => new Promise((done) => setTimeout(done, 0))")
+    expect(page.locator("#page-label")).to_have_text("101\u2013120 de 120")
+    expect(page.locator("#guest-rows tr")).to_have_count(20)
     owner.check(web)

@@ -430,3 +430,56 @@ def test_members_removed_and_invites_withdrawn(web: LiveServer) -> None:
             json={"token": pending["inviteToken"], "password": PASSWORD, "displayName": "X"},
         )
         assert dead.status_code == 404 and code(dead) == "invite_invalid"
+
+
+def test_search_ignores_accents_and_case_and_keeps_phones_to_managers(
+    web: LiveServer, owner: dict[str, Any]
+) -> None:
+    mine: httpx.Client = owner["client"]
+    org = owner["org"]
+    added = mine.post(
+        f"/api/console/organizations/{org}/promoters",
+        json={
+            "slug": f"sara-{secrets.token_hex(3)}",
+            "displayName": "Sara",
+            "teamName": "Equipa S",
+        },
+    ).json()
+    ev = mine.post("/api/console/events", json=event_body(org)).json()["id"]
+    monica = new_guest(firstName="Mónica", lastName="Araújo")
+    percent = new_guest(firstName="Rui", lastName="Cem%")
+    with httpx.Client(base_url=web.base_url, headers={"X-Forwarded-For": web.new_ip()}) as g:
+        for guest, promoter in ((monica, added["id"]), (percent, None)):
+            body = register_body(web, guest, eventId=ev, promoterId=promoter, teamId=None)
+            r = g.post("/api/guest/register", json=body)
+            assert r.status_code == 200, r.text
+            g.cookies.clear()
+
+    def names(client: httpx.Client, q: str) -> list[str]:
+        r = client.get(f"/api/console/events/{ev}/guests", params={"q": q})
+        assert r.status_code == 200, r.text
+        assert r.json()["total"] == len(r.json()["guests"])
+        return [guest["name"] for guest in r.json()["guests"]]
+
+    assert names(mine, "ARAUJO") == ["Mónica Araújo"]
+    assert names(mine, "mónica  araújo") == ["Mónica Araújo"]
+    assert names(mine, "%") == ["Rui Cem%"]
+    assert names(mine, "_") == []
+    digits = monica["e164"][-9:]
+    assert names(mine, f"{digits[:3]} {digits[3:6]} {digits[6:]}") == ["Mónica Araújo"]
+    assert names(mine, monica["e164"]) == ["Mónica Araújo"]
+    too_long = mine.get(f"/api/console/events/{ev}/guests", params={"q": "x" * 101})
+    assert too_long.status_code == 400 and too_long.json()["errors"][0]["field"] == "q"
+
+    invite = mine.post(
+        f"/api/console/organizations/{org}/invites",
+        json={
+            "email": f"sara.{secrets.token_hex(3)}@example.pt",
+            "role": "promoter",
+            "promoterId": added["id"],
+        },
+    ).json()
+    sara = accept(web, invite["inviteToken"], "Sara")
+    assert names(sara, "monica") == ["Mónica Araújo"]
+    assert names(sara, digits) == [], "a promoter never finds a guest by phone"
+    assert names(sara, "cem") == [], "nor another promoter's guest by name"

@@ -358,7 +358,11 @@
     target.replaceChildren(root);
   }
 
+  // The list shows the answer to the last page asked (next, next, a new search): an earlier
+  // answer that arrives after it is dropped, never shown over it.
+  let guestsAsked = 0;
   async function loadGuests() {
+    const asked = ++guestsAsked;
     const params = new URLSearchParams({ limit: String(PAGE), offset: String(state.offset), sort: $("g-sort").value });
     if ($("g-query").value.trim()) params.set("q", $("g-query").value.trim());
     if ($("g-promoter").value) params.set("promoterId", $("g-promoter").value);
@@ -366,7 +370,11 @@
     let data;
     try {
       data = await api("GET", `/api/console/events/${state.event.id}/guests?${params}`);
-    } catch (error) { fail(error); return; }
+    } catch (error) {
+      if (asked === guestsAsked) fail(error);
+      return;
+    }
+    if (asked !== guestsAsked) return;
     $("guest-rows").replaceChildren(...data.guests.map((g) => el("tr", {},
       el("td", { text: g.name }),
       el("td", { text: g.phone || "" }),
