@@ -276,14 +276,14 @@ BEGIN
     PERFORM app._raise(404, 'not_found', 'Não encontrado. Escolhe-o de novo na tua lista.');
   END IF;
   IF v_email IS NULL THEN
-    PERFORM app._invalid_field('email', 'Email inválido.');
+    PERFORM app._invalid_field('email', 'Email inválido. Escreve um email como nome@exemplo.pt.');
   END IF;
   IF p_role IS NULL OR p_role NOT IN ('owner', 'manager', 'promoter') THEN
-    PERFORM app._invalid_field('role', 'Papel inválido (owner, manager ou promoter).');
+    PERFORM app._invalid_field('role', 'Papel inválido. Escolhe owner, manager ou promoter.');
   END IF;
   IF (p_role = 'promoter') <> (p_promoter_id IS NOT NULL) THEN
     PERFORM app._invalid_field('promoter_id',
-      'Um promotor é convidado com o seu promotor; os outros papéis sem nenhum.');
+      'Um promotor é convidado com o seu promotor e os outros papéis sem nenhum. Escolhe o promotor só para o papel promoter.');
   END IF;
   IF p_promoter_id IS NOT NULL AND NOT EXISTS (
        SELECT 1 FROM app.team_members tm JOIN app.teams t ON t.id = tm.team_id
@@ -329,7 +329,7 @@ DECLARE
   v_id uuid;
 BEGIN
   IF app._staff_email(p_owner_email) IS NULL THEN
-    PERFORM app._invalid_field('owner_email', 'Email inválido.');
+    PERFORM app._invalid_field('owner_email', 'Email inválido. Escreve um email como nome@exemplo.pt.');
   END IF;
   v_id := admin.create_organization(p_name, p_slug);
   RETURN jsonb_build_object('organizationId', v_id)
@@ -398,7 +398,7 @@ BEGIN
                          jsonb_build_object('errors', jsonb_build_array(v_error)));
     END IF;
     IF coalesce(length(btrim(p_display_name)), 0) NOT BETWEEN 1 AND 80 THEN
-      PERFORM app._invalid_field('display_name', 'O nome deve ter entre 1 e 80 caracteres.');
+      PERFORM app._invalid_field('display_name', 'O nome deve ter entre 1 e 80 caracteres. Corrige o nome.');
     END IF;
     PERFORM app._require_printable('display_name', p_display_name);
     INSERT INTO app.staff_accounts (email, display_name, password_hash)

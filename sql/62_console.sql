@@ -163,29 +163,29 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   IF coalesce(length(btrim(p_title)), 0) NOT BETWEEN 1 AND 160 THEN
-    PERFORM app._invalid_field('title', 'O título deve ter entre 1 e 160 caracteres.');
+    PERFORM app._invalid_field('title', 'O título deve ter entre 1 e 160 caracteres. Corrige o título.');
   END IF;
   PERFORM app._require_printable('title', p_title);
   IF NOT app._valid_slug(p_slug) THEN
-    PERFORM app._invalid_field('slug', 'Slug inválido (letras minúsculas, números e hífenes).');
+    PERFORM app._invalid_field('slug', 'Slug inválido. Usa só letras minúsculas, números e hífenes.');
   END IF;
   IF p_starts_at IS NULL THEN
-    PERFORM app._invalid_field('starts_at', 'Data de início em falta.');
+    PERFORM app._invalid_field('starts_at', 'Data de início em falta. Indica quando começa o evento.');
   END IF;
   IF length(p_location) > 200 THEN
-    PERFORM app._invalid_field('location', 'O local deve ter no máximo 200 caracteres.');
+    PERFORM app._invalid_field('location', 'O local deve ter no máximo 200 caracteres. Encurta o local.');
   END IF;
   PERFORM app._require_printable('location', p_location);
   IF p_guest_capacity IS NOT NULL AND p_guest_capacity NOT BETWEEN 1 AND 1000000 THEN
-    PERFORM app._invalid_field('guest_capacity', 'A capacidade deve estar entre 1 e 1 000 000.');
+    PERFORM app._invalid_field('guest_capacity', 'A capacidade deve estar entre 1 e 1 000 000. Corrige a capacidade.');
   END IF;
   IF p_min_age IS NOT NULL AND p_min_age NOT BETWEEN 1 AND 99 THEN
-    PERFORM app._invalid_field('min_age', 'A idade mínima deve estar entre 1 e 99.');
+    PERFORM app._invalid_field('min_age', 'A idade mínima deve estar entre 1 e 99. Corrige a idade mínima.');
   END IF;
   IF p_guest_list_closes_at IS NOT NULL AND p_starts_at IS NOT NULL
      AND p_guest_list_closes_at > p_starts_at + interval '1 day' THEN
     PERFORM app._invalid_field('guest_list_closes_at',
-      'A lista deve fechar até um dia depois do início do evento.');
+      'A lista deve fechar até um dia depois do início do evento. Corrige a hora de fecho.');
   END IF;
 END
 $$;
@@ -330,7 +330,7 @@ BEGIN
     '-[0-9]{4}-[0-9]{2}-[0-9]{2}$', ''), 69)
     || to_char((v_old.starts_at + interval '7 days') AT TIME ZONE 'Europe/Lisbon', '-YYYY-MM-DD'));
   IF NOT app._valid_slug(v_slug) THEN
-    PERFORM app._invalid_field('slug', 'Slug inválido (letras minúsculas, números e hífenes).');
+    PERFORM app._invalid_field('slug', 'Slug inválido. Usa só letras minúsculas, números e hífenes.');
   END IF;
   IF EXISTS (SELECT 1 FROM app.event_slugs s
              WHERE s.organization_id = v_old.organization_id AND s.slug = v_slug) THEN
@@ -398,7 +398,7 @@ DECLARE
   v_id uuid;
 BEGIN
   IF coalesce(length(btrim(p_name)), 0) NOT BETWEEN 1 AND 80 THEN
-    PERFORM app._invalid_field('team_name', 'O nome da equipa deve ter entre 1 e 80 caracteres.');
+    PERFORM app._invalid_field('team_name', 'O nome da equipa deve ter entre 1 e 80 caracteres. Corrige o nome da equipa.');
   END IF;
   PERFORM app._require_printable('team_name', p_name);
   SELECT t.id INTO v_id FROM app.teams t
@@ -433,10 +433,10 @@ BEGIN
   PERFORM app._console_org(v_scope, p_organization_id, 'full');
   p_slug := lower(btrim(p_slug));
   IF NOT app._valid_slug(p_slug) THEN
-    PERFORM app._invalid_field('slug', 'Slug inválido (letras minúsculas, números e hífenes).');
+    PERFORM app._invalid_field('slug', 'Slug inválido. Usa só letras minúsculas, números e hífenes.');
   END IF;
   IF coalesce(length(btrim(p_display_name)), 0) NOT BETWEEN 1 AND 80 THEN
-    PERFORM app._invalid_field('display_name', 'O nome deve ter entre 1 e 80 caracteres.');
+    PERFORM app._invalid_field('display_name', 'O nome deve ter entre 1 e 80 caracteres. Corrige o nome.');
   END IF;
   PERFORM app._require_printable('display_name', p_display_name);
   v_team := app._console_team(p_organization_id, p_team_name);
@@ -496,7 +496,7 @@ BEGIN
   v_event := app._console_event(v_scope, p_event_id, 'full');
   PERFORM app._console_promoter(v_event.organization_id, p_promoter_id);
   IF p_quota IS NOT NULL AND p_quota NOT BETWEEN 0 AND 1000000 THEN
-    PERFORM app._invalid_field('quota', 'A quota deve estar entre 0 e 1 000 000.');
+    PERFORM app._invalid_field('quota', 'A quota deve estar entre 0 e 1 000 000. Corrige a quota.');
   END IF;
   IF p_quota IS NULL THEN
     DELETE FROM app.event_promoter_quotas q
@@ -587,16 +587,16 @@ BEGIN
   v_event := app._console_event(v_scope, p_event_id, 'orgs');
   v_full := app._console_has(v_scope, 'full', v_event.organization_id);
   IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 200 THEN
-    PERFORM app._invalid_field('limit', 'O limite deve estar entre 1 e 200.');
+    PERFORM app._invalid_field('limit', 'O limite deve estar entre 1 e 200. Corrige o limite.');
   END IF;
   IF p_offset IS NULL OR p_offset NOT BETWEEN 0 AND 100000 THEN
-    PERFORM app._invalid_field('offset', 'O deslocamento deve estar entre 0 e 100 000.');
+    PERFORM app._invalid_field('offset', 'O deslocamento deve estar entre 0 e 100 000. Corrige o deslocamento.');
   END IF;
   IF coalesce(p_sort, '') NOT IN ('recent', 'name', 'arrival') THEN
-    PERFORM app._invalid_field('sort', 'Ordem inválida (recent, name ou arrival).');
+    PERFORM app._invalid_field('sort', 'Ordem inválida. Escolhe recent, name ou arrival.');
   END IF;
   IF length(p_query) > 100 THEN
-    PERFORM app._invalid_field('query', 'A pesquisa pode ter no máximo 100 caracteres.');
+    PERFORM app._invalid_field('query', 'A pesquisa pode ter no máximo 100 caracteres. Encurta a pesquisa.');
   END IF;
   -- the search's LIKE patterns, name and phone (NULL: that side finds nobody; both NULL:
   -- no search); a query of blanks only is no search
@@ -813,14 +813,14 @@ DECLARE
 BEGIN
   PERFORM app._console_org(v_scope, p_organization_id, 'owner');
   IF v_email IS NULL THEN
-    PERFORM app._invalid_field('email', 'Email inválido.');
+    PERFORM app._invalid_field('email', 'Email inválido. Escreve um email como nome@exemplo.pt.');
   END IF;
   IF p_role IS NULL OR p_role NOT IN ('owner', 'manager', 'promoter') THEN
-    PERFORM app._invalid_field('role', 'Papel inválido (owner, manager ou promoter).');
+    PERFORM app._invalid_field('role', 'Papel inválido. Escolhe owner, manager ou promoter.');
   END IF;
   IF (p_role = 'promoter') <> (p_promoter_id IS NOT NULL) THEN
     PERFORM app._invalid_field('promoter_id',
-      'Um promotor é convidado com o seu promotor; os outros papéis sem nenhum.');
+      'Um promotor é convidado com o seu promotor e os outros papéis sem nenhum. Escolhe o promotor só para o papel promoter.');
   END IF;
   IF p_promoter_id IS NOT NULL THEN
     PERFORM app._console_promoter(p_organization_id, p_promoter_id);

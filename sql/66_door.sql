@@ -211,7 +211,7 @@ DECLARE
   v_inserted bigint;
 BEGIN
   IF p_scan_id IS NULL THEN
-    PERFORM app._invalid_field('scanId', 'Identificador de leitura em falta.');
+    PERFORM app._invalid_field('scanId', 'Identificador de leitura em falta. Lê o código de novo.');
   END IF;
   SELECT * INTO v_prev FROM app.door_scans s WHERE s.scan_id = p_scan_id;
   IF v_prev.id IS NOT NULL THEN
@@ -340,7 +340,7 @@ DECLARE
   v_starts timestamptz;
 BEGIN
   IF coalesce(length(v_label), 0) NOT BETWEEN 1 AND 60 THEN
-    PERFORM app._invalid_field('label', 'O nome da porta deve ter entre 1 e 60 caracteres.');
+    PERFORM app._invalid_field('label', 'O nome da porta deve ter entre 1 e 60 caracteres. Corrige o nome da porta.');
   END IF;
   PERFORM app._require_printable('label', v_label);
   SELECT e.starts_at INTO v_starts FROM app.events e WHERE e.id = p_event_id;
@@ -510,7 +510,7 @@ DECLARE
   v_n integer;
 BEGIN
   IF jsonb_typeof(p_scans) IS DISTINCT FROM 'array' THEN
-    PERFORM app._invalid_field('scans', 'Uma lista de leituras.');
+    PERFORM app._invalid_field('scans', 'Falta a lista de leituras. Envia as leituras numa lista.');
   END IF;
   v_n := jsonb_array_length(p_scans);
   IF v_n > 500 THEN

@@ -24,7 +24,7 @@ DECLARE
   v_id uuid;
 BEGIN
   IF p_min_age IS NOT NULL AND p_min_age NOT BETWEEN 1 AND 99 THEN
-    PERFORM app._invalid_field('min_age', 'A idade mínima deve estar entre 1 e 99.');
+    PERFORM app._invalid_field('min_age', 'A idade mínima deve estar entre 1 e 99. Corrige a idade mínima.');
   END IF;
   v_id := admin.create_event(p_organization_id, p_title, p_slug, p_starts_at, p_location,
                              p_guest_capacity, p_guest_list_closes_at);

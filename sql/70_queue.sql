@@ -166,10 +166,10 @@ DECLARE
   v_out jsonb;
 BEGIN
   IF p_kind IS NULL OR p_kind NOT IN ('login', 'register') THEN
-    PERFORM app._invalid_field('kind', 'Tipo de pedido inválido.');
+    PERFORM app._invalid_field('kind', 'Tipo de pedido inválido. Usa login ou register.');
   END IF;
   IF p_payload IS NULL OR jsonb_typeof(p_payload) <> 'object' THEN
-    PERFORM app._invalid_field('payload', 'Pedido vazio ou mal formado.');
+    PERFORM app._invalid_field('payload', 'Pedido vazio ou mal formado. Envia os campos do formulário.');
   END IF;
   v_keys := CASE p_kind
     WHEN 'login' THEN ARRAY['phone', 'password', 'event_id', 'promoter_id', 'team_id']
@@ -556,10 +556,10 @@ DECLARE
   v_counts jsonb := jsonb_build_object('done', 0, 'completed', 0, 'delayed', 0, 'failed', 0);
 BEGIN
   IF p_max_jobs IS NULL OR p_max_jobs NOT BETWEEN 1 AND 1000 THEN
-    PERFORM app._invalid_field('max_jobs', 'Entre 1 e 1000.');
+    PERFORM app._invalid_field('max_jobs', 'Entre 1 e 1000. Corrige o número de pedidos.');
   END IF;
   IF p_budget_ms IS NULL OR p_budget_ms NOT BETWEEN 0 AND 1000 THEN
-    PERFORM app._invalid_field('budget_ms', 'Entre 0 e 1000.');
+    PERFORM app._invalid_field('budget_ms', 'Entre 0 e 1000. Corrige o tempo em milissegundos.');
   END IF;
   LOOP
     v_one := app._work_one_guest_job(p_worker);

@@ -433,10 +433,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   IF p_account_months IS NULL OR p_account_months NOT BETWEEN 1 AND 120 THEN
-    PERFORM app._invalid_field('account_months', 'Entre 1 e 120 meses.');
+    PERFORM app._invalid_field('account_months', 'Entre 1 e 120 meses. Corrige o número de meses.');
   END IF;
   IF p_guest_months IS NULL OR p_guest_months NOT BETWEEN 1 AND 120 THEN
-    PERFORM app._invalid_field('guest_months', 'Entre 1 e 120 meses.');
+    PERFORM app._invalid_field('guest_months', 'Entre 1 e 120 meses. Corrige o número de meses.');
   END IF;
   UPDATE app.organizations o
   SET account_retention_months = p_account_months, guest_retention_months = p_guest_months

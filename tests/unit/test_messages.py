@@ -1,9 +1,10 @@
-"""Every message a guest can be shown says what to do: its last sentence holds an instruction
-(an imperative: "Indica…", "Escolhe…", "Tenta…"), never a bare "Email inválido." The messages
-come from every place that writes one: the SQL functions' refusals and field errors (sql/*.sql,
-read from the source), the app's code table (errors.CODES), its own field rules (inputs.py,
-readers.py, jobs.py), the error page, and the guest page's script (static/guest.js). A text
-that is not a refusal (a greeting, a status line) is named in a reviewed list below."""
+"""Every message a guest, a door or an organizer can be shown says what to do: its last
+sentence holds an instruction (an imperative: "Indica…", "Escolhe…", "Tenta…"), never a bare
+"Email inválido." The messages come from every place that writes one: the SQL functions'
+refusals and field errors (sql/*.sql, read from the source), the app's code table
+(errors.CODES), its own field rules (inputs.py, readers.py, jobs.py), the error page, and the
+page scripts (static/guest.js, door.js, console.js, promoter.js, staff.js). A text that is not
+a refusal (a greeting, a status line) is named in a reviewed list below."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from guestlist.web.inputs import Field
 
 ROOT = Path(__file__).resolve().parents[2]
 SQL_DIR = ROOT / "sql"
-GUEST_JS = ROOT / "guestlist" / "web" / "static" / "guest.js"
+STATIC = ROOT / "guestlist" / "web" / "static"
+# every page script whose texts people read: the guest's, the door's, the console's
+PAGE_SCRIPTS = ("guest.js", "door.js", "console.js", "promoter.js", "staff.js")
 GUEST_HTML = ROOT / "guestlist" / "web" / "static" / "guest.html"
 # The page's own refusals written in its HTML: the closed list.
 HTML_REFUSAL_IDS = ("closed-text",)
@@ -31,6 +34,7 @@ IMPERATIVES = frozenset(
         "atualiza",
         "confirma",
         "corrige",
+        "cria",
         "define",
         "deixa",
         "encurta",
@@ -79,14 +83,23 @@ NOT_REFUSALS = frozenset(
         "O bloqueio terminou neste dispositivo.",
         # a queued job's error while it waits to be run again: the server retries, not the guest
         "Erro temporário. O pedido vai ser repetido.",
+        # the console's and the door's confirmations and status lines
+        "Quota de N guardada.",
+        "N juntou-se à equipa.",
+        "N código(s) admitido(s) em duas portas enquanto estavam sem rede: "
+        "a primeira leitura conta.",
+        "Sem rede: as entradas ficam pendentes e são enviadas quando a rede voltar.",
+        "Entrada de N anulada.",
     }
 )
 
 _SQL_TEXT = r"'((?:[^']|'')*)'"
 # 'message', '…' | app._raise(400, 'code', '…' | app._refusal('code', '…' | WHEN 'code' THEN '…'
+# | app._invalid_field('field', '…'
 # | v_chars constant text := '…'; a literal may go on in an adjacent one on the next line
 _SQL_MESSAGE = re.compile(
     r"(?:'message',\s*|app\._raise\(\s*\d+\s*,\s*'\w+'\s*,\s*|app\._refusal\(\s*'\w+'\s*,\s*"
+    r"|app\._invalid_field\(\s*'\w+'\s*,\s*"
     r"|WHEN\s+'\w+'\s+THEN\s+|v_chars constant text := )"
     rf"{_SQL_TEXT}((?:\s*\n\s*{_SQL_TEXT})*)"
 )
@@ -121,15 +134,16 @@ def app_messages() -> dict[str, str]:
 
 
 def js_messages() -> dict[str, str]:
-    """{sentence: 'guest.js'} of the page script's texts: string literals joined across `+`, a
+    """{sentence: script} of the page scripts' texts: string literals joined across `+`, a
     template's ${…} read as N, kept when they read as a sentence (a capital, a space, a stop)."""
-    source = GUEST_JS.read_text(encoding="utf-8")
-    source = re.sub(r"(['`])\s*\+\s*\n\s*(['`])", "", source)  # 'a ' +\n 'b' → 'a b'
     found: dict[str, str] = {}
-    for quote, text in re.findall(r"(['`])((?:(?!\1)[^\\\n]|\\.)*)\1", source):
-        text = re.sub(r"\$\{[^}]*\}", "N", text) if quote == "`" else text
-        if re.fullmatch(r"[A-ZÀ-Ý].* .*[.!?]", text):
-            found[text] = "guest.js"
+    for name in PAGE_SCRIPTS:
+        source = (STATIC / name).read_text(encoding="utf-8")
+        source = re.sub(r"(['`])\s*\+\s*\n\s*(['`])", "", source)  # 'a ' +\n 'b' → 'a b'
+        for quote, text in re.findall(r"(['`])((?:(?!\1)[^\\\n]|\\.)*)\1", source):
+            text = re.sub(r"\$\{[^}]*\}", "N", text) if quote == "`" else text
+            if re.fullmatch(r"[A-ZÀ-Ý].* .*[.!?]", text):
+                found[text] = name
     return found
 
 

@@ -220,10 +220,10 @@
     } else if (result === 'wrong_event') {
       title = 'Outro evento';
       const other = answer.event && (typeof answer.event === 'string' ? answer.event : answer.event.title);
-      detail = other ? `Este código é de «${other}».` : 'Este código é de outro evento.';
+      detail = other ? `Este código é de «${other}». Pede o código deste evento.` : 'Este código é de outro evento. Pede o código deste evento.';
     } else {
       title = 'Não está na lista';
-      detail = 'Código desconhecido.';
+      detail = 'Código desconhecido. Procura o convidado pelo nome.';
     }
     ui.answer.className = `answer ${colour}`;
     ui.answer.dataset.result = result;
@@ -443,13 +443,13 @@
       ui.results.replaceChildren(...found.map(resultRow));
       if (!found.length) {
         const li = document.createElement('li');
-        li.textContent = 'Ninguém encontrado.';
+        li.textContent = 'Ninguém encontrado. Tenta o apelido ou os últimos 4 dígitos do telemóvel.';
         ui.results.append(li);
       }
     } catch (err) {
       if (err instanceof Refused) return;
       const li = document.createElement('li');
-      li.textContent = err instanceof Offline ? 'Sem rede: a pesquisa precisa de rede.' : `Erro: ${err.message}`;
+      li.textContent = err instanceof Offline ? 'Sem rede: a pesquisa precisa de rede. Tenta de novo quando a rede voltar.' : `Erro: ${err.message}`;
       ui.results.replaceChildren(li);
     }
   }
@@ -497,7 +497,7 @@
       refreshSummary();
     } catch (err) {
       button.disabled = false;
-      if (err instanceof Offline) setOnline(false, 'Sem rede: a entrada manual precisa de rede.');
+      if (err instanceof Offline) setOnline(false, 'Sem rede: a entrada manual precisa de rede. Tenta de novo quando a rede voltar.');
     }
   }
 
@@ -513,7 +513,7 @@
       if (state.lastCode) state.lastCodeUntil = Date.now() + SAME_CODE_MS;
       refreshSummary();
     } catch (err) {
-      if (err instanceof Offline) setOnline(false, 'Sem rede: anular precisa de rede.');
+      if (err instanceof Offline) setOnline(false, 'Sem rede: anular precisa de rede. Tenta de novo quando a rede voltar.');
     } finally {
       ui.undo.disabled = false;
     }
