@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
 from starlette.requests import Request
@@ -149,7 +149,8 @@ class Item:
                 return None, field_error(self.key, "invalid", "Indica o fuso horário (Z ou +01:00)")
             if not 2000 <= when.year <= 2100:
                 return None, field_error(self.key, "invalid", "Data fora do intervalo 2000-2100")
-            return when.isoformat(), None
+            # in UTC: ISO 8601 offsets run to ±23:59, PostgreSQL's only to ±15:59
+            return when.astimezone(UTC).isoformat(), None
         return value, None
 
 

@@ -1,0 +1,90 @@
+"""The console seen by an attacker over real HTTP: bodies a client may send that once reached
+PostgreSQL unchecked (a 500), and ids of another organization passed in bodies."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.database import PgServer
+from tests.support.server import LiveServer, live_server
+
+PASSWORD = "Consola123"
+
+
+@pytest.fixture(scope="module")
+def web(
+    pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    with live_server(
+        pg_server,
+        template_db,
+        tmp_path_factory.mktemp("web_console_attacks"),
+        settings={"rate_limit_per_minute": "0"},
+    ) as server:
+        yield server
+        assert "Traceback" not in server.log_text()
+
+
+def new_org(web: LiveServer) -> tuple[str, httpx.Client]:
+    """(organization id, its owner's logged-in client, which sends this site's Origin)."""
+    tag = secrets.token_hex(4)
+    made = web.sql(
+        "web_test_create_organization",
+        {"name": f"Org {tag}", "slug": f"org-{tag}", "owner_email": f"dona.{tag}@example.pt"},
+    )
+    client = httpx.Client(base_url=web.base_url, headers={"Origin": web.base_url}, timeout=30)
+    r = client.post(
+        "/api/staff/invite/accept",
+        json={"token": made["inviteToken"], "password": PASSWORD, "displayName": "Dona"},
+    )
+    assert r.status_code == 200, r.text
+    return made["organizationId"], client
+
+
+def event_body(org: str, **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "organizationId": org,
+        "title": "Noite",
+        "slug": f"noite-{secrets.token_hex(3)}",
+        "startsAt": (datetime.now(UTC) + timedelta(days=5)).isoformat(),
+        "location": "Lisboa",
+        "guestCapacity": 100,
+    }
+    body.update(over)
+    return body
+
+
+def test_event_times_with_any_iso_offset_are_their_instant(web: LiveServer) -> None:
+    """ISO 8601 offsets run to ±23:59, PostgreSQL's to ±15:59: an event's start or list closing
+    at +17:21 is an instant like any other, never a 500."""
+    org, owner = new_org(web)
+    created = owner.post(
+        "/api/console/events",
+        json=event_body(org, startsAt="2035-03-04T18:23:41+17:21"),
+    )
+    assert created.status_code == 200, created.text
+    starts = datetime.fromisoformat(created.json()["startsAt"])
+    assert starts == datetime(2035, 3, 4, 1, 2, 41, tzinfo=UTC)
+    event = created.json()["id"]
+    edited = owner.post(
+        f"/api/console/events/{event}",
+        json=event_body(
+            org,
+            slug=created.json()["slug"],
+            startsAt="2035-03-05T10:00:00-18:30",
+            guestListClosesAt="2035-03-05T20:00:00+16:00",
+        ),
+    )
+    assert edited.status_code == 200, edited.text
+    assert datetime.fromisoformat(edited.json()["startsAt"]) == datetime(
+        2035, 3, 6, 4, 30, tzinfo=UTC
+    )
+    assert datetime.fromisoformat(edited.json()["guestListClosesAt"]) == datetime(
+        2035, 3, 5, 4, 0, tzinfo=UTC
+    )
