@@ -8,7 +8,7 @@ functions see only the caller's organizations (docs/tenancy.md)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
@@ -207,6 +207,9 @@ class StaffBody(JsonBody):
 
     items: tuple[Item, ...] = ()
     cookie: Literal["required", "none", "optional"] = "required"
+    # The schema's statement of a rule across items that SQL enforces (JSON Schema `anyOf`
+    # branches, one of which a body must match), so the document says all the server refuses.
+    any_of: tuple[dict[str, Any], ...] = field(default=(), hash=False, compare=False)
 
     async def __call__(self, request: Request, settings: Settings) -> Params:
         refuse_foreign_origin(request, settings)
@@ -236,6 +239,8 @@ class StaffBody(JsonBody):
     def amend_schema(self, schema: dict[str, Any]) -> None:
         schema["required"] = [i.key for i in self.items if i.required]
         schema["properties"] = {i.key: i.schema() for i in self.items}
+        if self.any_of:
+            schema["anyOf"] = [dict(branch) for branch in self.any_of]
 
 
 @dataclass(frozen=True)

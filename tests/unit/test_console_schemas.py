@@ -1,0 +1,36 @@
+"""The console bodies' OpenAPI schemas state what the server enforces across fields, so a body
+the schema allows is never refused for a rule only the server knows."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import jsonschema_rs  # schemathesis's own validator (the test extra)
+
+from guestlist.web.app import ALL_ROUTES
+from guestlist.web.openapi import build_openapi
+
+INVITES = "/api/console/organizations/{organization_id}/invites"
+
+
+def body_schema(path: str) -> dict[str, Any]:
+    doc = build_openapi(ALL_ROUTES)
+    schema: dict[str, Any] = doc["paths"][path]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]
+    return schema
+
+
+def test_invite_schema_ties_the_promoter_to_the_promoter_role() -> None:
+    validator = jsonschema_rs.validator_for(body_schema(INVITES))
+    promoter = str(uuid.uuid4())
+    email = "ana@example.pt"
+    assert validator.is_valid({"email": email, "role": "manager"})
+    assert validator.is_valid({"email": email, "role": "owner", "promoterId": None})
+    assert validator.is_valid({"email": email, "role": "promoter", "promoterId": promoter})
+    # what api.console_invite_member refuses (400 promoter_id) the schema refuses too
+    assert not validator.is_valid({"email": email, "role": "owner", "promoterId": promoter})
+    assert not validator.is_valid({"email": email, "role": "manager", "promoterId": promoter})
+    assert not validator.is_valid({"email": email, "role": "promoter"})
+    assert not validator.is_valid({"email": email, "role": "promoter", "promoterId": None})
