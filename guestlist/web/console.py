@@ -276,9 +276,22 @@ class StaffQuery:
 
     def openapi_params(self) -> tuple[dict[str, Any], ...]:
         return tuple(
-            {"name": i.key, "in": "query", "required": i.required, "schema": i.schema()}
+            {"name": i.key, "in": "query", "required": i.required, "schema": _query_schema(i)}
             for i in self.items
         )
+
+
+def _query_schema(item: Item) -> dict[str, Any]:
+    """An item's schema in a query string, which has no null: an optional one may be absent,
+    and a text one also empty (read as absent, as StaffQuery does); an empty number or flag is
+    refused."""
+    schema = item.schema()
+    if item.required:
+        return schema
+    value: dict[str, Any] = schema["anyOf"][0]
+    if item.kind in ("integer", "boolean"):
+        return value
+    return {"anyOf": [value, {"type": "string", "maxLength": 0}]}
 
 
 STAFF_COOKIE_PARAM: dict[str, Any] = {

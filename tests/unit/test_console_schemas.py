@@ -34,3 +34,25 @@ def test_invite_schema_ties_the_promoter_to_the_promoter_role() -> None:
     assert not validator.is_valid({"email": email, "role": "manager", "promoterId": promoter})
     assert not validator.is_valid({"email": email, "role": "promoter"})
     assert not validator.is_valid({"email": email, "role": "promoter", "promoterId": None})
+
+
+def query_schemas(path: str) -> dict[str, dict[str, Any]]:
+    doc = build_openapi(ALL_ROUTES)
+    return {
+        p["name"]: p["schema"]
+        for p in doc["paths"][path]["get"]["parameters"]
+        if p["in"] == "query"
+    }
+
+
+def test_console_query_strings_say_an_empty_text_is_none() -> None:
+    """A query string has no null: StaffQuery reads an empty text item (`?organizationId=`) as
+    absent, and an empty number or flag as wrong, and the schema says just that."""
+    guests = query_schemas("/api/console/events/{event_id}/guests")
+    events = query_schemas("/api/console/events")
+    for name, schema in {**guests, "organizationId": events["organizationId"]}.items():
+        validator = jsonschema_rs.validator_for(schema)
+        assert not validator.is_valid(None), name
+        assert validator.is_valid("") is (name not in ("limit", "offset", "checkedIn")), name
+    assert jsonschema_rs.validator_for(guests["promoterId"]).is_valid(str(uuid.uuid4()))
+    assert not jsonschema_rs.validator_for(guests["sort"]).is_valid("random")
