@@ -1,0 +1,37 @@
+-- The console seen by an attacker inside an organization: an owner who is
+-- about to be removed leaves no invite behind that would bring them back.
+BEGIN;
+SELECT plan(6);
+\ir 00-fixture.psql
+
+SELECT admin.invite_member(:'org', 'dona@example.pt', 'owner') ->> 'inviteToken' AS i_dona \gset
+SELECT admin.invite_member(:'org', 'rogue@example.pt', 'owner') ->> 'inviteToken' AS i_rogue \gset
+SET LOCAL ROLE guestlist_web;
+SELECT api.accept_invite(:'i_dona', 'Segredo123', 'Dona') ->> 'sessionToken' AS dona \gset
+SELECT api.accept_invite(:'i_rogue', 'Segredo123', 'Rogue') ->> 'sessionToken' AS rogue \gset
+SELECT (api.staff_me(:'rogue') -> 'staff' ->> 'id') AS rogue_id \gset
+
+-- before being removed, the rogue owner invites a second address of theirs, as owner and as
+-- manager; the other owner invites someone too
+SELECT api.console_invite_member(:'rogue', :'org', 'rogue.2@example.pt', 'owner') ->> 'inviteToken'
+  AS back_owner \gset
+SELECT api.console_invite_member(:'rogue', :'org', 'rogue.3@example.pt', 'manager') ->> 'inviteToken'
+  AS back_manager \gset
+SELECT api.console_invite_member(:'dona', :'org', 'gestor@example.pt', 'manager') ->> 'inviteToken'
+  AS dona_invite \gset
+
+SELECT is(api.console_member_remove(:'dona', :'org', :'rogue_id'::uuid), '{"removed": true}'::jsonb,
+          'an owner removes another owner');
+SELECT throws_ok(format('SELECT api.accept_invite(%L, %L, %L)', :'back_owner', 'Segredo123', 'R2'),
+                 'PT404', NULL, 'the removed owner''s owner invite no longer opens the door');
+SELECT throws_ok(format('SELECT api.accept_invite(%L, %L, %L)', :'back_manager', 'Segredo123', 'R3'),
+                 'PT404', NULL, 'nor their manager invite');
+SELECT is(jsonb_array_length(api.console_members(:'dona', :'org') -> 'invites'), 1,
+          'the organization''s pending invites: only the remaining owner''s');
+SELECT ok(api.accept_invite(:'dona_invite', 'Segredo123', 'Gestor') ? 'sessionToken',
+          'the remaining owner''s invite still works');
+SELECT is(jsonb_array_length(api.console_events(:'rogue') -> 'events'), 0,
+          'and the removed owner''s session lists none of the organization''s events');
+
+SELECT * FROM finish();
+ROLLBACK;
