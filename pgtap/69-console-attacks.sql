@@ -1,7 +1,8 @@
 -- The console seen by an attacker inside an organization: an owner who is
--- about to be removed leaves no invite behind that would bring them back.
+-- about to be removed leaves no invite behind that would bring them back;
+-- an invite never takes the organization's last owner away.
 BEGIN;
-SELECT plan(6);
+SELECT plan(9);
 \ir 00-fixture.psql
 
 SELECT admin.invite_member(:'org', 'dona@example.pt', 'owner') ->> 'inviteToken' AS i_dona \gset
@@ -32,6 +33,18 @@ SELECT ok(api.accept_invite(:'dona_invite', 'Segredo123', 'Gestor') ? 'sessionTo
           'the remaining owner''s invite still works');
 SELECT is(jsonb_array_length(api.console_events(:'rogue') -> 'events'), 0,
           'and the removed owner''s session lists none of the organization''s events');
+
+-- the last owner accepting an invite of their own address to a lesser role (as remove would
+-- refuse: PT409 last_owner); the invite stays pending for when there is another owner
+SELECT api.console_invite_member(:'dona', :'org', 'dona@example.pt', 'manager') ->> 'inviteToken'
+  AS demote \gset
+SELECT throws_ok(format('SELECT api.accept_invite(%L, %L, %L)', :'demote', 'Segredo123', 'Dona'),
+                 'PT409', NULL, 'the last owner cannot become a manager through an invite');
+SELECT is((SELECT m.role FROM api.staff_me(:'dona') x,
+           jsonb_to_recordset(x -> 'memberships') AS m("organizationId" uuid, role text)
+           WHERE m."organizationId" = :'org'::uuid), 'owner', 'and stays the owner');
+SELECT is(jsonb_array_length(api.console_members(:'dona', :'org') -> 'invites'), 1,
+          'the invite is still pending');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -312,7 +312,7 @@ ROUTES: tuple[ApiRoute, ...] = (
              "Accept an invite (72 h, single use): a new account's password and name, or an "
              "existing account's own password; sets gl_staff.",
              refusals=(*_BODY, "forbidden", "invite_invalid", "invalid_credentials",
-                       "account_locked", "rate_limited", *_BUSY),
+                       "account_locked", "last_owner", "rate_limited", *_BUSY),
              response_schema="StaffSession", tags=("console",)),
     ApiRoute("POST", "/api/staff/logout", "web_staff_logout", _STAFF_ANY, staff.staff_logged_out,
              "End this staff session server-side and clear its cookie (idempotent).",
