@@ -89,7 +89,9 @@ class Item:
         else:
             base = {"type": "string"}
             fmt = {"uuid": "uuid", "datetime": "date-time", "email": "email", "secret": "password"}
-            if self.kind in fmt:
+            # an id's pattern states what parse_uuid reads (dashes optional), which format
+            # "uuid" (dashes required) would contradict
+            if self.kind in fmt and not (self.kind == "uuid" and self.pattern):
                 base["format"] = fmt[self.kind]
             if self.max_length is not None:
                 base["maxLength"] = self.max_length

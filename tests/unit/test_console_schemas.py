@@ -56,3 +56,20 @@ def test_console_query_strings_say_an_empty_text_is_none() -> None:
         assert validator.is_valid("") is (name not in ("limit", "offset", "checkedIn")), name
     assert jsonschema_rs.validator_for(guests["promoterId"]).is_valid(str(uuid.uuid4()))
     assert not jsonschema_rs.validator_for(guests["sort"]).is_valid("random")
+
+
+def test_console_ids_are_documented_as_read() -> None:
+    """The console reads an id with or without its dashes (parse_uuid); its schemas say so, and
+    no `format: uuid` (dashes required) contradicts their pattern."""
+    guests = query_schemas("/api/console/events/{event_id}/guests")
+    invite = body_schema(INVITES)["properties"]
+    create = body_schema("/api/console/events")["properties"]
+    for name, schema in (
+        ("promoterId (query)", guests["promoterId"]),
+        ("promoterId (invite)", invite["promoterId"]),
+        ("organizationId (event)", create["organizationId"]),
+    ):
+        validator = jsonschema_rs.validator_for(schema, validate_formats=True)
+        assert validator.is_valid(str(uuid.uuid4())), name
+        assert validator.is_valid(uuid.uuid4().hex), name
+        assert not validator.is_valid("not-an-id"), name
