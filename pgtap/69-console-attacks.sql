@@ -1,8 +1,9 @@
 -- The console seen by an attacker inside an organization: an owner who is
 -- about to be removed leaves no invite behind that would bring them back;
--- an invite never takes the organization's last owner away.
+-- an invite never takes the organization's last owner away; the console
+-- role, which runs the console's functions, can create nothing.
 BEGIN;
-SELECT plan(9);
+SELECT plan(11);
 \ir 00-fixture.psql
 
 SELECT admin.invite_member(:'org', 'dona@example.pt', 'owner') ->> 'inviteToken' AS i_dona \gset
@@ -45,6 +46,14 @@ SELECT is((SELECT m.role FROM api.staff_me(:'dona') x,
            WHERE m."organizationId" = :'org'::uuid), 'owner', 'and stays the owner');
 SELECT is(jsonb_array_length(api.console_members(:'dona', :'org') -> 'invites'), 1,
           'the invite is still pending');
+
+-- the console role owns its functions but needs no CREATE once they are handed over: code
+-- running as it cannot add a function to api (which the web role may call) or a table to app
+-- (which no policy would hold)
+SELECT ok(NOT has_schema_privilege('guestlist_console', 'api', 'CREATE'),
+          'the console role cannot create in api');
+SELECT ok(NOT has_schema_privilege('guestlist_console', 'app', 'CREATE'),
+          'nor in app');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -932,7 +932,10 @@ $$;
 -- Hand the console's functions to guestlist_console (idempotent): they run
 -- as a role the policies hold. app._console_ids, app._console_begin and
 -- app._console_team_ranking stay the owner's (they read what the console
--- role may not: the scope key, sessions, other promoters' counts).
+-- role may not: the scope key, sessions, other promoters' counts). A new
+-- owner needs CREATE on the schema, which the console role holds only while
+-- sql/ is applied: sql/68_console_doors.sql, the last hand-over, takes it back.
+GRANT CREATE ON SCHEMA app, api TO guestlist_console;
 DO $$
 DECLARE
   f regprocedure;
