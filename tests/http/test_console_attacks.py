@@ -88,3 +88,50 @@ def test_event_times_with_any_iso_offset_are_their_instant(web: LiveServer) -> N
     assert datetime.fromisoformat(edited.json()["guestListClosesAt"]) == datetime(
         2035, 3, 5, 4, 0, tzinfo=UTC
     )
+
+
+def test_look_alike_and_null_origins_are_refused(web: LiveServer) -> None:
+    """A staff POST carrying the cookie from anywhere but this exact origin runs nothing: a
+    sandboxed frame's `null`, the origin with a suffix, a trailing slash, another scheme or
+    port."""
+    org, owner = new_org(web)
+    host = web.base_url.removeprefix("http://")
+    port = int(host.rsplit(":", 1)[1])
+    for origin in (
+        "null",
+        f"{web.base_url}.evil.example",
+        f"{web.base_url}/",
+        f"https://{host}",
+        f"http://127.0.0.1:{port + 1}",
+        f"http://evil.example/{host}",
+    ):
+        r = owner.post("/api/console/events", json=event_body(org), headers={"Origin": origin})
+        assert r.status_code == 403 and r.json()["code"] == "forbidden", origin
+    assert owner.get("/api/console/events", params={"organizationId": org}).json() == {"events": []}
+
+
+def test_a_planted_staff_cookie_is_never_adopted(web: LiveServer) -> None:
+    """Session fixation: a cookie set before logging in is replaced by one the database made,
+    and the planted value opens nothing."""
+    tag = secrets.token_hex(4)
+    email = f"dona.{tag}@example.pt"
+    made = web.sql(
+        "web_test_create_organization",
+        {"name": f"Org {tag}", "slug": f"org-{tag}", "owner_email": email},
+    )
+    planted = secrets.token_hex(32)
+    with httpx.Client(base_url=web.base_url, headers={"Origin": web.base_url}) as c:
+        c.cookies.set("gl_staff", planted)
+        accepted = c.post(
+            "/api/staff/invite/accept",
+            json={"token": made["inviteToken"], "password": PASSWORD, "displayName": "Dona"},
+        )
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.cookies["gl_staff"] != planted
+        c.cookies.set("gl_staff", planted)
+        login = c.post("/api/staff/login", json={"email": email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        assert login.cookies["gl_staff"] not in (planted, accepted.cookies["gl_staff"])
+    with httpx.Client(base_url=web.base_url) as c:
+        c.cookies.set("gl_staff", planted)
+        assert c.get("/api/staff/me").status_code == 401
