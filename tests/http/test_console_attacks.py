@@ -135,3 +135,45 @@ def test_a_planted_staff_cookie_is_never_adopted(web: LiveServer) -> None:
     with httpx.Client(base_url=web.base_url) as c:
         c.cookies.set("gl_staff", planted)
         assert c.get("/api/staff/me").status_code == 401
+
+
+def test_staff_lockout_answers_alike_for_known_and_unknown_emails(web: LiveServer) -> None:
+    """Guessing a staff password: the email locks after the same number of failures whether an
+    account has it or not (no way to tell which exist), and the lock is a 429 with Retry-After
+    that even the right password does not pass."""
+    tag = secrets.token_hex(4)
+    known = f"dona.{tag}@example.pt"
+    made = web.sql(
+        "web_test_create_organization",
+        {"name": f"Org {tag}", "slug": f"org-{tag}", "owner_email": known},
+    )
+    with httpx.Client(base_url=web.base_url, headers={"Origin": web.base_url}) as c:
+        ok = c.post(
+            "/api/staff/invite/accept",
+            json={"token": made["inviteToken"], "password": PASSWORD, "displayName": "Dona"},
+        )
+        assert ok.status_code == 200, ok.text
+
+    def failures_until_locked(email: str, address: str) -> tuple[int, httpx.Response]:
+        with httpx.Client(
+            base_url=web.base_url,
+            headers={"Origin": web.base_url, "X-Forwarded-For": address},
+        ) as c:
+            for n in range(1, 30):
+                r = c.post("/api/staff/login", json={"email": email, "password": "Errada123"})
+                if r.status_code != 401:
+                    return n, r
+                assert r.json()["code"] == "invalid_credentials"
+        raise AssertionError(f"{email} never locked")
+
+    n_known, locked = failures_until_locked(known, "198.18.200.1")
+    n_unknown, locked_unknown = failures_until_locked(f"x.{tag}@example.pt", "198.18.200.2")
+    assert n_known == n_unknown > 1
+    for r in (locked, locked_unknown):
+        assert r.status_code == 429 and r.json()["code"] == "account_locked", r.text
+        assert int(r.headers["retry-after"]) > 0
+    with httpx.Client(
+        base_url=web.base_url, headers={"Origin": web.base_url, "X-Forwarded-For": "198.18.200.3"}
+    ) as c:
+        right = c.post("/api/staff/login", json={"email": known, "password": PASSWORD})
+        assert right.status_code == 429 and "gl_staff" not in right.cookies
