@@ -20,7 +20,7 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import psycopg
@@ -70,7 +70,11 @@ def _timestamp(raw: str) -> str:
         raise argparse.ArgumentTypeError(f"{raw!r} is not an ISO 8601 time") from None
     if when.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{raw!r} has no time zone (add Z or +01:00)")
-    return when.isoformat()
+    # in UTC: ISO 8601 offsets run to ±23:59, PostgreSQL's only to ±15:59
+    try:
+        return when.astimezone(UTC).isoformat()
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is out of range") from None
 
 
 def _print(args: argparse.Namespace, answer: dict[str, Any]) -> None:

@@ -344,7 +344,8 @@ GRANT EXECUTE ON FUNCTION admin.create_organization(text, text, text) TO guestli
 -- existing account). Adds the membership (a second invite to the same
 -- organization changes the role), spends the invite, opens a session:
 -- {"sessionToken", "expiresAt"}. Unknown, used or expired token: PT404
--- invite_invalid; bad fields: PT400 invalid_input; rate-limited per
+-- invite_invalid; the organization's last owner invited to a lesser role:
+-- PT409 last_owner (the invite stays pending); bad fields: PT400 invalid_input; rate-limited per
 -- p_client_key (bucket staff_login, PT429). A wrong password of an existing
 -- account is RETURNED ({"success": false, "code": "invalid_credentials"},
 -- or account_locked under the login's lockout), as api.staff_login's are.
@@ -405,6 +406,20 @@ BEGIN
     VALUES (v_invite.email, btrim(p_display_name),
             public.crypt(p_password, public.gen_salt('bf', app._bcrypt_cost())))
     RETURNING * INTO v_account;
+  END IF;
+  -- the organization's last owner taking a lesser role would leave nobody who can invite
+  -- (api.console_member_remove refuses the same); owners take turns here as they do there
+  IF v_invite.role <> 'owner' THEN
+    PERFORM 1 FROM app.staff_memberships m
+    WHERE m.organization_id = v_invite.organization_id AND m.role = 'owner' FOR UPDATE;
+    IF EXISTS (SELECT 1 FROM app.staff_memberships m
+               WHERE m.organization_id = v_invite.organization_id AND m.staff_id = v_account.id
+                 AND m.role = 'owner')
+       AND (SELECT count(*) FROM app.staff_memberships m
+            WHERE m.organization_id = v_invite.organization_id AND m.role = 'owner') = 1 THEN
+      PERFORM app._raise(409, 'last_owner',
+        'É o único dono da organização. Convida outro dono e tenta de novo.');
+    END IF;
   END IF;
   INSERT INTO app.staff_memberships AS m (organization_id, staff_id, role, promoter_id)
   VALUES (v_invite.organization_id, v_account.id, v_invite.role, v_invite.promoter_id)

@@ -839,7 +839,8 @@ GRANT EXECUTE ON FUNCTION api.console_invite_member(text, uuid, text, text, uuid
 -- Remove a member from the organization (owner), or withdraw a pending
 -- invite: {"removed": true}. A member of another organization, or none:
 -- PT404 not_found. The last owner cannot be removed (PT409 last_owner): an
--- organization always has someone who can invite. The member's sessions
+-- organization always has someone who can invite. Their pending invites to
+-- the organization are withdrawn with them. The member's sessions
 -- stay (they may belong to other organizations) but see nothing here from
 -- their next call on.
 CREATE OR REPLACE FUNCTION api.console_member_remove(p_session_token text, p_organization_id uuid,
@@ -870,6 +871,11 @@ BEGIN
   END IF;
   DELETE FROM app.staff_memberships m
   WHERE m.organization_id = p_organization_id AND m.staff_id = p_staff_id;
+  -- their pending invites to the organization go with them: an owner about to be removed
+  -- could otherwise invite an address of their own and come back through it
+  DELETE FROM app.staff_invites i
+  WHERE i.organization_id = p_organization_id AND i.invited_by = p_staff_id
+    AND i.accepted_at IS NULL;
   RETURN jsonb_build_object('removed', true);
 END
 $$;
@@ -981,7 +987,10 @@ $$;
 -- Hand the console's functions to guestlist_console (idempotent): they run
 -- as a role the policies hold. app._console_ids, app._console_begin and
 -- app._console_team_ranking stay the owner's (they read what the console
--- role may not: the scope key, sessions, other promoters' counts).
+-- role may not: the scope key, sessions, other promoters' counts). A new
+-- owner needs CREATE on the schema, which the console role holds only while
+-- sql/ is applied: sql/68_console_doors.sql, the last hand-over, takes it back.
+GRANT CREATE ON SCHEMA app, api TO guestlist_console;
 DO $$
 DECLARE
   f regprocedure;

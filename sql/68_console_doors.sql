@@ -133,3 +133,6 @@ ALTER FUNCTION app._console_door_event(jsonb, uuid) OWNER TO guestlist_console;
 ALTER FUNCTION api.console_door_link_create(text, uuid, text) OWNER TO guestlist_console;
 ALTER FUNCTION api.console_door_link_revoke(text, uuid) OWNER TO guestlist_console;
 ALTER FUNCTION api.console_door_links(text, uuid) OWNER TO guestlist_console;
+-- The last hand-over: the console role keeps its functions but may create nothing in app or
+-- api (sql/62_console.sql grants CREATE again for the hand-over on the next migrate).
+REVOKE CREATE ON SCHEMA app, api FROM guestlist_console;

@@ -8,8 +8,8 @@ functions see only the caller's organizations (docs/tenancy.md)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
 from starlette.requests import Request
@@ -90,7 +90,9 @@ class Item:
         else:
             base = {"type": "string"}
             fmt = {"uuid": "uuid", "datetime": "date-time", "email": "email", "secret": "password"}
-            if self.kind in fmt:
+            # an id's pattern states what parse_uuid reads (dashes optional), which format
+            # "uuid" (dashes required) would contradict
+            if self.kind in fmt and not (self.kind == "uuid" and self.pattern):
                 base["format"] = fmt[self.kind]
             if self.max_length is not None:
                 base["maxLength"] = self.max_length
@@ -150,7 +152,8 @@ class Item:
                 return None, field_error(self.key, "invalid", "Indica o fuso horário (Z ou +01:00)")
             if not 2000 <= when.year <= 2100:
                 return None, field_error(self.key, "invalid", "Data fora do intervalo 2000-2100")
-            return when.isoformat(), None
+            # in UTC: ISO 8601 offsets run to ±23:59, PostgreSQL's only to ±15:59
+            return when.astimezone(UTC).isoformat(), None
         return value, None
 
 
@@ -207,6 +210,9 @@ class StaffBody(JsonBody):
 
     items: tuple[Item, ...] = ()
     cookie: Literal["required", "none", "optional"] = "required"
+    # The schema's statement of a rule across items that SQL enforces (JSON Schema `anyOf`
+    # branches, one of which a body must match), so the document says all the server refuses.
+    any_of: tuple[dict[str, Any], ...] = field(default=(), hash=False, compare=False)
 
     async def __call__(self, request: Request, settings: Settings) -> Params:
         refuse_foreign_origin(request, settings)
@@ -236,6 +242,8 @@ class StaffBody(JsonBody):
     def amend_schema(self, schema: dict[str, Any]) -> None:
         schema["required"] = [i.key for i in self.items if i.required]
         schema["properties"] = {i.key: i.schema() for i in self.items}
+        if self.any_of:
+            schema["anyOf"] = [dict(branch) for branch in self.any_of]
 
 
 @dataclass(frozen=True)
@@ -271,10 +279,23 @@ class StaffQuery:
 
     def openapi_params(self) -> tuple[dict[str, Any], ...]:
         return tuple(
-            {"name": i.key, "in": "query", "required": i.required, "schema": i.schema()}
+            {"name": i.key, "in": "query", "required": i.required, "schema": _query_schema(i)}
             | ({"description": i.description} if i.description else {})
             for i in self.items
         )
+
+
+def _query_schema(item: Item) -> dict[str, Any]:
+    """An item's schema in a query string, which has no null: an optional one may be absent,
+    and a text one also empty (read as absent, as StaffQuery does); an empty number or flag is
+    refused."""
+    schema = item.schema()
+    if item.required:
+        return schema
+    value: dict[str, Any] = schema["anyOf"][0]
+    if item.kind in ("integer", "boolean"):
+        return value
+    return {"anyOf": [value, {"type": "string", "maxLength": 0}]}
 
 
 STAFF_COOKIE_PARAM: dict[str, Any] = {

@@ -531,7 +531,15 @@ class DoorSyncBody:
             )
         scans = body.get("scans")
         if not isinstance(scans, list):
-            raise invalid_input([field_error("scans", "required", "Falta a lista de leituras. Envia as leituras numa lista.")])
+            raise invalid_input(
+                [
+                    field_error(
+                        "scans",
+                        "required",
+                        "Falta a lista de leituras. Envia as leituras numa lista.",
+                    )
+                ]
+            )
         if len(scans) > MAX_SCANS:
             raise api_error("too_many_scans")
         checked: list[dict[str, Any]] = []

@@ -76,6 +76,11 @@ _EVENT_CREATE = staff.StaffBody(
     ),
 )
 _EVENT_UPDATE = staff.StaffBody((), items=_EVENT_ITEMS)
+# A rule across two fields that JSON Schema cannot state (app._console_event_fields).
+_CLOSES_RULE = (
+    "`guestListClosesAt`, when given, is at most one day after `startsAt` "
+    "(400 `guestListClosesAt` otherwise)."
+)
 _DUPLICATE = staff.StaffBody((), items=(_I("slug", "slug", max_length=80, pattern=staff.SLUG_RE),))
 _QUOTA = staff.StaffBody((), items=(_I("quota", "quota", "integer", minimum=0, maximum=1000000),))
 _PROMOTER_ADD = staff.StaffBody(
@@ -96,6 +101,20 @@ _INVITE = staff.StaffBody(
         _I("email", "email", "email", required=True, max_length=254, pattern=staff.EMAIL_RE),
         _I("role", "role", required=True, choices=("owner", "manager", "promoter")),
         _I("promoterId", "promoter_id", "uuid", pattern=_UUID_RE),
+    ),
+    # a promoter is invited with their promoter, the other roles with none
+    # (api.console_invite_member: 400 promoter_id)
+    any_of=(
+        {
+            "properties": {"role": {"const": "promoter"}, "promoterId": {"type": "string"}},
+            "required": ["promoterId"],
+        },
+        {
+            "properties": {
+                "role": {"enum": ["owner", "manager"]},
+                "promoterId": {"type": "null"},
+            }
+        },
     ),
 )
 _DOOR_LINK = staff.StaffBody(
@@ -303,7 +322,7 @@ ROUTES: tuple[ApiRoute, ...] = (
              "Accept an invite (72 h, single use): a new account's password and name, or an "
              "existing account's own password; sets gl_staff.",
              refusals=(*_BODY, "forbidden", "invite_invalid", "invalid_credentials",
-                       "account_locked", "rate_limited", *_BUSY),
+                       "account_locked", "last_owner", "rate_limited", *_BUSY),
              response_schema="StaffSession", tags=("console",)),
     ApiRoute("POST", "/api/staff/logout", "web_staff_logout", _STAFF_ANY, staff.staff_logged_out,
              "End this staff session server-side and clear its cookie (idempotent).",
@@ -321,12 +340,14 @@ ROUTES: tuple[ApiRoute, ...] = (
              refusals=_SEEN, response_schema="ConsoleEvents", tags=("console",),
              params=(*_COOKIE, *_EVENTS_QUERY.openapi_params())),
     ApiRoute("POST", "/api/console/events", "web_console_event_create", _EVENT_CREATE,
-             staff.console_json, "Create an event (owner or manager).",
+             staff.console_json,
+             "Create an event (owner or manager). " + _CLOSES_RULE,
              refusals=(*_ACT, "slug_taken"), response_schema="ConsoleEvent",
              tags=("console",), params=_COOKIE),
     ApiRoute("POST", "/api/console/events/{event_id}", "web_console_event_update", _EVENT_UPDATE,
              staff.console_json,
-             "Edit an event: every field (absent optional ones become none). Owner or manager.",
+             "Edit an event: every field (absent optional ones become none). Owner or manager. "
+             + _CLOSES_RULE,
              refusals=(*_ACT, "slug_taken", "capacity_below_count"),
              response_schema="ConsoleEvent", tags=("console",), params=_COOKIE),
     ApiRoute("POST", "/api/console/events/{event_id}/close", "web_console_event_close",

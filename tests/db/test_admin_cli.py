@@ -89,6 +89,24 @@ def test_organization_promoters_event(db_url: str, conn: psycopg.Connection) -> 
     assert invite["inviteLink"].startswith("/organizador/convite#")
 
 
+def test_event_start_with_any_iso_offset(db_url: str, conn: psycopg.Connection) -> None:
+    """ISO 8601 offsets run to ±23:59, PostgreSQL's to ±15:59: +17:00 is an instant like any
+    other, not a database error."""
+    made = answer(admin(db_url, "create-organization", "--json", "--name", "Noites de Leste",
+                        "--slug", "leste", "--owner-email", "dona@leste.pt"))  # fmt: skip
+    org = made["organizationId"]
+    event = answer(admin(db_url, "create-event", "--json", "--organization", org,
+                         "--title", "Noite", "--slug", "noite-leste",
+                         "--starts-at", "2030-07-02T16:00+17:00",
+                         "--closes-at", "2030-07-01T20:00-18:30"))  # fmt: skip
+    row = conn.execute(
+        "SELECT starts_at = '2030-07-01T23:00Z', guest_list_closes_at = '2030-07-02T14:30Z' "
+        "FROM app.events WHERE id = %s",
+        (event["eventId"],),
+    ).fetchone()
+    assert row == (True, True)
+
+
 def test_bad_arguments_exit_2(db_url: str) -> None:
     res = admin(db_url, "create-event", "--organization", "x", "--title", "t", "--slug", "s",
                 "--starts-at", "2030-01-01T00:00Z")  # fmt: skip

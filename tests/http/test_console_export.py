@@ -138,6 +138,55 @@ def test_no_cell_starts_a_formula(
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), row
 
 
+def test_names_a_manager_sets_are_neutralized_too(web: LiveServer) -> None:
+    """A promoter's and a team's names are typed by a manager, not by the guest: their cells
+    get the same leading ' as a guest's name."""
+    manager = member(web, web.demo["organizationId"], "manager")
+    org = web.demo["organizationId"]
+    added = manager.post(
+        f"/api/console/organizations/{org}/promoters",
+        json={
+            "slug": f"formula-{secrets.token_hex(3)}",
+            "displayName": HYPERLINK,
+            "teamName": "@SOMA(A1:A9)",
+        },
+    )
+    assert added.status_code == 200, added.text
+    event = str(
+        web.sql(
+            "web_test_create_event",
+            {
+                "organization_id": org,
+                "title": "Fórmulas",
+                "slug": f"formulas-{secrets.token_hex(3)}",
+                "capacity": None,
+                "closes_at": None,
+            },
+        )
+    )
+    assert (
+        web.sql(
+            "web_test_seed_guests",
+            {
+                "event_id": event,
+                "promoter_id": added.json()["id"],
+                "team_id": added.json()["teamId"],
+                "name": "-1+1",
+                "n": 1,
+                "base": next(_base),
+                "inside_every": 1,
+            },
+        )
+        == 1
+    )
+    r = manager.get(f"/api/console/events/{event}/export.csv")
+    manager.close()
+    assert r.status_code == 200, r.text
+    (row,) = rows(r.content)[1:]
+    assert row[:4] == ["'-1+1", row[1], "'" + HYPERLINK, "'@SOMA(A1:A9)"]
+    assert row[1].startswith("'+3519")
+
+
 def test_refusals_are_json_before_any_csv(web: LiveServer, owner: httpx.Client) -> None:
     event = web.demo["eventId"]
     path = f"/api/console/events/{event}/export.csv"
