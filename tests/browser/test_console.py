@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
-from tests.support.database import ROOT, PgServer
-from tests.support.server import LiveServer, live_server
+from tests.support import staff
+from tests.support.database import ROOT
+from tests.support.server import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 JSQR = ROOT / "node_modules" / "jsqr" / "dist" / "jsQR.js"
@@ -37,17 +38,7 @@ PASSWORD = "Consola123"
 HYPERLINK = '=HYPERLINK("http://atacante.example";"Clique")'
 
 
-@pytest.fixture(scope="module")
-def web(
-    pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    with live_server(
-        pg_server,
-        template_db,
-        tmp_path_factory.mktemp("web_console_browser"),
-        settings={"rate_limit_per_minute": "0"},
-    ) as server:
-        yield server
+web = staff.web  # the module's server (tests/support/staff.py)
 
 
 @pytest.fixture(scope="module")

@@ -6,34 +6,20 @@ promoter's quota and an event's minimum age on the guest's own routes."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.database import PgServer
-from tests.support.server import LiveServer, live_server, new_guest, register_body
+from tests.support import staff
+from tests.support.server import LiveServer, new_guest, register_body
 
 PASSWORD = "Consola123"
 ORIGIN = "http://127.0.0.1"  # replaced by the server's own origin in the fixture
 
 
-@pytest.fixture(scope="module")
-def web(
-    pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    with live_server(
-        pg_server,
-        template_db,
-        tmp_path_factory.mktemp("web_console"),
-        settings={"rate_limit_per_minute": "0"},
-    ) as server:
-        yield server
-        log = server.log_text()
-        for secret in server.secrets:
-            assert secret not in log, "a staff token reached the log"
+web = staff.web  # the module's server (tests/support/staff.py)
 
 
 def staff_client(web: LiveServer) -> httpx.Client:

@@ -4,31 +4,18 @@ PostgreSQL unchecked (a 500), and ids of another organization passed in bodies."
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.support.database import PgServer
-from tests.support.server import LiveServer, live_server
+from tests.support import staff
+from tests.support.server import LiveServer
 
 PASSWORD = "Consola123"
 
 
-@pytest.fixture(scope="module")
-def web(
-    pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    with live_server(
-        pg_server,
-        template_db,
-        tmp_path_factory.mktemp("web_console_attacks"),
-        settings={"rate_limit_per_minute": "0"},
-    ) as server:
-        yield server
-        assert "Traceback" not in server.log_text()
+web = staff.web  # the module's server (tests/support/staff.py)
 
 
 def new_org(web: LiveServer) -> tuple[str, httpx.Client]:

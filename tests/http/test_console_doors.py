@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,27 +14,14 @@ import httpx
 import pytest
 
 from guestlist.web.qr import render_link_svg
-from tests.support.database import PgServer
-from tests.support.server import LiveServer, live_server
+from tests.support import staff
+from tests.support.server import LiveServer
 
 PASSWORD = "Consola123"
 MISSING = "00000000-0000-4000-8000-000000000000"
 
 
-@pytest.fixture(scope="module")
-def web(
-    pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    with live_server(
-        pg_server,
-        template_db,
-        tmp_path_factory.mktemp("web_console_doors"),
-        settings={"rate_limit_per_minute": "0"},
-    ) as server:
-        yield server
-        log = server.log_text()
-        for secret in server.secrets:
-            assert secret not in log, "a door or staff token reached the log"
+web = staff.web  # the module's server (tests/support/staff.py)
 
 
 def member(web: LiveServer, org: str, role: str, promoter: str | None = None) -> httpx.Client:

