@@ -4,7 +4,7 @@
 -- offline list (hashes, this event only), erased guests, the rate limit and
 -- privileges.
 BEGIN;
-SELECT plan(86);
+SELECT plan(87);
 \ir 00-fixture.psql
 
 -- --- structure and privileges --------------------------------------------------------------
@@ -119,6 +119,9 @@ SELECT throws_ok(format('SELECT api.door_list(%L)', :'dc'::jsonb ->> 'token'), '
 UPDATE app.events SET starts_at = now() - interval '13 hours' WHERE id = :'ev2';
 SELECT throws_ok(format('SELECT api.door_summary(%L)', :'tx'), 'PT401', NULL,
                  '12 hours after its event started, a link has expired');
+SELECT throws_ok(format('SELECT admin.create_door_link(%L, %L)', :'ev2', 'Tarde'), 'PT409',
+                 'Este evento começou há mais de 12 horas: um link da porta já não abriria. Escolhe um evento por vir.',
+                 'and no new link is made for it: it would never open');
 UPDATE app.events SET starts_at = now() + interval '8 days' WHERE id = :'ev2';
 
 -- --- search: accents, case, prefixes, phone digits; this event only ---------------------------

@@ -344,6 +344,10 @@ BEGIN
   END IF;
   PERFORM app._require_printable('label', v_label);
   SELECT e.starts_at INTO v_starts FROM app.events e WHERE e.id = p_event_id;
+  IF now() >= v_starts + interval '12 hours' THEN
+    -- it would be born expired: say so instead of handing out a link that opens nothing
+    PERFORM app._raise(409, 'event_over', 'Este evento começou há mais de 12 horas: um link da porta já não abriria. Escolhe um evento por vir.');
+  END IF;
   INSERT INTO app.door_links (event_id, label, token_hash)
   VALUES (p_event_id, v_label, sha256(convert_to(v_token, 'UTF8')))
   RETURNING id INTO v_id;
@@ -353,7 +357,8 @@ END
 $$;
 
 -- An operator's door link for any event: app._create_door_link's answer.
--- PT404 event_not_found; PT400 invalid_input.
+-- PT404 event_not_found; PT409 event_over (more than 12 hours after its
+-- start: the link would never open); PT400 invalid_input.
 CREATE OR REPLACE FUNCTION admin.create_door_link(p_event_id uuid, p_label text)
 RETURNS jsonb
 LANGUAGE plpgsql

@@ -78,6 +78,11 @@ CODES: dict[str, tuple[int, str]] = {
         "Este convite já não é válido: foi usado ou expirou. Pede um novo a quem te convidou.",
     ),
     "slug_taken": (409, "Este endereço já está a ser usado. Escolhe outro."),
+    "event_over": (
+        409,
+        "Este evento começou há mais de 12 horas: um link da porta já não abriria. "
+        "Escolhe um evento por vir.",
+    ),
     "last_owner": (
         409,
         "É o único dono da organização. Convida outro dono e tenta de novo.",

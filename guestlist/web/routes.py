@@ -386,7 +386,7 @@ ROUTES: tuple[ApiRoute, ...] = (
              _DOOR_LINK, staff.door_link_created,
              "A door link for a staff phone (owner or manager): its URL /porta/<token> and that "
              "URL's QR code (SVG), answered this once; only the token's hash is kept.",
-             refusals=_ACT, response_schema="ConsoleDoorLink", tags=("console",),
+             refusals=(*_ACT, "event_over"), response_schema="ConsoleDoorLink", tags=("console",),
              params=_COOKIE),
     ApiRoute("POST", "/api/console/doors/{door_id}/revoke", "web_console_door_link_revoke",
              _STAFF_EMPTY, staff.console_json,
