@@ -26,6 +26,22 @@ def load(path: Path) -> dict[str, Any] | None:
         return None
 
 
+LATENCY_HEADER = ["route", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"]
+
+
+def route_trend(route: str) -> str:
+    """k6's duration trend of one tagged route."""
+    return f"http_req_duration{{name:{route}}}"
+
+
+def latency_row(summary: dict[str, Any] | None, label: str, trend: str) -> list[Any]:
+    """A row of LATENCY_HEADER: the label, then the trend's count, p50, p95, p99 and max."""
+    return [
+        label,
+        *(metric(summary, trend, st) for st in ("count", "med", "p(95)", "p(99)", "max")),
+    ]
+
+
 def metric(summary: dict[str, Any] | None, name: str, stat: str, default: Any = None) -> Any:
     if not summary:
         return default

@@ -12,7 +12,7 @@ import psycopg
 from bench.harness.bench import Bench
 from bench.harness.database import bq
 from bench.harness.document import Document, fmt, table
-from bench.harness.results import metric
+from bench.harness.results import LATENCY_HEADER, latency_row, metric, route_trend
 from bench.scenarios import doors_open
 
 NAME = "door"
@@ -160,43 +160,14 @@ def section(doc: Document) -> None:
         ),
         "",
     )
-    rows = []
-    for route in ("check-in", "check-in-retry", "check-in-rescan", "door-summary", "door-list"):
-        d = f"http_req_duration{{name:{route}}}"
-        rows.append(
-            [
-                route,
-                metric(s, d, "count"),
-                metric(s, d, "med"),
-                metric(s, d, "p(95)"),
-                metric(s, d, "p(99)"),
-                metric(s, d, "max"),
-            ]
-        )
-    ttq = "time_to_qr"
-    rows.append(
-        [
-            "doors-open submit→QR",
-            metric(s, ttq, "count"),
-            metric(s, ttq, "med"),
-            metric(s, ttq, "p(95)"),
-            metric(s, ttq, "p(99)"),
-            metric(s, ttq, "max"),
-        ]
-    )
-    for route in ("page", "verify-phone-v2", "qr-svg"):
-        d = f"http_req_duration{{name:{route}}}"
-        rows.append(
-            [
-                f"doors-open {route}",
-                metric(s, d, "count"),
-                metric(s, d, "med"),
-                metric(s, d, "p(95)"),
-                metric(s, d, "p(99)"),
-                metric(s, d, "max"),
-            ]
-        )
-    doc.w(*table(["route", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows), "")
+    door_routes = ("check-in", "check-in-retry", "check-in-rescan", "door-summary", "door-list")
+    rows = [latency_row(s, route, route_trend(route)) for route in door_routes]
+    rows.append(latency_row(s, "doors-open submit→QR", "time_to_qr"))
+    rows += [
+        latency_row(s, f"doors-open {route}", route_trend(route))
+        for route in ("page", "verify-phone-v2", "qr-svg")
+    ]
+    doc.w(*table(LATENCY_HEADER, rows), "")
     started = metric(s, "journeys_started", "count", 0) or 0
     failed = metric(s, "journeys_failed", "count", 0) or 0
     doc.w(
@@ -214,7 +185,7 @@ def section(doc: Document) -> None:
         f"{c['admitted']} admitted, {c['inside']} inside, {c['lost']} lost, "
         f"{c['doubled']} doubled, {c['retry_mismatch']} retries answered differently",
     )
-    ttq_p95 = metric(s, ttq, "p(95)")
+    ttq_p95 = metric(s, "time_to_qr", "p(95)")
     doc.target(
         texts[2],
         None if not started else failed == 0 and ttq_p95 is not None and ttq_p95 < 500,

@@ -9,9 +9,12 @@ from bench.harness.bench import Bench
 from bench.harness.document import Document, fmt, ratio, table
 from bench.harness.results import (
     HELD,
+    LATENCY_HEADER,
     k6_start_offset,
+    latency_row,
     metric,
     read_csv_rows,
+    route_trend,
 )
 from guestlist import demo
 
@@ -175,32 +178,9 @@ def section(doc: Document) -> None:
     if logins:
         rows.append(["registrations resubmitted that logged in (phone_exists)", logins])
     doc.w(*table(["journeys", "value"], rows), "")
-    route_rows = []
-    for route in (*ROUTES, *HELD):
-        d = f"http_req_duration{{name:{route}}}"
-        p95 = metric(s, d, "p(95)")
-        route_rows.append(
-            [
-                route,
-                metric(s, d, "count"),
-                metric(s, d, "med"),
-                p95,
-                metric(s, d, "p(99)"),
-                metric(s, d, "max"),
-            ]
-        )
-    ttq = "time_to_qr"
-    route_rows.append(
-        [
-            "submit→QR (time_to_qr)",
-            metric(s, ttq, "count"),
-            metric(s, ttq, "med"),
-            metric(s, ttq, "p(95)"),
-            metric(s, ttq, "p(99)"),
-            metric(s, ttq, "max"),
-        ]
-    )
-    doc.w(*table(["route", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"], route_rows), "")
+    route_rows = [latency_row(s, route, route_trend(route)) for route in (*ROUTES, *HELD)]
+    route_rows.append(latency_row(s, "submit→QR (time_to_qr)", "time_to_qr"))
+    doc.w(*table(LATENCY_HEADER, route_rows), "")
     doc.w(
         "`register-v2-wait` and `login-v2-wait` are the submits as the page sends them "
         "(`?wait=25`: the answer is held until the job ends) and `status-wait` the long-poll "

@@ -16,7 +16,7 @@ import psycopg
 from bench.harness.bench import Bench
 from bench.harness.database import bq
 from bench.harness.document import Document, fmt, pf, ratio, table
-from bench.harness.results import metric
+from bench.harness.results import LATENCY_HEADER, latency_row, metric, route_trend
 from bench.scenarios import doors_open
 from guestlist.web.console import SECURE_STAFF_COOKIE
 
@@ -137,31 +137,10 @@ def section(doc: Document) -> None:
         + " Its targets are absolute; the ratio is to the bcrypt limit each run measured.",
         "",
     )
-    route_rows = []
-    for route in ("console-guests", "console-figures", "page", "verify-phone-v2", "qr-svg"):
-        d = f"http_req_duration{{name:{route}}}"
-        route_rows.append(
-            [
-                route,
-                metric(s, d, "count"),
-                metric(s, d, "med"),
-                metric(s, d, "p(95)"),
-                metric(s, d, "p(99)"),
-                metric(s, d, "max"),
-            ]
-        )
-    ttq = "time_to_qr"
-    route_rows.append(
-        [
-            "doors-open submit→QR",
-            metric(s, ttq, "count"),
-            metric(s, ttq, "med"),
-            metric(s, ttq, "p(95)"),
-            metric(s, ttq, "p(99)"),
-            metric(s, ttq, "max"),
-        ]
-    )
-    doc.w(*table(["route", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"], route_rows), "")
+    routes = ("console-guests", "console-figures", "page", "verify-phone-v2", "qr-svg")
+    route_rows = [latency_row(s, route, route_trend(route)) for route in routes]
+    route_rows.append(latency_row(s, "doors-open submit→QR", "time_to_qr"))
+    doc.w(*table(LATENCY_HEADER, route_rows), "")
     failures = metric(s, "console_failures", "count", 0) or 0
     doc.w(f"Console requests answered other than 200: {fmt(failures)}.", "")
     doc.jobs_table(meta)
