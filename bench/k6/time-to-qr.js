@@ -1,4 +1,4 @@
-// Time to QR (issue #4): how long from `register-v2` to the page showing the QR code, when
+// Time to QR: how long from `register-v2` to the page showing the QR code, when
 // N people press "register" at the same moment, for each N of LEVELS (1, 20, 100).
 //
 // One k6 scenario per N (`n1`, `n20`, `n100`), one after another (startTime), each

@@ -69,7 +69,7 @@ def ideal_burst_s(n: int, bcrypt_per_s: float, ncpu: int) -> float:
 
 
 def section(doc: Document) -> None:
-    doc.w("## Time to QR: N registrations at the same moment (issue #4)", "")
+    doc.w("## Time to QR: N registrations at the same moment", "")
     name = "time-to-qr"
     meta = doc.meta.get(name)
     doc.use_limits(meta)
