@@ -1,9 +1,10 @@
 -- Queue admission by drain rate: a job is admitted only while the backlog, at
 -- the measured drain rate (or the configured capacity while unmeasured),
--- finishes within queue_hold_seconds; past that PT503 queue_full with a
--- retry_after sized to the backlog. The web role cannot touch the rate row.
+-- finishes within queue_fill_percent of queue_hold_seconds; past that PT503
+-- queue_full with a retry_after sized to the backlog. The web role cannot
+-- touch the rate row.
 BEGIN;
-SELECT plan(15);
+SELECT plan(21);
 \ir 00-fixture.psql
 
 SELECT has_table('app', 'queue_drain_rate', 'the drain rate has its table');
@@ -16,7 +17,15 @@ SELECT throws_ok('SELECT admin.queue_admission()', '42501', NULL,
                  'nor read the admission figures');
 RESET ROLE;
 
--- a hold of 5 s at a prior capacity of 2 jobs/s: 10 pending jobs at most
+SELECT is((admin.queue_admission() ->> 'fillPercent')::int, 70,
+          'by default the backlog may fill 70% of the hold: the rest is the margin');
+SELECT throws_ok($$SELECT admin.set_setting('queue_fill_percent', '9')$$, 'PT400', NULL,
+                 'a fill below 10% is refused');
+SELECT throws_ok($$SELECT admin.set_setting('queue_fill_percent', '101')$$, 'PT400', NULL,
+                 'a fill beyond the hold is refused');
+
+-- a hold of 5 s, all of it admitted, at a prior capacity of 2 jobs/s: 10 pending jobs at most
+SELECT admin.set_setting('queue_fill_percent', '100');
 SELECT admin.set_setting('queue_hold_seconds', '5');
 SELECT admin.set_setting('queue_capacity_per_second', '2');
 SELECT admin.set_setting('queue_rate_window_seconds', '10');
@@ -48,6 +57,14 @@ SELECT is((SELECT (app._admission_retry_after(10))), 1,
           'retry_after: the seconds until the backlog fits the hold again (11 at 2/s: 1 s)');
 SELECT is((SELECT (app._admission_retry_after(40))), 16,
           '… sized to the backlog (41 at 2/s: 16 s past the hold)');
+
+-- half the hold admitted: 2.5 s of work at 2/s, so 5 jobs; the 6th waits until it fits
+SELECT admin.set_setting('queue_fill_percent', '50');
+SELECT is(app._admission_retry_after(4), NULL, 'half the hold: the 5th job fits (2.5 s)');
+SELECT is(app._admission_retry_after(5), 1, '… the 6th does not (3 s at 2/s: 1 s past 2.5 s)');
+SELECT is((admin.queue_admission() ->> 'admits')::int, 5,
+          'admin.queue_admission says how many pending jobs that admits');
+SELECT admin.set_setting('queue_fill_percent', '100');
 
 -- measured over a window backlogged throughout: 4 jobs finished in it → 0.4/s,
 -- below the prior, and that is what counts now

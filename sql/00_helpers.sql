@@ -125,9 +125,13 @@ BEGIN
     WHEN p_key = 'queue_max_depth' THEN
       kind := 'integer'; low := 1; high := 10000000;
     -- queue admission by drain rate (sql/76_queue_admission.sql): how long the page waits
-    -- for a job, the window the rate is measured over, the capacity assumed until measured
+    -- for a job and how much of that the backlog may fill, the window the rate is measured
+    -- over, the capacity assumed until measured
     WHEN p_key = 'queue_hold_seconds' THEN
       kind := 'integer'; low := 1; high := 3600;
+    -- the share of the hold the backlog may fill at the measured rate
+    WHEN p_key = 'queue_fill_percent' THEN
+      kind := 'integer'; low := 10; high := 100;
     WHEN p_key = 'queue_rate_window_seconds' THEN
       kind := 'integer'; low := 1; high := 300;
     WHEN p_key = 'queue_capacity_per_second' THEN

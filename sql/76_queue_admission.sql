@@ -1,6 +1,9 @@
 -- Queue admission by drain rate: a job is admitted only while the backlog,
--- at the rate the workers drain it, finishes within the time the page holds
--- (queue_hold_seconds). The rate is measured over the last
+-- at the rate the workers drain it, finishes within queue_fill_percent of the
+-- time the page holds (queue_hold_seconds): the rest of the hold is the
+-- margin for the rate falling after it was measured (a flood of refusals
+-- takes CPU from the hashes on a shared machine; racing submits read the
+-- same backlog). The rate is measured over the last
 -- queue_rate_window_seconds from the finished jobs (app.guest_jobs_finished_idx);
 -- while the workers have had no backlog to prove their speed on (cold start,
 -- a quiet queue) the configured capacity queue_capacity_per_second is the
@@ -53,9 +56,23 @@ BEGIN
 END
 $$;
 
+-- The seconds of work admission lets the backlog hold: queue_fill_percent of
+-- queue_hold_seconds.
+CREATE OR REPLACE FUNCTION app._admitted_seconds()
+RETURNS numeric
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN app._config_int('queue_hold_seconds', 30)
+         * app._config_int('queue_fill_percent', 70) / 100.0;
+END
+$$;
+
 -- Whether a new job may join `p_pending` pending ones: NULL when the backlog
--- with it drains within queue_hold_seconds at app._drain_rate(), else the
--- seconds to come back after (until it would: sized to the backlog, 1 … 120).
+-- with it drains within queue_fill_percent of queue_hold_seconds at
+-- app._drain_rate(), else the seconds to come back after (until it would:
+-- sized to the backlog, 1 … 120).
 CREATE OR REPLACE FUNCTION app._admission_retry_after(p_pending bigint)
 RETURNS integer
 LANGUAGE plpgsql
@@ -63,19 +80,19 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_rate numeric := app._drain_rate();
-  v_hold integer := app._config_int('queue_hold_seconds', 30);
+  v_fill numeric := app._admitted_seconds();
   v_seconds numeric := (greatest(p_pending, 0) + 1) / v_rate;
 BEGIN
-  IF v_seconds <= v_hold THEN
+  IF v_seconds <= v_fill THEN
     RETURN NULL;
   END IF;
-  RETURN least(120, greatest(1, ceil(v_seconds - v_hold)))::integer;
+  RETURN least(120, greatest(1, ceil(v_seconds - v_fill)))::integer;
 END
 $$;
 
 -- The queue's admission figures for operators and the load monitor: the rate
--- in use, what it was measured from, the hold and how many pending jobs that
--- admits.
+-- in use, what it was measured from, the hold, the share of it admitted and
+-- how many pending jobs that admits.
 CREATE OR REPLACE FUNCTION admin.queue_admission()
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -95,7 +112,8 @@ BEGIN
                           false),
     'backlogSince', v_row.backlog_since,
     'measuredAt', v_row.measured_at, 'holdSeconds', v_hold,
-    'admits', floor(v_rate * v_hold)::bigint,
+    'fillPercent', app._config_int('queue_fill_percent', 70),
+    'admits', floor(v_rate * app._admitted_seconds())::bigint,
     'priorRate', app._config_int('queue_capacity_per_second', 20),
     'windowSeconds', app._config_int('queue_rate_window_seconds', 10));
 END
