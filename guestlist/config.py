@@ -188,6 +188,10 @@ class Settings:
     https: bool = True
     # held answers (?wait) one client key may have at once in this process; 0 = no bound
     long_polls_per_client: int = 20
+    # after the database answered queue_full, this process refuses submits itself for this
+    # long (the same 503, its Retry-After counted down) instead of asking again: under a flood
+    # a refusal then costs no database round trip (0: ask every time)
+    queue_full_memory_seconds: float = 1.0
     run_workers: bool = True  # RUN_WORKERS=0: no workers in the app (`guestlist worker` runs them)
     workers: WorkerSettings = field(default_factory=WorkerSettings)
     # SIGTERM: the whole stop (drain, answers in flight, workers, pool) within this bound
@@ -275,6 +279,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=env.get("LOG_LEVEL", "").strip().lower() or base.log_level,
         https=_flag(env, "HTTPS", base.https),
         long_polls_per_client=_int(env, "LONG_POLLS_PER_CLIENT", base.long_polls_per_client),
+        queue_full_memory_seconds=_number(
+            env, "QUEUE_FULL_MEMORY_SECONDS", base.queue_full_memory_seconds, 0.0, 10.0
+        ),
         run_workers=_flag(env, "RUN_WORKERS", base.run_workers),
         workers=workers,
         shutdown_timeout=shutdown_timeout,

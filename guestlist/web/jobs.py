@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -331,16 +333,59 @@ class HeldPolls:
                 del self._held[key]
 
 
-def submit(route: ApiRoute, held: HeldPolls) -> Answer:
+class QueueFullMemory:
+    """The database's last queue_full answer, repeated by this process for at most
+    QUEUE_FULL_MEMORY_SECONDS (and never past its Retry-After), its Retry-After counted down,
+    without asking the database again. Under a flood most submits are refused, and each refusal
+    asked of SQL (a rate-limit write, the backlog and the drain rate, through the pooler) takes
+    CPU the workers' hashes need: that is what lets overload eat the throughput. The database
+    stays the one judge: the first submit after the memory lapses asks it again, and an
+    admission is only ever decided there."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._refusal: ApiError | None = None
+        self._until = 0.0  # monotonic: when the memory lapses
+        self._retry_at = 0.0  # monotonic: when the refusal's Retry-After ends
+
+    def refusal(self) -> ApiError | None:
+        """The remembered refusal, its Retry-After counted down, or None once it lapsed."""
+        now = time.monotonic()
+        if self._refusal is None or now >= self._until:
+            return None
+        return dataclasses.replace(
+            self._refusal, retry_after=max(1, math.ceil(self._retry_at - now))
+        )
+
+    def remember(self, err: ApiError) -> None:
+        if err.code != "queue_full" or self.seconds <= 0:
+            return
+        now = time.monotonic()
+        retry = err.retry_after or 1
+        self._refusal = dataclasses.replace(err, log_hint=None)
+        self._until = now + min(self.seconds, retry)
+        self._retry_at = now + retry
+
+
+def submit(route: ApiRoute, held: HeldPolls, full: QueueFullMemory) -> Answer:
     """login-v2 / register-v2: read `wait` and the body, ONE call (the enqueue); with a wait,
     hold the answer until the job ends (the queued keys plus the job's status). A client
-    already holding its bound of answers gets the queued answer at once."""
+    already holding its bound of answers gets the queued answer at once. While the queue's
+    last refusal is remembered (`full`), a valid body is refused without the call."""
     assert route.query is not None
 
     async def answer(request: Request, settings: Settings) -> Response:
         wait = read_wait(request)  # a bad wait queues nothing
         params = await route.read(request, settings)
-        result = await db.call(request.state.pool, route.query, params)
+        refused = full.refusal()
+        if refused is not None:
+            raise refused
+        try:
+            result = await db.call(request.state.pool, route.query, params)
+        except Exception as exc:
+            err = from_exception(exc)
+            full.remember(err)
+            raise err from exc
         if wait <= 0:
             return route.respond(request, settings, params, result)
         body = queued_body(params, result)
@@ -380,10 +425,13 @@ def status(held: HeldPolls) -> Answer:
 
 def routes(settings: Settings) -> list[Route]:
     """The Starlette routes of ROUTES (submit, with the optional wait) and STATUS, sharing one
-    bound on held answers per client."""
+    bound on held answers per client and, for the submits, one memory of the queue's refusal
+    (one queue behind both)."""
     held = HeldPolls(settings.long_polls_per_client)
+    full = QueueFullMemory(settings.queue_full_memory_seconds)
     out = [
-        Route(r.path, ApiEndpoint(r, settings, submit(r, held)), methods=[r.method]) for r in ROUTES
+        Route(r.path, ApiEndpoint(r, settings, submit(r, held, full)), methods=[r.method])
+        for r in ROUTES
     ]
     out.append(Route(STATUS_PATH, ApiEndpoint(STATUS, settings, status(held)), methods=["GET"]))
     return out

@@ -7,6 +7,7 @@ accepted job is done, exactly once. The per-job times are reported, not asserted
 from __future__ import annotations
 
 import statistics
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,3 +89,47 @@ def test_a_flood_is_refused_with_retry_after_and_what_is_accepted_is_done(
             f"admission: {len(accepted)} accepted, {len(refused)} refused of {FLOOD}; "
             f"submit→done median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s"
         )
+
+
+def test_a_refused_queue_is_remembered_briefly_and_then_asked_again(
+    pg_server: PgServer, template_db: str, tmp_path: Path
+) -> None:
+    """After SQL answers queue_full, the process repeats that refusal itself (no database round
+    trip) for QUEUE_FULL_MEMORY_SECONDS, its Retry-After counted down; a bad body still gets its
+    400; once the memory lapses the database is asked again and admits. Shown by lifting the
+    limit in the database right after the refusal: only a process that did not ask still
+    refuses."""
+    memory = 3.0
+    with live_server(
+        pg_server,
+        template_db,
+        tmp_path,
+        settings={**UNLIMITED, "queue_hold_seconds": "3600", "queue_fill_percent": "100"},
+        RUN_WORKERS="0",  # the backlog stays where the test puts it
+        QUEUE_FULL_MEMORY_SECONDS=str(memory),
+    ) as server:
+        for _ in range(20):
+            assert _submit(server)[0].status_code == 200
+        # 20 pending at the prior 20/s: 1.05 s of work with one more; a hold of 1 s refuses it
+        server.sql("web_test_set_setting", {"key": "queue_capacity_per_second", "value": "1"})
+        server.sql("web_test_set_setting", {"key": "queue_hold_seconds", "value": "1"})
+        first, _ = _submit(server)
+        refused_at = time.monotonic()
+        assert first.status_code == 503 and first.json()["code"] == "queue_full", first.text
+        asked = int(first.headers["Retry-After"])
+        assert asked == 20, "21 jobs at 1/s: 20 s past the 1-s hold"
+
+        server.sql("web_test_set_setting", {"key": "queue_hold_seconds", "value": "3600"})
+        again, _ = _submit(server)
+        remembered = time.monotonic() - refused_at
+        assert remembered < memory, "the machine was too slow to see the memory"
+        assert again.status_code == 503, "the memory answers: the database was not asked"
+        assert again.json() == {**first.json(), "retry_after": again.json()["retry_after"]}
+        assert asked - 1 - remembered <= int(again.headers["Retry-After"]) <= asked
+        with server.client() as client:
+            bad = client.post("/api/guest/register-v2", json={"phone": "+351"})
+        assert bad.status_code == 400, "validation comes before the memory"
+
+        time.sleep(max(0.0, memory - (time.monotonic() - refused_at)) + 0.2)
+        later, _ = _submit(server)
+        assert later.status_code == 200, "the memory lapsed: the database admits again"
