@@ -7,7 +7,8 @@
 //                                or POST /api/guest/login-v2?wait=25 (the rest, an existing
 //                                account), as the page does: the answer is held until the job ends
 //   5. waits for the QR code     GET  /api/guest/status/{jobId}?wait=25, if the job has not ended
-//      (4 and 5 as the page makes them, retries included: lib.js submitLikePage)
+//      (4 and 5 as the page makes them, retries included: lib.js submitLikePage; 6 too:
+//      qrImageLikePage)
 //   6. sees it                   GET  /api/guest/qr/{qr_code}.svg
 // Custom metrics: time_to_qr (submit sent → the guest pass received, retries' waits included),
 // journeys_started / journeys_completed / journeys_failed (+ journey_failures{step}: a journey
@@ -21,7 +22,7 @@ import http from 'k6/http';
 import { Counter, Trend } from 'k6/metrics';
 import {
   BASE_URL, JSON_HEADERS, PASSWORD, RETRY_REASONS, demoIds, env, existingPhone, newPhone, num,
-  safeJson, secs, submitLikePage,
+  qrImageLikePage, safeJson, secs, submitLikePage,
 } from './lib.js';
 
 const PEOPLE = num('PEOPLE', 500);
@@ -125,7 +126,7 @@ export default function () {
   }
   timeToQr.add(Date.now() - t0, { kind: route });
 
-  const svg = http.get(`${BASE_URL}/api/guest/qr/${qr}.svg`, { tags: { name: 'qr-svg' } });
+  const svg = qrImageLikePage(qr, { name: 'qr-svg' });
   if (!check(svg, { 'qr svg 200': (r) => r.status === 200 })) return fail('qr');
 
   completed.add(1);

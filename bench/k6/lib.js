@@ -137,10 +137,12 @@ export const RETRY_MAX_S = 8;
 export const GIVE_UP_S = 600;
 export const POLL_DEADLINE_S = 120;
 // page_retries' reasons: a lost answer (network, http_502/503/504, job_expired, job_not_found),
-// a busy submit waited out (queue_full, unavailable), a poll asked again (poll_<status>)
+// a busy submit waited out (queue_full, unavailable), a poll asked again (poll_<status>), the
+// QR image asked again (qr_<status>)
 export const RETRY_REASONS = [
   'network', 'http_502', 'http_503', 'http_504', 'job_expired', 'job_not_found', 'queue_full',
-  'unavailable', 'poll_0', 'poll_429', 'poll_500', 'poll_503',
+  'unavailable', 'poll_0', 'poll_429', 'poll_500', 'poll_503', 'qr_0', 'qr_502', 'qr_503',
+  'qr_504',
 ];
 
 export const pageRetries = new Counter('page_retries');
@@ -255,5 +257,20 @@ export function submitLikePage(route, body, waitSeconds, tags) {
       return Object.assign(login.ok ? login : answer, { resubmits: resubmits + login.resubmits });
     }
     return Object.assign(answer, { resubmits });
+  }
+}
+
+// QR_IMAGE_RETRIES in guest.js: the image the page shows, asked again 1, 2, 4 and 8 s after an
+// answer lost or refused by a server that could not answer (no response, 502/503/504).
+export const QR_IMAGE_RETRIES = 4;
+
+// GET the QR image as the page's <img> does (tagged `tags`); the last answer.
+export function qrImageLikePage(qrCode, tags) {
+  for (let tries = 0; ; tries += 1) {
+    const res = http.get(`${BASE_URL}/api/guest/qr/${qrCode}.svg`, { tags });
+    const lost = res.status === 0 || res.status === 502 || res.status === 503 || res.status === 504;
+    if (!lost || tries >= QR_IMAGE_RETRIES) return res;
+    pageRetries.add(1, { reason: `qr_${res.status}` });
+    sleep(2 ** tries);
   }
 }

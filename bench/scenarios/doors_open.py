@@ -33,6 +33,10 @@ RETRY_REASONS = (
     "poll_429",
     "poll_500",
     "poll_503",
+    "qr_0",
+    "qr_502",
+    "qr_503",
+    "qr_504",
 )
 # the routes judged at p95 < 100 ms (the submits wait for their job by design: HELD)
 ROUTES = ("page", "verify-phone-v2", "qr-svg")

@@ -67,13 +67,14 @@ def fill_registration(page: Any, server: LiveServer, guest: dict[str, str]) -> N
 
 
 def registers_with(
-    browser: Any, server: LiveServer, routes: dict[str, Callable[[Any], None]]
+    browser: Any, server: LiveServer, routes: dict[str, Callable[[Any], None]], **context: Any
 ) -> tuple[Any, list[str]]:
-    """A new device registering a new guest while each handler of `routes` answers the
-    requests to its pattern; the page after the submit and the paths it asked for."""
+    """A new device (`context`: its options) registering a new guest while each handler of
+    `routes` answers the requests to its pattern; the page after the submit and the paths it
+    asked for."""
     guest = new_guest(firstName="Rita")
     server.remember(guest)
-    context = browser.new_context(locale="pt-PT")
+    context = browser.new_context(locale="pt-PT", **context)
     page = context.new_page()
     paths: list[str] = []
     page.on("request", lambda request: paths.append(request.url.removeprefix(server.base_url)))
@@ -84,9 +85,10 @@ def registers_with(
     return page, paths
 
 
-def once(answer: Callable[[Any], None]) -> Callable[[Any], None]:
-    """A route handler: `answer` for the first request, the server for the rest."""
-    left = {"n": 1}
+def once(answer: Callable[[Any], None], times: int = 1) -> Callable[[Any], None]:
+    """A route handler: `answer` for the first request (or `times` requests), the server for
+    the rest."""
+    left = {"n": times}
 
     def handler(route: Any) -> None:
         if left["n"] <= 0:
@@ -183,4 +185,32 @@ def test_every_resubmit_lost_keeps_the_form_and_says_what_to_do(
     page.unroute(SUBMIT)
     page.click("#form-register button[type=submit]")
     shows_the_pass(page)
+    page.context.close()
+
+
+def test_a_qr_image_the_server_could_not_answer_is_asked_again(
+    browser: Any, server: LiveServer
+) -> None:
+    """The QR image is a GET the browser makes by itself: answered 503 twice (an instance
+    restarting, the database failing over), the page asks again and the code is shown, not a
+    broken image. (The service worker is blocked: this is the page's own retry.)"""
+    from playwright.sync_api import expect
+
+    def unavailable(route: Any) -> None:
+        body = {"success": False, "code": "unavailable", "error": "Indisponível."}
+        route.fulfill(status=503, headers={"Retry-After": "1"}, body=json.dumps(body))
+
+    qr_paths = "**/api/guest/qr/*"
+    page, paths = registers_with(
+        browser, server, {qr_paths: once(unavailable, times=2)}, service_workers="block"
+    )
+    expect(page.locator("#step-qr")).to_be_visible(timeout=30000)
+    page.wait_for_function(
+        "() => { const i = document.getElementById('qr-image');"
+        " return i.complete && i.naturalWidth > 0; }",
+        timeout=20000,
+    )
+    image_paths = [p for p in paths if p.startswith("/api/guest/qr/")]
+    assert len(image_paths) >= 3, image_paths
+    assert page.locator("#alert").is_hidden()
     page.context.close()

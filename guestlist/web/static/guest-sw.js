@@ -56,13 +56,17 @@ async function networkFirst(request, timeoutMs) {
   return Promise.race([fromNetwork.catch(() => cached), timeout]);
 }
 
-// The QR image of the pass this device keeps: from the network when there is one, else the copy
-// the page stored beside the pass. Other codes are never cached.
+// The QR image of the pass this device keeps: from the network when there is one, else (no
+// network, or a 5xx) the copy the page stored beside the pass. Other codes are never cached.
 async function qrImage(request) {
+  const kept = () => caches.open(PASS).then((cache) => cache.match(request, { ignoreSearch: true }));
   try {
-    return await fetch(request);
+    const response = await fetch(request);
+    // a server that cannot answer now (restarting, failing over): the kept copy if there is one
+    if (response.status >= 500) return (await kept()) || response;
+    return response;
   } catch (err) {
-    const cached = await caches.open(PASS).then((cache) => cache.match(request));
+    const cached = await kept();
     if (cached) return cached;
     throw err;
   }

@@ -793,6 +793,26 @@
     }
   }
 
+  // The QR image is a GET the browser makes by itself: one that fails (an instance restarting,
+  // the database failing over) is asked again 1, 2, 4 and 8 s later, so the guest is not left
+  // with a broken image of the code they came for.
+  const QR_IMAGE_RETRIES = 4;
+
+  function showQrImage(url) {
+    const image = $('qr-image');
+    let tries = 0;
+    image.onerror = () => {
+      if (tries >= QR_IMAGE_RETRIES) return;
+      const wait = 1000 * 2 ** tries;
+      tries += 1;
+      setTimeout(() => {
+        if (image.dataset.src === url) image.src = `${url}?tentativa=${tries}`;
+      }, wait);
+    };
+    image.dataset.src = url;
+    image.src = url;
+  }
+
   // source: 'signin' (a login or registration just now: a new session), 'session' (the
   // device's session, from the server) or 'kept' (this device's copy, without signal)
   function showQr(pass, source) {
@@ -802,7 +822,7 @@
       ? `${pass.first_name}, estás na lista!`
       : 'Estás na lista!';
     $('qr-event').textContent = event.title || '';
-    $('qr-image').src = url;
+    showQrImage(url);
     state.pass = Object.assign({}, pass, { event });
     state.signedIn = true;
     state.holder = false;
