@@ -2,7 +2,7 @@
 # The bench: does the system keep its promise (500+ people at once, p95 < 100 ms, 500+
 # registrations a minute, 99.9% success) on this machine? See bench/README.md.
 #
-#   bench/run.sh [--quick | --smoke] [--out DIR] [--overload-peak N] [--pool-max N] [--keep-db]
+#   bench/run.sh [--quick | --smoke] [--out DIR] [--overload-peak N] [--no-carry] [--pool-max N] [--keep-db]
 #                [--cluster [--cluster-event KIND@SECONDS]] [scenario ...]
 #   scenarios: limits verify-phone saturation time-to-qr doors-open door overload (alias: seed),
 #              console, organizers, scaling (--cluster only)

@@ -196,6 +196,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="people of doors-open (and of the doors-open beside the door scenario) instead "
         "of the mode's 500: the seed's mega event is 1000",
     )
+    p.add_argument(
+        "--no-carry",
+        action="store_true",
+        help="overload: the seed's own 500 users only, not also the run scaled to the peak "
+        "this machine can carry (overload-carry)",
+    )
     p.add_argument("--no-report", action="store_true", help="skip report.py at the end")
     p.add_argument(
         "scenarios",
@@ -229,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     mode = MODES[args.mode]
     if args.people:
         mode = dataclasses.replace(mode, doors_people=args.people)
+    if args.no_carry:
+        mode = dataclasses.replace(mode, overload_carry=False)
     out = (args.out or default_out(args.mode)).resolve()
     out.mkdir(parents=True, exist_ok=True)
 

@@ -31,7 +31,7 @@ from bench.harness.database import BENCH_SETTINGS, BenchDatabases, bq, resolve_b
 from bench.harness.k6 import K6_DIR, TREND_STATS, RunResult, find_k6
 from bench.harness.machine import app_env_value, loadavg, machine_busy
 from bench.harness.modes import Mode
-from bench.harness.pollers import Probe, QueuePoller
+from bench.harness.pollers import CpuPoller, Probe, QueuePoller
 from bench.harness.servers import Server, free_port, http_call
 from guestlist import demo, migrate
 
@@ -499,6 +499,7 @@ class Bench:
         t0 = time.time()
         meta["t0_epoch"] = t0
         poller = QueuePoller(url, t0, reconnect=self.cluster is not None).start()
+        cpu = CpuPoller(t0).start()
         prober = Probe(app.base, t0).start() if probe else None
         db_cpu0 = self.pg.cpu_seconds()
         event = self.cluster.schedule(self.cluster_event, t0) if self.cluster else None
@@ -520,6 +521,7 @@ class Bench:
                 meta["postgres_cpu_s"] = round(db_cpu1 - db_cpu0, 2)
         finally:
             poller.stop(self.raw / f"{name}.queue.csv")
+            cpu.stop(self.raw / f"{name}.cpu.csv")
             if prober is not None:
                 prober.stop(self.raw / f"{name}.probe.csv")
         meta["queue_poller_error"] = poller.error
@@ -532,6 +534,7 @@ class Bench:
         meta["app_cpu_s"] = app.cpu_used()
         meta["admin_metrics"] = self.admin_metrics(app)
         meta["queue_csv"] = f"raw/{name}.queue.csv"
+        meta["cpu_csv"] = f"raw/{name}.cpu.csv"
         if prober is not None:
             meta["probe_csv"] = f"raw/{name}.probe.csv"
         meta["app_settings"] = {

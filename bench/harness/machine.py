@@ -24,6 +24,27 @@ def proc_cpu_seconds(pid: int) -> float | None:
     return cpu.user + cpu.system + cpu.children_user + cpu.children_system
 
 
+# The parts of the system a process belongs to, for CPU per tier (pollers.CpuPoller).
+TIERS = ("PostgreSQL", "app", "workers", "HAProxy", "pgbouncer", "k6", "other")
+
+
+def process_tier(name: str, cmdline: list[str]) -> str:
+    """The tier of a process from its name and command line: PostgreSQL's processes (the
+    cluster's and the machine's), the app (`guestlist serve`, app.py, uvicorn), standalone
+    workers (`guestlist worker`), HAProxy, pgbouncer, k6, or other (the bench itself, the
+    machine's services)."""
+    line = " ".join(cmdline)
+    if name in ("postgres", "postmaster") or line.startswith("postgres:"):
+        return "PostgreSQL"
+    if name in ("haproxy", "pgbouncer", "k6"):
+        return {"haproxy": "HAProxy", "pgbouncer": "pgbouncer", "k6": "k6"}[name]
+    if "guestlist" in line and " worker" in line:
+        return "workers"
+    if ("guestlist" in line and " serve" in line) or "app.py" in line or "uvicorn" in line:
+        return "app"
+    return "other"
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot."""
     cpu = psutil.cpu_times()

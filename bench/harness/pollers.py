@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 
 from bench.harness.database import bq
+from bench.harness.machine import TIERS, process_tier
 from bench.harness.servers import http_call
 
 
@@ -98,3 +100,54 @@ class Probe:
             f.write("t,status,ms\n")
             for t, s, ms in self.rows:
                 f.write(f"{t},{s},{ms}\n")
+
+
+class CpuPoller:
+    """Every second: the CPU seconds each tier of the machine has used since the poller
+    started (machine.process_tier: PostgreSQL, app, workers, HAProxy, pgbouncer, k6, other),
+    summed over its processes, those that started meanwhile included. A process that ends
+    between two polls loses its last second at most."""
+
+    def __init__(self, t0: float):
+        self.t0 = t0
+        self.rows: list[tuple[float, dict[str, float]]] = []
+        # (pid, start time: a reused pid is another process) → (tier, CPU at first sight, now)
+        self._seen: dict[tuple[int, float], tuple[str, float, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> CpuPoller:
+        self._poll(baseline=True)  # what the processes used before does not count
+        self._thread.start()
+        return self
+
+    def _poll(self, baseline: bool = False) -> dict[str, float]:
+        used = dict.fromkeys(TIERS, 0.0)
+        for proc in psutil.process_iter(["name", "cmdline", "cpu_times", "create_time"]):
+            info = proc.info
+            cpu = info.get("cpu_times")
+            if cpu is None:
+                continue
+            key = (proc.pid, info.get("create_time") or 0.0)
+            now = cpu.user + cpu.system
+            tier, first, _ = self._seen.get(key) or (
+                process_tier(info.get("name") or "", info.get("cmdline") or []),
+                now if baseline else 0.0,
+                now,
+            )
+            self._seen[key] = (tier, first, now)
+        for tier, first, last in self._seen.values():
+            used[tier] += last - first
+        return used
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.rows.append((round(time.time() - self.t0, 3), self._poll()))
+
+    def stop(self, path: Path) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        with path.open("w") as f:
+            f.write(",".join(("t", *TIERS)) + "\n")
+            for t, used in self.rows:
+                f.write(",".join((str(t), *(f"{used[k]:.2f}" for k in TIERS))) + "\n")

@@ -13,6 +13,7 @@ from typing import Any
 from bench.harness import BenchError
 from bench.harness.bench import Bench
 from bench.harness.document import Document, fmt, ratio, table
+from bench.harness.machine import TIERS
 from bench.harness.results import (
     k6_start_offset,
     metric,
@@ -87,22 +88,63 @@ def derived(name: str, meta: dict[str, Any], out: Path) -> dict[str, Any]:
     return {
         "recovery": seed_recovery(meta, out, name),
         "peak_completions_per_s": peak_completions(meta, out, name),
+        "peak_cpu": peak_cpu(meta, out, name),
         "demand_peak": peak_rate(raw_series(raw_path, t0 * 1000 if t0 else None)["submits"])
         if raw_path.exists()
         else None,
     }
 
 
+def peak_window(meta: dict[str, Any], out: Path, name: str) -> tuple[float, float]:
+    """Seconds from the runner's t0 while the peak's users are all there."""
+    scale = meta.get("time_scale") or 1.0
+    offset = k6_start_offset(out, name, meta)
+    return offset + SEED_PEAK_START_S * scale, offset + SEED_PEAK_END_S * scale
+
+
 def peak_completions(meta: dict[str, Any], out: Path, name: str) -> float | None:
     """Jobs finished a second while the peak's users are all there (the queue timeline)."""
     rows = read_csv_rows(out / meta.get("queue_csv", "-"))
-    if not rows:
+    start, end = peak_window(meta, out, name)
+    if not rows or end <= start:
         return None
-    scale = meta.get("time_scale") or 1.0
-    offset = k6_start_offset(out, name, meta)
-    start, end = offset + SEED_PEAK_START_S * scale, offset + SEED_PEAK_END_S * scale
     finished = sum(r["finished"] for r in rows if start < r["t"] <= end)
-    return round(finished / (end - start), 2) if end > start else None
+    return round(finished / (end - start), 2)
+
+
+def peak_cpu(meta: dict[str, Any], out: Path, name: str) -> dict[str, float] | None:
+    """CPUs each tier kept busy while the peak's users are all there (the CPU timeline:
+    pollers.CpuPoller), or None without one."""
+    rows = read_csv_rows(out / meta.get("cpu_csv", "-"))
+    start, end = peak_window(meta, out, name)
+    inside = [r for r in rows if start <= r["t"] <= end]
+    if len(inside) < 2:
+        return None
+    first, last = inside[0], inside[-1]
+    seconds = last["t"] - first["t"]
+    return {k: round((last[k] - first[k]) / seconds, 2) for k in TIERS if k in first}
+
+
+def cpu_rows(doc: Document, meta: dict[str, Any], kept: dict[str, Any]) -> list[list[Any]]:
+    """The peak's CPU per tier, the hashes' share of PostgreSQL's estimated from the bcrypt
+    limit (its pgbench clients keep every CPU hashing: one hash costs CPUs ÷ limit seconds)."""
+    cpu, completions, ncpu = (
+        kept.get("peak_cpu"),
+        kept.get("peak_completions_per_s"),
+        meta.get("ncpu"),
+    )
+    if not cpu:
+        return []
+    rows: list[list[Any]] = [
+        ["CPUs busy while the peak's users are all there, by tier", fmt(sum(cpu.values()))]
+    ]
+    for tier, used in sorted(cpu.items(), key=lambda kv: -kv[1]):
+        rows.append([f"… {tier}", fmt(used)])
+        if tier == "PostgreSQL" and doc.bcrypt and ncpu and completions is not None:
+            hashes = completions * ncpu / doc.bcrypt
+            label = "… … of which the hashes (jobs finished/s x CPUs ÷ bcrypt limit)"
+            rows.append([label, fmt(hashes)])
+    return rows
 
 
 def seed_recovery(meta: dict[str, Any], out: Path, name: str) -> dict[str, Any]:
@@ -247,6 +289,7 @@ def section(doc: Document, name: str) -> None:
             "jobs finished/s while the peak's users are all there",
             kept.get("peak_completions_per_s"),
         ],
+        *cpu_rows(doc, meta, kept),
         ["peak submits/s (best 10 s)", demand],
         ["… ÷ bcrypt limit (how much bcrypt the peak asks for)", ratio(demand, doc.bcrypt)],
         ["probe (1 phone check/s): non-200 answers", rec.get("probe_non_200")],
