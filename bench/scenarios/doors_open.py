@@ -13,6 +13,8 @@ from bench.harness.results import (
     k6_start_offset,
     latency_row,
     metric,
+    pct,
+    raw_series,
     read_csv_rows,
     route_trend,
 )
@@ -40,6 +42,10 @@ RETRY_REASONS = (
 )
 # the routes judged at p95 < 100 ms (the submits wait for their job by design: HELD)
 ROUTES = ("page", "verify-phone-v2", "qr-svg")
+# "during" a cluster event (bench/run.sh --cluster-event): from its start to this long after
+# its end; the fast routes are judged on the run's other seconds
+EVENT_TAIL_S = 5
+EVENT_TARGET = "doors-open: p95 < 100 ms on the fast routes outside a cluster event's seconds"
 
 
 def run(bench: Bench) -> None:
@@ -93,7 +99,59 @@ def derived(name: str, meta: dict[str, Any], out: Path) -> dict[str, Any]:
     """The figures the section reads from raw/ (not kept in git), computed while raw/ is there:
     the runner stores them in the scenario's meta, so the report can be made again later (on a
     clone, beside newer runs of other scenarios) without raw/."""
-    return {"completion_rate": doors_completion_rate(meta, out, name)}
+    return {
+        "completion_rate": doors_completion_rate(meta, out, name),
+        "event_latency": event_latency(meta, out, name),
+    }
+
+
+def event_latency(meta: dict[str, Any], out: Path, name: str) -> dict[str, Any] | None:
+    """With cluster events: each fast route's p95 over the seconds outside the events and
+    during them (start → EVENT_TAIL_S after the end), from the per-request k6 data."""
+    events = meta.get("cluster_events") or []
+    raw = out / "raw" / f"{name}.csv.gz"
+    if not events or not raw.exists() or not meta.get("t0_epoch"):
+        return None
+    spans = [(e["start_s"], (e.get("end_s") or e["start_s"]) + EVENT_TAIL_S) for e in events]
+    series = raw_series(raw, meta["t0_epoch"] * 1000)["lat_by_name"]
+    routes: dict[str, Any] = {}
+    for route in ROUTES:
+        during: list[float] = []
+        outside: list[float] = []
+        for sec, values in series.get(route, {}).items():
+            (during if any(a <= sec <= b for a, b in spans) else outside).extend(values)
+        routes[route] = {
+            "outside_p95": round(pct(outside, 95), 1) if outside else None,
+            "during_p95": round(pct(during, 95), 1) if during else None,
+            "during_requests": len(during),
+        }
+    return {"spans": spans, "routes": routes}
+
+
+def event_section(doc: Document, kept: dict[str, Any]) -> tuple[bool | None, str] | None:
+    """The fast routes outside and during the run's cluster events; their target as judged
+    (EVENT_TARGET), or None without an event."""
+    ev = kept.get("event_latency")
+    if not ev:
+        return None
+    spans = ", ".join(f"{a:.0f} to {b:.0f} s" for a, b in ev["spans"])
+    rows = [
+        [r, fmt(v["outside_p95"]), fmt(v["during_p95"]), v["during_requests"]]
+        for r, v in ev["routes"].items()
+    ]
+    doc.w(
+        f"Fast routes around the cluster event (during = {spans}: from its start to "
+        f"{EVENT_TAIL_S} s after its end):",
+        "",
+        *table(["route", "p95 outside, ms", "p95 during, ms", "requests during"], rows),
+        "",
+    )
+    outside = [(r, v["outside_p95"]) for r, v in ev["routes"].items() if v["outside_p95"]]
+    bad = [f"{r} {fmt(p)} ms" for r, p in outside if p >= 100]
+    return (
+        None if not outside else not bad,
+        "; ".join(bad) or "outside: " + ", ".join(f"{r} {fmt(p)}" for r, p in outside),
+    )
 
 
 TARGETS = (
@@ -192,7 +250,10 @@ def section(doc: Document) -> None:
         "time is judged as submit→QR.",
         "",
     )
+    around_event = event_section(doc, meta.get("derived") or derived(name, meta, doc.out))
     doc.jobs_table(meta)
     doc.plots(name, meta)
     for text, (ok, detail) in zip(texts, judged(doc, name, meta), strict=True):
         doc.target(text, ok, detail)
+    if around_event is not None:
+        doc.target(EVENT_TARGET, *around_event)

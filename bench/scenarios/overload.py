@@ -138,12 +138,24 @@ def cpu_rows(doc: Document, meta: dict[str, Any], kept: dict[str, Any]) -> list[
     rows: list[list[Any]] = [
         ["CPUs busy while the peak's users are all there, by tier", fmt(sum(cpu.values()))]
     ]
+    hashes = completions * ncpu / doc.bcrypt if doc.bcrypt and ncpu and completions else None
     for tier, used in sorted(cpu.items(), key=lambda kv: -kv[1]):
         rows.append([f"… {tier}", fmt(used)])
-        if tier == "PostgreSQL" and doc.bcrypt and ncpu and completions is not None:
-            hashes = completions * ncpu / doc.bcrypt
+        if tier == "PostgreSQL" and hashes is not None:
             label = "… … of which the hashes (jobs finished/s x CPUs ÷ bcrypt limit)"
             rows.append([label, fmt(hashes)])
+    if hashes is not None:
+        # what the requests of the peak (k6's included) left to hash with, and what it allows
+        left = ncpu - (sum(cpu.values()) - hashes)
+        most = left * doc.bcrypt / ncpu
+        _, base, base_name = peak_vs_saturation(doc, kept)
+        rows.append(["CPUs everything but the hashes left to them", fmt(left)])
+        rows.append(
+            [
+                "… the most jobs/s that lets finish (x bcrypt limit ÷ CPUs)",
+                f"{fmt(most)} = {ratio(most, base)} {base_name}",
+            ]
+        )
     return rows
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from bench import report
-from bench.harness import limits
-from bench.scenarios import saturation
+from bench.harness import limits, machine
+from bench.scenarios import doors_open, overload, saturation
 
 TARGET = "saturation: sustained completions ≥ 0.9 x the bcrypt limit"
 RUN = "2026-11-30T08:05:36+00:00"
@@ -209,3 +209,82 @@ def test_sync_cost_section_shows_both_commit_modes_and_their_ratio(tmp_path: Pat
 def test_no_sync_cost_section_when_it_did_not_run(tmp_path: Path) -> None:
     _write(tmp_path / "meta-limits.json", {"scenario": "limits", "run_started": RUN, "ok": True})
     assert "## Synchronous replication" not in report.Report(tmp_path).build()
+
+
+def test_fast_routes_are_judged_outside_a_cluster_events_seconds(tmp_path: Path) -> None:
+    """doors-open with a cluster event from 40 s to 42 s: the fast routes' p95 is split into
+    the seconds outside it and those during it (to 5 s after its end); the target judges the
+    outside only, and fails when the outside is slow too."""
+    t0 = 1_796_000_000.0
+
+    def run(outside_ms: float) -> list[tuple[bool | None, str]]:
+        out = tmp_path / f"out{outside_ms:g}"
+        (out / "raw").mkdir(parents=True)
+        lines = ["metric_name,timestamp,metric_value,name,extra_tags"]
+        for sec in range(100):
+            slow = 40 <= sec <= 47
+            for route in doors_open.ROUTES:
+                ms = 900.0 if slow else outside_ms
+                lines.append(f"http_req_duration,{(t0 + sec + 0.5) * 1000:.0f},{ms},{route},")
+        with gzip.open(out / "raw" / "doors-open.csv.gz", "wt") as f:
+            f.write("\n".join(lines) + "\n")
+        meta = {"t0_epoch": t0, "cluster_events": [{"event": "restart", "start_s": 40.0,
+                                                    "end_s": 42.0}]}  # fmt: skip
+        kept = {"event_latency": doors_open.event_latency(meta, out, "doors-open")}
+        r = report.Report(out)
+        verdict = doors_open.event_section(r, kept)
+        assert verdict is not None
+        routes = kept["event_latency"]["routes"]
+        assert {v["during_p95"] for v in routes.values()} == {900.0}
+        assert {v["during_requests"] for v in routes.values()} == {8}  # seconds 40 … 47
+        assert {v["outside_p95"] for v in routes.values()} == {outside_ms}
+        return [verdict]
+
+    assert run(20.0)[0][0] is True
+    ok, detail = run(150.0)[0]
+    assert ok is False and "qr-svg 150.0 ms" in detail
+    assert doors_open.event_latency({"t0_epoch": t0}, tmp_path, "doors-open") is None
+
+
+def test_the_peaks_cpu_by_tier_and_what_it_left_to_the_hashes(tmp_path: Path) -> None:
+    """overload's peak (quick: 60 s to 97.5 s of the seed's stages x 0.125): the CPU timeline
+    gives each tier's CPUs over the window; the hashes' share is the jobs finished x CPUs ÷
+    the bcrypt limit, and what the other tiers left them bounds the jobs/s the peak allows."""
+    (tmp_path / "raw").mkdir()
+    tiers = ("PostgreSQL", "app", "workers", "HAProxy", "pgbouncer", "k6", "other")
+    use = {"PostgreSQL": 1.4, "app": 0.3, "k6": 0.2, "other": 0.1}
+    rows = [",".join(("t", *tiers))]
+    for t in range(0, 121):
+        rows.append(",".join((str(t), *(f"{use.get(k, 0.0) * t:.2f}" for k in tiers))))
+    (tmp_path / "raw" / "overload.cpu.csv").write_text("\n".join(rows) + "\n")
+    queue = ["t,pending,finished"] + [f"{t},100,20" for t in range(0, 121)]
+    (tmp_path / "raw" / "overload.queue.csv").write_text("\n".join(queue) + "\n")
+    meta = {"time_scale": 0.125, "cpu_csv": "raw/overload.cpu.csv", "ncpu": 2,
+            "queue_csv": "raw/overload.queue.csv"}  # fmt: skip
+    cpu = overload.peak_cpu(meta, tmp_path, "overload")
+    assert cpu is not None
+    assert cpu["PostgreSQL"] == pytest.approx(1.4) and cpu["k6"] == pytest.approx(0.2)
+    kept = {"peak_cpu": cpu, "peak_completions_per_s": 20.0}
+    r = report.Report(tmp_path)
+    r.bcrypt = 40.0
+    rows_out = {label: value for label, value in overload.cpu_rows(r, meta, kept)}
+    # 20 jobs/s x 2 CPUs ÷ 40/s = 1.0 CPU of hashes; the rest used 2.0 - 1.0 = 1.0, leaving 1.0
+    assert rows_out["… … of which the hashes (jobs finished/s x CPUs ÷ bcrypt limit)"] == "1.0"
+    assert rows_out["CPUs everything but the hashes left to them"] == "1.0"
+    assert rows_out["… the most jobs/s that lets finish (x bcrypt limit ÷ CPUs)"].startswith("20.0 ")
+
+
+@pytest.mark.parametrize(
+    ("name", "cmdline", "tier"),
+    [
+        ("postgres", ["postgres: n1: guestlist_app guestlist 127.0.0.1(5) idle"], "PostgreSQL"),
+        ("python", ["/v/bin/python", "-m", "guestlist", "serve"], "app"),
+        ("python", ["/v/bin/python", "/repo/app.py"], "app"),
+        ("python", ["/v/bin/python", "-m", "guestlist", "worker"], "workers"),
+        ("haproxy", ["haproxy", "-f", "x.cfg"], "HAProxy"),
+        ("k6", ["k6", "run", "overload.js"], "k6"),
+        ("python", ["/v/bin/python", "-m", "bench.runner"], "other"),
+    ],
+)
+def test_processes_are_put_in_their_tier(name: str, cmdline: list[str], tier: str) -> None:
+    assert machine.process_tier(name, cmdline) == tier

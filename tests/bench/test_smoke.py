@@ -200,6 +200,8 @@ def test_overload(smoke_run: tuple[Path, str]) -> None:
     meta = json.loads((out / "meta-overload.json").read_text())
     assert sum(r["jobs"] for r in meta["jobs"]) > 0
     assert (out / "raw" / "overload.probe.csv").exists()
+    cpu = (out / "raw" / "overload.cpu.csv").read_text().splitlines()
+    assert cpu[0].startswith("t,PostgreSQL,app,") and len(cpu) > 1, "the CPU timeline by tier"
 
 
 @pytest.mark.timeout(300)
