@@ -127,7 +127,9 @@ def peak_cpu(meta: dict[str, Any], out: Path, name: str) -> dict[str, float] | N
 
 def cpu_rows(doc: Document, meta: dict[str, Any], kept: dict[str, Any]) -> list[list[Any]]:
     """The peak's CPU per tier, the hashes' share of PostgreSQL's estimated from the bcrypt
-    limit (its pgbench clients keep every CPU hashing: one hash costs CPUs ÷ limit seconds)."""
+    limit (its pgbench clients keep every CPU hashing: one hash costs CPUs ÷ limit seconds),
+    what the rest (the peak's requests, k6's included) took, and the most they could take for
+    the jobs finished to reach 0.8 x saturation's rate."""
     cpu, completions, ncpu = (
         kept.get("peak_cpu"),
         kept.get("peak_completions_per_s"),
@@ -136,24 +138,28 @@ def cpu_rows(doc: Document, meta: dict[str, Any], kept: dict[str, Any]) -> list[
     if not cpu:
         return []
     rows: list[list[Any]] = [
-        ["CPUs busy while the peak's users are all there, by tier", fmt(sum(cpu.values()))]
+        ["CPUs busy while the peak's users are all there, by tier", fmt(sum(cpu.values()), 2)]
     ]
     hashes = completions * ncpu / doc.bcrypt if doc.bcrypt and ncpu and completions else None
     for tier, used in sorted(cpu.items(), key=lambda kv: -kv[1]):
-        rows.append([f"… {tier}", fmt(used)])
+        rows.append([f"… {tier}", fmt(used, 2)])
         if tier == "PostgreSQL" and hashes is not None:
             label = "… … of which the hashes (jobs finished/s x CPUs ÷ bcrypt limit)"
-            rows.append([label, fmt(hashes)])
-    if hashes is not None:
-        # what the requests of the peak (k6's included) left to hash with, and what it allows
-        left = ncpu - (sum(cpu.values()) - hashes)
-        most = left * doc.bcrypt / ncpu
-        _, base, base_name = peak_vs_saturation(doc, kept)
-        rows.append(["CPUs everything but the hashes left to them", fmt(left)])
+            rows.append([label, fmt(hashes, 2)])
+    _, base, _ = peak_vs_saturation(doc, kept)
+    if hashes is not None and base:
+        budget = ncpu - 0.8 * base * ncpu / doc.bcrypt
         rows.append(
             [
-                "… the most jobs/s that lets finish (x bcrypt limit ÷ CPUs)",
-                f"{fmt(most)} = {ratio(most, base)} {base_name}",
+                "CPUs the rest took: the peak's requests, k6's included",
+                fmt(sum(cpu.values()) - hashes, 2),
+            ]
+        )
+        rows.append(
+            [
+                "… the most they could take for 0.8 x saturation's rate "
+                "(CPUs - 0.8 x that rate x CPUs ÷ bcrypt limit)",
+                fmt(budget, 2),
             ]
         )
     return rows
