@@ -190,7 +190,7 @@ class Settings:
     long_polls_per_client: int = 20
     # after the database answered queue_full, this process refuses submits itself for this
     # long (the same 503, its Retry-After counted down) instead of asking again: under a flood
-    # a refusal then costs no database round trip (0: ask every time)
+    # the refusals stay off the primary (0: ask every time)
     queue_full_memory_seconds: float = 1.0
     run_workers: bool = True  # RUN_WORKERS=0: no workers in the app (`guestlist worker` runs them)
     workers: WorkerSettings = field(default_factory=WorkerSettings)

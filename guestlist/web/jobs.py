@@ -336,11 +336,12 @@ class HeldPolls:
 class QueueFullMemory:
     """The database's last queue_full answer, repeated by this process for at most
     QUEUE_FULL_MEMORY_SECONDS (and never past its Retry-After), its Retry-After counted down,
-    without asking the database again. Under a flood most submits are refused, and each refusal
-    asked of SQL (a rate-limit write, the backlog and the drain rate, through the pooler) takes
-    CPU the workers' hashes need: that is what lets overload eat the throughput. The database
-    stays the one judge: the first submit after the memory lapses asks it again, and an
-    admission is only ever decided there."""
+    without asking the database again. Under a flood most submits are refused; asked of SQL,
+    each costs the primary (the one tier that does not scale out) a round trip through the
+    pooler, the rate limit, the backlog and the drain rate. Remembered, it costs the instance
+    a few hundred microseconds and the primary nothing: SQL sees about one refusal a second per
+    instance. The database stays the one judge: the first submit after the memory lapses asks
+    it again, and an admission is only ever decided there."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
