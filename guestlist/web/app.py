@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from guestlist import cleanup, db
 from guestlist.config import Settings, load_settings
@@ -56,6 +56,32 @@ BACKGROUND: list[BackgroundService] = [
 # the bytes saved (most guest API answers are a few hundred bytes). Level 6: nearly level 9's
 # size for the page's text files, at a fraction of its CPU under load.
 GZIP_MINIMUM_BYTES = 500
+# The hot routes whose answers are small JSON (under GZIP_MINIMUM_BYTES, or a guest pass of
+# about a kilobyte) skip the gzip layer altogether: wrapping every answer cost the phone check
+# about 6% of its throughput (A/B at 50 VUs: 0.765 → 0.81 x the bare route) for bytes it would
+# never compress.
+UNCOMPRESSED_PREFIXES = (
+    "/api/guest/verify-phone",
+    "/api/guest/login",
+    "/api/guest/register",
+    "/api/guest/status/",
+    "/api/door/check-in",
+)
+
+
+class CompressLarge:
+    """Starlette's GZipMiddleware for every answer but those of UNCOMPRESSED_PREFIXES."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.plain = app
+        self.gzip = GZipMiddleware(app, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(UNCOMPRESSED_PREFIXES):
+            await self.plain(scope, receive, send)
+        else:
+            await self.gzip(scope, receive, send)
+
 
 # The route rows: the guest API's, the queued routes', then the monitoring routes.
 ALL_ROUTES: tuple[ApiRoute, ...] = (
@@ -176,11 +202,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # The request log, which also adds the security headers to every answer (its 500s,
         # static files and router 404s included) in its send wrapper; inside it, gzip for
         # answers of GZIP_MINIMUM_BYTES or more when the client accepts it (the page's files,
-        # the QR SVG, larger JSON). A held long-poll is one body sent when the job ends, so it
-        # is compressed whole; streamed bodies (text/event-stream) are left alone.
+        # the QR SVG, larger JSON), but not on the hot small-answer routes (CompressLarge). A
+        # streamed body (text/event-stream) is left alone.
         middleware=[
             Middleware(RequestLogMiddleware, add_headers=security_headers.secure),
-            Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6),
+            Middleware(CompressLarge),
         ],
         exception_handlers={HTTPException: _http_exception},
         lifespan=lifespan,

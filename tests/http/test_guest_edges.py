@@ -191,7 +191,7 @@ def test_large_json_is_gzipped_and_small_json_is_not(web: LiveServer) -> None:
     assert small_sent == b'{"status":"ok"}'
 
 
-def test_the_held_long_poll_answers_whole_through_gzip(web: LiveServer) -> None:
+def test_the_held_long_poll_answers_whole_when_gzip_is_accepted(web: LiveServer) -> None:
     guest = new_guest()
     web.remember(guest)
     with web.client(headers={"Accept-Encoding": "gzip"}) as c:
