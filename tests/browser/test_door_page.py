@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -50,6 +51,16 @@ VIDEO_SECONDS = 2
 MODULE_PX = 10
 # An answer is on screen ~1 s; the same code is sent again 5 s after its answer.
 SCAN_TIMEOUT_MS = 20_000
+
+
+def until(page: Page, script: str, arg: Any = None, timeout_ms: int = SCAN_TIMEOUT_MS) -> None:
+    """Wait until an async page function answers true. Playwright's wait_for_function does not
+    await a Promise the function returns (a Promise is truthy: it would return at once), so an
+    IndexedDB or Cache Storage condition is polled with evaluate, which does."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(script, arg):
+        assert time.monotonic() < deadline, f"not true within {timeout_ms} ms: {script[:120]}"
+        page.wait_for_timeout(100)
 
 
 def write_y4m(path: Path, code: str | None) -> Path:
@@ -161,7 +172,8 @@ class Door:
     def list_kept(self, code: str) -> None:
         """The page downloaded the event's list and keeps it (IndexedDB) with this code's
         guest, found by the code's sha256 (the list never holds a code)."""
-        self.page.wait_for_function(
+        until(
+            self.page,
             """async (hash) => {
                 const db = await new Promise((ok, ko) => {
                     const r = indexedDB.open('guestlist-door');
@@ -175,8 +187,7 @@ class Door:
                 db.close();
                 return !!(list && list.guests && list.guests[hash]);
             }""",
-            arg=hashlib.sha256(code.encode()).hexdigest(),
-            timeout=SCAN_TIMEOUT_MS,
+            hashlib.sha256(code.encode()).hexdigest(),
         )
 
     def kept_lists(self) -> int:
@@ -201,10 +212,10 @@ class Door:
         """The service worker is active and holds this page's copy (door.js stores it)."""
         state = self.page.evaluate("async () => (await navigator.serviceWorker.ready).active.state")
         assert state in ("activating", "activated")
-        self.page.wait_for_function(
+        until(
+            self.page,
             """async () => !!(await (await caches.open('door-shell-v1'))
                 .match(location.pathname))""",
-            timeout=SCAN_TIMEOUT_MS,
         )
 
     def no_errors(self) -> None:
@@ -438,7 +449,8 @@ def test_revoked_link_refused_and_list_forgotten(
     assert response is not None and response.status == 401
     expect(page.locator("#refused")).to_be_visible()
     expect(page.locator("#refused h1")).to_have_text("Link da porta inválido")
-    page.wait_for_function(
+    until(
+        page,
         """async () => {
             const db = await new Promise((ok) => {
                 const r = indexedDB.open('guestlist-door'); r.onsuccess = () => ok(r.result);
@@ -449,7 +461,7 @@ def test_revoked_link_refused_and_list_forgotten(
             });
             db.close();
             return n === 0;
-        }"""
+        }""",
     )
     screenshot(page, artifacts_dir, "revoked")
 
