@@ -795,10 +795,13 @@ class Cluster:
 
     def pg_restart(self) -> None:
         """Restart the primary (fast: open transactions are rolled back), as a crash-free
-        maintenance restart does; the standby reconnects to it by itself."""
+        maintenance restart does; the standby reconnects to it by itself. A stop and a start,
+        not `pg_ctl restart`: restart takes no log file (-l), so the new postmaster would keep
+        pg_ctl's output pipes open and this command would never see them close."""
         t0 = time.monotonic()
         node = self.primary()
-        self.pg_ctl("restart", "-s", "-w", "-t", "90", "-m", "fast", "-D", str(self.data(node)))
+        self.pg_stop(node)
+        self.pg_start(node)
         log(f"primary {node} restarted in {time.monotonic() - t0:.1f} s")
 
     def status(self) -> int:
