@@ -98,6 +98,9 @@ class WorkerPool:
         self.last_depth: dict[str, int] | None = None
         self.web_waiting = 0  # requests waiting for a connection at the last look
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        # the connection each task is running a claim on right now
+        self._in_call: dict[int, AsyncConnection] = {}
+        self._cancelled_on_server = False  # the stop cancelled their statements already
         self._scaler: asyncio.Task[None] | None = None
         self._stop: asyncio.Future[None] | None = None
         self._stopping: asyncio.Task[None] | None = None
@@ -134,6 +137,21 @@ class WorkerPool:
         tasks = [t for t in self._tasks.values() if not t.done()]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=self.settings.stop_timeout)
+            if pending:
+                # past the bound: cancel the statements on the server first and let each task
+                # read its answer (the job let go as a temporary error: delayed, retried by
+                # another worker, its secret kept) and stop by itself; cancelling the task at
+                # once would close its connection before the server recorded that, and the
+                # job would go back uncounted or not, as the race fell
+                self._cancelled_on_server = True
+                await asyncio.gather(
+                    *(
+                        asyncio.wait_for(conn.cancel_safe(), _CANCEL_SECONDS)
+                        for conn in self._in_call.values()
+                    ),
+                    return_exceptions=True,
+                )
+                _, pending = await asyncio.wait(pending, timeout=_CANCEL_SECONDS / 2)
             for task in pending:
                 task.cancel()
             if pending:
@@ -174,6 +192,7 @@ class WorkerPool:
         while self._wanted(idx):
             signal_ = self.waiter.new_job()
             self.busy += 1
+            self._in_call[idx] = conn
             try:
                 cur = await conn.execute(q("queue_work"), params)
                 row = await cur.fetchone()
@@ -182,14 +201,16 @@ class WorkerPool:
                 # the job is let go now (a temporary error: delayed, retried by another worker,
                 # its secret kept) instead of whenever the backend notices its client gone
                 self.waiter.forget(signal_)
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(conn.cancel_safe(), _CANCEL_SECONDS)
+                if not self._cancelled_on_server:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(conn.cancel_safe(), _CANCEL_SECONDS)
                 raise
             except BaseException:
                 self.waiter.forget(signal_)
                 raise
             finally:
                 self.busy -= 1
+                self._in_call.pop(idx, None)
             counts = row[0] if row else None
             if not isinstance(counts, dict):
                 self.empty += 1
