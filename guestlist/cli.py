@@ -31,11 +31,11 @@ def _serve(args: argparse.Namespace, database_url: str) -> int:
 
 def _worker(args: argparse.Namespace, database_url: str) -> int:
     from guestlist.logs import configure_logging
-    from guestlist.queue import workers
+    from guestlist.queue import standalone
 
-    settings = load_settings()
+    settings = dataclasses.replace(load_settings(), database_url=database_url)
     configure_logging(settings.log_level)
-    workers.run(database_url, settings.workers)
+    standalone.run(settings)
     return 0
 
 

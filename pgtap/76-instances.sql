@@ -2,7 +2,7 @@
 -- the sum covers the fresh reports only, unknown keys and bad values are not
 -- kept, and the web role reaches the table only through the functions.
 BEGIN;
-SELECT plan(10);
+SELECT plan(13);
 
 SELECT has_table('app', 'instance_reports', 'the reports have their table');
 SET LOCAL ROLE guestlist_web;
@@ -19,7 +19,14 @@ SELECT lives_ok($$SELECT api.report_instance('b:2', '{"requestsLastMinute": 5, "
   'a second instance reports, with keys and values that are not kept');
 SELECT throws_ok($$SELECT api.report_instance('', '{}')$$, 'PT400', NULL,
                  'an empty instance id: invalid_input');
-SELECT is(api.instance_figures() -> 'instances', '2'::jsonb, 'two instances report');
+SELECT lives_ok($$SELECT api.report_instance('w:3', '{"workerProcesses": 1,
+  "workerConcurrency": 4, "requestsLastMinute": 0}')$$, 'a worker process reports');
+SELECT is(api.instance_figures() -> 'instances', '2'::jsonb,
+          'two app instances report (the worker process is not one)');
+SELECT is(api.instance_figures() -> 'workerIds', '["w:3"]'::jsonb,
+          'the worker process is named apart');
+SELECT is((api.instance_figures() ->> 'workerConcurrency')::int, 4,
+          'its tasks count in the worker concurrency');
 SELECT is((api.instance_figures() ->> 'requestsLastMinute')::int, 9,
           'their last minute''s requests summed (4 + 5)');
 SELECT is(api.instance_figures() -> 'latencyBins', '{"5": 4, "9": 1}'::jsonb,

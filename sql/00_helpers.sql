@@ -136,7 +136,7 @@ BEGIN
       kind := 'integer'; low := 1; high := 300;
     WHEN p_key = 'queue_capacity_per_second' THEN
       kind := 'integer'; low := 1; high := 100000;
-    -- how long an app instance's figures count after its last report (sql/77_instances.sql)
+    -- how long a process's figures count after its last report (sql/76_instances.sql)
     WHEN p_key = 'instance_report_ttl_seconds' THEN
       kind := 'integer'; low := 5; high := 3600;
     WHEN p_key = 'job_pending_max_age_seconds' THEN

@@ -1,7 +1,8 @@
--- Figures across app instances (table app.instance_reports,
--- migrations/0015.instances.sql): each instance reports its request figures;
--- a report older than instance_report_ttl_seconds no longer counts (the
--- instance stopped or lost the database).
+-- Figures across processes (table app.instance_reports,
+-- migrations/0015.instances.sql): each app instance reports its request
+-- figures and each `guestlist worker` process its worker tasks (with
+-- workerProcesses = 1); a report older than instance_report_ttl_seconds no
+-- longer counts (the process stopped or lost the database).
 SET LOCAL ROLE guestlist_owner;
 
 -- The counts an instance reports and the sum adds up (each a non-negative
@@ -14,11 +15,12 @@ AS $$
 BEGIN
   RETURN ARRAY['requestsLastMinute', 'serverErrorsLastMinute', 'requestsTotal',
                'serverErrorsTotal', 'activeUsers', 'workerConcurrency', 'latencyCount',
-               'latencyTotalMs'];
+               'latencyTotalMs', 'workerProcesses'];
 END
 $$;
 
--- Write this instance's figures (called by each app process every few seconds).
+-- Write this process's figures (called by each app and worker process every
+-- few seconds).
 -- Keeps only the known counts and at most 200 latency bins, each a
 -- non-negative number: PT400 invalid_input otherwise.
 CREATE OR REPLACE FUNCTION api.report_instance(p_instance text, p_figures jsonb)
@@ -60,7 +62,7 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION api.report_instance(text, jsonb) TO guestlist_web;
 
--- An instance that stopped (SIGTERM) takes its report away at once.
+-- A process that stopped (SIGTERM) takes its report away at once.
 CREATE OR REPLACE FUNCTION api.withdraw_instance(p_instance text)
 RETURNS void
 LANGUAGE plpgsql
@@ -73,9 +75,10 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION api.withdraw_instance(text) TO guestlist_web;
 
--- The sum of the fresh reports: {instances: n, ids: [...], <each count>: sum,
--- latencyBins: {bin: sum}}. Stale reports are left out (api.report_instance
--- deletes them a minute later).
+-- The sum of the fresh reports: {instances: n, ids: [...], workerIds: [...],
+-- <each count>: sum, latencyBins: {bin: sum}}; `instances` and `ids` are the
+-- app instances, `workerIds` the worker processes (workerProcesses > 0).
+-- Stale reports are left out (api.report_instance deletes them a minute later).
 CREATE OR REPLACE FUNCTION api.instance_figures()
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -88,7 +91,9 @@ DECLARE
   v_out jsonb;
 BEGIN
   WITH fresh AS (
-    SELECT r.instance, r.figures FROM app.instance_reports r
+    SELECT r.instance, r.figures,
+           coalesce((r.figures ->> 'workerProcesses')::numeric, 0) > 0 AS is_worker
+    FROM app.instance_reports r
     WHERE r.reported_at > clock_timestamp() - make_interval(secs => v_ttl)
   ),
   sums AS (
@@ -102,9 +107,11 @@ BEGIN
     GROUP BY b.key
   )
   SELECT jsonb_build_object(
-           'instances', (SELECT count(*) FROM fresh),
-           'ids', coalesce((SELECT jsonb_agg(f.instance ORDER BY f.instance) FROM fresh f),
-                           '[]'::jsonb),
+           'instances', (SELECT count(*) FROM fresh f WHERE NOT f.is_worker),
+           'ids', coalesce((SELECT jsonb_agg(f.instance ORDER BY f.instance)
+                            FROM fresh f WHERE NOT f.is_worker), '[]'::jsonb),
+           'workerIds', coalesce((SELECT jsonb_agg(f.instance ORDER BY f.instance)
+                                  FROM fresh f WHERE f.is_worker), '[]'::jsonb),
            'latencyBins', coalesce((SELECT jsonb_object_agg(b.key, b.total) FROM bins b),
                                    '{}'::jsonb))
          || coalesce((SELECT jsonb_object_agg(s.key, s.total) FROM sums s), '{}'::jsonb)

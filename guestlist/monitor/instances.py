@@ -1,10 +1,11 @@
-"""Figures across app instances: every REPORT_SECONDS each `guestlist serve` process writes its
+"""Figures across processes: every REPORT_SECONDS each `guestlist serve` process writes its
 request figures (the last minute's counts and latency histogram, its totals, its distinct
-clients and worker target) to the database under its instance id (INSTANCE_ID, else
-host:pid), through api.report_instance; /api/admin/metrics and the dashboard read the sum of
-the reports still fresh (api.instance_figures, instance_report_ttl_seconds: 15 s) beside this
-process's own. On stop the process withdraws its report. /metrics stays per process (Prometheus
-sums the scrapes) and names the instance in guestlist_instance_info.
+clients and worker target), and each `guestlist worker` process its worker target, to the
+database under its instance id (INSTANCE_ID, else host:pid), through api.report_instance;
+/api/admin/metrics and the dashboard read the sum of the reports still fresh
+(api.instance_figures, instance_report_ttl_seconds: 15 s) beside this process's own. On stop
+the process withdraws its report. /metrics stays per process (Prometheus sums the scrapes) and
+names the instance in guestlist_instance_info.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ INSTANCE_INFO = Gauge(
 _PER_WINDOW = WINDOW_SECONDS // BUCKET_SECONDS
 
 
-def own_figures(now: float) -> dict[str, Any]:
-    """This process's figures as api.report_instance keeps them."""
+def own_figures(now: float, worker_process: bool = False) -> dict[str, Any]:
+    """This process's figures as api.report_instance keeps them (`worker_process`: a
+    `guestlist worker` process, counted apart from the app instances)."""
     current = bucket_start(now)
     latency = LatencyHistogram()
     requests = errors = 0
@@ -61,6 +63,7 @@ def own_figures(now: float) -> dict[str, Any]:
         "latencyCount": latency.count,
         "latencyTotalMs": round(latency.total_ms, 3),
         "latencyBins": {str(k): v for k, v in latency.bins.items()},
+        "workerProcesses": 1 if worker_process else 0,
     }
 
 
@@ -94,15 +97,18 @@ def summed(figures: dict[str, Any] | None) -> dict[str, Any] | None:
         # a client that reached two instances counts twice: an upper bound
         "activeUsers": n("activeUsers"),
         "workerConcurrency": n("workerConcurrency"),
+        "workerProcesses": n("workerProcesses"),
+        "workerIds": [i for i in figures.get("workerIds") or [] if isinstance(i, str)],
         "avgResponseTime": None if mean is None else round(mean, 1),
         "p95ResponseTime": None if p95 is None else round(p95, 1),
     }
 
 
-async def _report_forever(pool: AsyncConnectionPool, instance: str) -> None:
+async def _report_forever(pool: AsyncConnectionPool, instance: str, worker_process: bool) -> None:
     while True:
         try:
-            params = {"instance": instance, "figures": Jsonb(own_figures(time.time()))}
+            figures = own_figures(time.time(), worker_process)
+            params = {"instance": instance, "figures": Jsonb(figures)}
             await db.call(pool, "metrics_report_instance", params)
         except Exception as exc:  # keep reporting; class + SQLSTATE only in the log
             log.warning("instance_report_failed", extra={"fields": {"error": _hint(exc)}})
@@ -114,10 +120,13 @@ def _hint(exc: BaseException) -> str | None:
 
 
 @contextlib.asynccontextmanager
-async def reporting(pool: AsyncConnectionPool, settings: Settings) -> AsyncIterator[None]:
-    """Report this instance's figures every REPORT_SECONDS; withdraw them on stop."""
+async def reporting(
+    pool: AsyncConnectionPool, settings: Settings, *, worker_process: bool = False
+) -> AsyncIterator[None]:
+    """Report this process's figures every REPORT_SECONDS; withdraw them on stop."""
     INSTANCE_INFO.labels(instance_id=settings.instance_id).set(1)
-    async with running_task(_report_forever(pool, settings.instance_id), "guestlist-reporter"):
+    report = _report_forever(pool, settings.instance_id, worker_process)
+    async with running_task(report, "guestlist-reporter"):
         yield
     with contextlib.suppress(Exception):
         await asyncio.wait_for(

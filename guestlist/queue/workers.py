@@ -22,8 +22,9 @@ requests wait for a connection (the pool's `requests_waiting`), and WEB_CALM_SEC
 most WORKERS_WEB_BUSY tasks run (default CPU cores - 1, at least 1), so a core is left to the
 requests instead of every core hashing (docs/queue.md: at 500 users on 2 cores the median
 request took ~1.7 s with every core hashing, ~0.2 s with one). Each decision is kept in the
-pool's `history` (the last 200) and logged as one JSON line. SIGTERM/SIGINT (standalone):
-finish the job in hand, claim nothing new, exit.
+pool's `history` (the last 200) and logged as one JSON line. Stopping (`stop`, on SIGTERM in
+both cases; the standalone process is standalone.py): claim nothing new, finish the jobs in hand
+within the bound, then cancel them on the server so they are claimed again.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ import dataclasses
 import logging
 import math
 import os
-import signal
 import socket
 from datetime import UTC, datetime
 from typing import Any
@@ -399,34 +399,3 @@ def make_worker_pool(conninfo: str, size: int) -> AsyncConnectionPool:
     10-second wait for one."""
     settings = dataclasses.replace(load_settings(), database_url=conninfo)
     return db.make_pool(settings, name="guestlist-worker", min_size=1, max_size=size, timeout=10.0)
-
-
-async def run_standalone(conninfo: str, settings: WorkerSettings) -> None:
-    stop_requested = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop_requested.set)
-    pool = make_worker_pool(conninfo, settings.workers_max + 1)  # +1: the autoscaler's reads
-    await pool.open(wait=False)  # the database may not be up yet: the workers retry
-    # with a listener of its own, on DATABASE_SESSION_URL when set
-    session_url = load_settings().database_session_url or conninfo
-    workers = start(pool, settings, reserve=1, listen_conninfo=session_url)
-    try:
-        await stop_requested.wait()
-        _log("worker_stopping", pool=workers.name)
-    finally:
-        await stop(workers)
-        await pool.close()
-
-
-def run(conninfo: str, settings: WorkerSettings) -> None:
-    """A worker process (`guestlist worker`): workers on a pool of their own until SIGTERM or
-    SIGINT."""
-    try:
-        import uvloop
-
-        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-    except ImportError:
-        runner = asyncio.Runner()
-    with runner:
-        runner.run(run_standalone(conninfo, settings))

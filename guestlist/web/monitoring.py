@@ -211,12 +211,15 @@ METRICS_SCHEMA: dict[str, Any] = {
         "instance": {"type": "string", "description": "this process's id (INSTANCE_ID; host:pid)"},
         "system": {
             "type": ["object", "null"],
-            "description": "every app instance's request figures, summed over those that "
-            "reported in the last instance_report_ttl_seconds (api.instance_figures; each "
-            "reports every 5 s); null when the database did not answer",
+            "description": "every app instance's request figures and every process's worker "
+            "tasks, summed over those that reported in the last instance_report_ttl_seconds "
+            "(api.instance_figures; each reports every 5 s); null when the database did not "
+            "answer",
             "properties": {
-                "instances": _n("instances reporting"),
+                "instances": _n("app instances reporting"),
                 "instanceIds": {"type": "array", "items": {"type": "string"}},
+                "workerProcesses": _n("`guestlist worker` processes reporting"),
+                "workerIds": {"type": "array", "items": {"type": "string"}},
                 "requestsLastMinute": _n("HTTP requests answered in the last minute, all"),
                 "serverErrorsLastMinute": _n("HTTP 5xx answers in the last minute, all"),
                 "requestsTotal": _n("HTTP requests since each instance started, summed"),
@@ -224,7 +227,9 @@ METRICS_SCHEMA: dict[str, Any] = {
                 "activeUsers": _n(
                     "each instance's distinct clients, summed (a client seen by two counts twice)"
                 ),
-                "workerConcurrency": _n("worker tasks in the app instances (not `worker`)"),
+                "workerConcurrency": _n(
+                    "worker tasks running, in the app instances and the worker processes"
+                ),
                 "avgResponseTime": {**_MS, "description": "mean HTTP duration, all, last minute"},
                 "p95ResponseTime": {**_MS, "description": "95th percentile, merged histograms"},
             },

@@ -16,16 +16,15 @@ went as planned exits 0 here. SIGINT (Ctrl+C) keeps uvicorn's behaviour.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import signal
-import threading
 import time
 from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
+
+from guestlist.tasks import start_stop_watchdog
 
 log = logging.getLogger("guestlist.shutdown")
 
@@ -105,9 +104,7 @@ class DrainingServer(uvicorn.Server):
             return
         # a signal handler runs between two bytecodes of the loop's thread: hand over to it
         self._loop.call_soon_threadsafe(self._begin)
-        watchdog = threading.Timer(self.timeout, _give_up, args=(self.timeout,))
-        watchdog.daemon = True
-        watchdog.start()
+        start_stop_watchdog(self.timeout)
 
     def _begin(self) -> None:
         log.info(
@@ -123,14 +120,6 @@ class DrainingServer(uvicorn.Server):
 
     def _exit(self) -> None:
         self.should_exit = True
-
-
-def _give_up(timeout: float) -> None:
-    log.error("shutdown_timeout", extra={"fields": {"timeout": timeout}})
-    with contextlib.suppress(Exception):
-        for handler in logging.getLogger().handlers:
-            handler.flush()
-    os._exit(1)
 
 
 def graceful_timeout(timeout: float, drain_seconds: float) -> float:

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.queue.jobs import wait_until
 from tests.support.server import new_guest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -134,6 +135,26 @@ def test_one_registration_through_haproxy_pgbouncer_and_a_worker(
             break
         threading.Event().wait(0.1)
     assert psql(cluster, "n2", wait_sql) == "1"
+
+
+def test_the_figures_count_every_instance_and_the_worker_process(
+    cluster: dict[str, Any],
+) -> None:
+    # each process reports every 5 s: the dashboard's system block names the two app
+    # instances and the standalone worker, whose tasks are the cluster's worker concurrency
+    auth = {"Authorization": f"Bearer {cluster['state']['admin_token']}"}
+
+    def system() -> dict[str, Any] | None:
+        r = httpx.get(f"{cluster['url']}/api/admin/metrics", headers=auth, timeout=10)
+        assert r.status_code == 200, r.text
+        block: dict[str, Any] = r.json()["system"]
+        return block if block["instances"] == 2 and block["workerProcesses"] == 1 else None
+
+    block = wait_until(system, 30, "two instances and one worker process reporting")
+    # each under the name the cluster gives it (INSTANCE_ID)
+    assert block["instanceIds"] == ["app1", "app2"] and block["workerIds"] == ["worker1"]
+    # the instances run no workers (RUN_WORKERS=0): every task counted is the worker's
+    assert block["workerConcurrency"] >= 1
 
 
 def test_rolling_restart_fails_no_request(cluster: dict[str, Any]) -> None:

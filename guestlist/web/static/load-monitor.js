@@ -160,9 +160,12 @@
       gauge(`g-${key}`, data[key]);
     }
     const system = data.system || {};
-    for (const key of ['instances', 'requestsLastMinute', 'p95ResponseTime', 'activeUsers']) {
+    for (const key of ['instances', 'requestsLastMinute', 'p95ResponseTime', 'activeUsers',
+      'workerProcesses']) {
       show(`s-${key}`, system[key]);
     }
+    // every process's worker tasks (standalone workers too); this process's own without them
+    if (system.workerConcurrency != null) show('m-workerConcurrency', system.workerConcurrency);
     renderAlerts(data);
     for (const svg of document.querySelectorAll('.chart svg')) {
       drawChart(svg, data.series || [], svg.dataset.key, data.generatedAt);
