@@ -164,6 +164,10 @@ _PASS_THROUGH_5XX = {"queue_full", "unavailable", "timeout"}
 # serialization failure or a deadlock (still there after db.call's own retries), a lock or
 # statement timeout, a cancel. The same request may well succeed a second later.
 _TRANSIENT_STATES = ("40001", "40P01", "55P03", "57014")
+# Retry-After of every busy answer the database's state gives (those above; the primary
+# restarting or failing over; pgbouncer's query_wait_timeout; no pooled connection in time):
+# the page and any client wait this long and ask again.
+BUSY_RETRY_SECONDS = 1
 
 
 def json_key(field_name: str) -> str:
@@ -347,9 +351,9 @@ def from_exception(exc: BaseException) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, psycopg_pool.PoolTimeout):
-        err = api_error("timeout")
+        err = api_error("timeout", retry_after=BUSY_RETRY_SECONDS)
     elif isinstance(exc, psycopg_pool.PoolClosed):
-        err = api_error("unavailable")
+        err = api_error("unavailable", retry_after=BUSY_RETRY_SECONDS)
     elif isinstance(exc, psycopg.Error):
         sqlstate = exc.sqlstate or ""
         if sqlstate.startswith("PT"):
@@ -360,12 +364,14 @@ def from_exception(exc: BaseException) -> ApiError:
             err = api_error("forbidden")
         elif sqlstate == "P0001":
             err = api_error("invalid_input", errors=[])
-        elif sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03"):
-            err = api_error("unavailable")
-        elif sqlstate in _TRANSIENT_STATES:
-            err = api_error("unavailable", retry_after=1)
-        elif not sqlstate and isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-            err = api_error("unavailable")  # connection lost before the server answered
+        elif (
+            sqlstate.startswith("08")
+            or sqlstate in ("57P01", "57P02", "57P03")
+            or sqlstate in _TRANSIENT_STATES
+            # the connection lost before the server answered
+            or (not sqlstate and isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError))
+        ):
+            err = api_error("unavailable", retry_after=BUSY_RETRY_SECONDS)
         else:
             err = api_error("internal")
         err.log_hint = _hint(exc, sqlstate)

@@ -1022,7 +1022,7 @@ def _responses(route: ApiRoute) -> dict[str, Any]:
         entry: dict[str, Any] = {"description": ", ".join(codes)}
         if route.errors_as == "json":
             entry["content"] = {"application/json": {"schema": error_ref}}
-        if status in (429, 503):
+        if status in (429, 503, 504):
             entry["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
         out[str(status)] = entry
     return out

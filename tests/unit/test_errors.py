@@ -185,6 +185,8 @@ def test_pt_state_without_json_detail() -> None:
 def test_exception_statuses(exc: BaseException, status: int, code: str) -> None:
     err = from_exception(exc)
     assert (err.status, err.code) == (status, code)
+    # every busy answer says when to ask again; no other one does
+    assert err.headers() == ({"Retry-After": "1"} if status in (503, 504) else {})
     body = orjson.dumps(err.body()).decode()
     assert "+351" not in body and "SELECT" not in body and "does not exist" not in body
     assert "permission" not in body and "terminating" not in body
