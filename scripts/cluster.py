@@ -8,7 +8,7 @@
                                  in HAProxy, SIGTERM, wait for exit, start, wait ready, next
     scripts/cluster.py failover  stop (fence) the primary, promote the standby, point pgbouncer
                                  at it (scripts/failover.sh); the apps and workers reconnect
-    scripts/cluster.py pg-restart  restart the primary (pg_ctl restart -m fast)
+    scripts/cluster.py pg-restart  restart the primary (stop -m fast, start)
     scripts/cluster.py down      stop everything
     scripts/cluster.py status    what runs, on which port, ready or not
     scripts/cluster.py env       shell lines: CLUSTER_URL, CLUSTER_DATABASE_URL, … (bench)
@@ -384,13 +384,13 @@ class Cluster:
             f"{standby} streaming from {primary}", lambda: self.psql(primary, sql) == "1", timeout
         )
 
-    def setup_database(self) -> None:
-        node = self.primary()
+    def run_guestlist(self, *commands: str) -> None:
+        """`guestlist <command>` for each of `commands` on the primary, straight (not pooled)."""
         env = self.guestlist_env()
         py = os.environ.get("CLUSTER_PYTHON") or sys.executable
-        for cmd in ("migrate", "demo"):
+        for cmd in commands:
             out = subprocess.run(
-                [py, "-m", "guestlist", cmd, "--database-url", self.direct_url(node)],
+                [py, "-m", "guestlist", cmd, "--database-url", self.direct_url(self.primary())],
                 cwd=REPO,
                 env=env,
                 capture_output=True,
@@ -398,6 +398,10 @@ class Cluster:
             )
             if out.returncode != 0:
                 raise ClusterError(f"guestlist {cmd}: {out.stderr.strip()[-2000:]}")
+
+    def setup_database(self) -> None:
+        node = self.primary()
+        self.run_guestlist("migrate", "demo")
         pw = self.s["password"]
         self.psql(
             node,
@@ -608,8 +612,8 @@ class Cluster:
     def up(self) -> None:
         started = time.monotonic()
         if self.s.get("up"):
-            log(f"already set up in {self.root}; starting what is not running")
-            self.start_all()
+            log(f"already set up in {self.root}; migrating, starting what is not running")
+            self.start_all(migrate=True)
             return
         wanted = int(os.environ.get("CLUSTER_PORT", "8080"))
         if wanted and not port_free(wanted):
@@ -663,10 +667,16 @@ class Cluster:
             f"/promotor/miguel/festa-verao (state and logs in {self.root})"
         )
 
-    def start_all(self) -> None:
+    def start_all(self, migrate: bool = False) -> None:
+        """Start every part not running; `migrate`: first bring the database up to this
+        checkout's code (a cluster set up by an older one)."""
         for node in ("n1", "n2"):
-            if (self.data(node) / "PG_VERSION").exists():
+            # never the old primary a failover fenced: two writable nodes would split the data
+            fenced = self.s["nodes"][node].get("fenced")
+            if (self.data(node) / "PG_VERSION").exists() and not fenced:
                 self.pg_start(node)
+        if migrate:
+            self.run_guestlist("migrate")
         self.start_pgbouncer()
         for i in range(len(self.s["instances"])):
             self.start_instance(i)

@@ -212,3 +212,43 @@ def test_a_primary_restart_returns_and_the_instances_serve_again_by_themselves(
             threading.Event().wait(0.1)
     assert r.status_code == 200, r.text
     assert [inst["pid"] for inst in json.loads(state.read_text())["instances"]] == before
+
+
+def test_a_failover_serves_from_the_standby_and_up_never_starts_the_fenced_primary(
+    cluster: dict[str, Any],
+) -> None:
+    """`cluster.py failover` (last: the cluster has one node afterwards): registrations land on
+    the promoted standby through the repointed pgbouncer; a later `up` starts what is stopped
+    but never the fenced old primary, which would be a second writable node."""
+    failover = run(cluster, "failover", timeout=120)
+    assert failover.returncode == 0, failover.stdout + failover.stderr
+    state = json.loads((cluster["root"] / "state.json").read_text())
+    assert state["primary"] == "n2" and state["nodes"]["n1"]["fenced"]
+    demo = state["demo"]
+    guest = new_guest()
+    body = {
+        **{k: guest[k] for k in ("phone", "firstName", "lastName", "email", "password")},
+        "eventId": demo["eventId"],
+        "promoterId": demo["promoterId"],
+        "teamId": demo["teamId"],
+    }
+    with httpx.Client(base_url=cluster["url"], timeout=30) as c:
+        for _ in range(100):  # each pooled connection to the old primary fails once (503)
+            r = c.post("/api/guest/register-v2", params={"wait": 20}, json=body)
+            if r.status_code != 503:
+                break
+            threading.Event().wait(0.1)
+    assert r.status_code == 200 and r.json()["status"] == "completed", r.text
+    qr = r.json()["result"]["qr_code"]
+    assert psql(cluster, "n2", f"SELECT count(*) FROM app.guests WHERE qr_code = '{qr}'") == "1"
+
+    for command in ("down", "up"):
+        done = run(cluster, command, timeout=150)
+        assert done.returncode == 0, done.stdout + done.stderr
+    status = run(cluster, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    lines = status.stdout.splitlines()
+    assert any(line.startswith("postgres n1") and " off " in line for line in lines), lines
+    assert any(line.startswith("postgres n2") and "primary" in line for line in lines), lines
+    with httpx.Client(base_url=cluster["url"], timeout=15) as c:
+        assert c.get("/api/guest/page/miguel/festa-verao").status_code == 200
