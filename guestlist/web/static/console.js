@@ -484,10 +484,13 @@
   // --- promoters --------------------------------------------------------------------------
   async function loadPromoters() {
     view("promoters");
+    // the rows shown are about to be replaced (what is typed in them with them): say so
+    const rows = $("promoter-rows");
+    rows.setAttribute("aria-busy", "true");
     let data;
     try {
       data = await api("GET", `/api/console/organizations/${state.org}/promoters`);
-    } catch (error) { fail(error); return; }
+    } catch (error) { fail(error); return; } finally { rows.setAttribute("aria-busy", "false"); }
     state.promoters = data.promoters;
     $("team-names").replaceChildren(...data.teams.map((t) => el("option", { value: t.name })));
     const owner = role() === "owner";
