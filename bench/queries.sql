@@ -161,3 +161,11 @@ DELETE FROM app.guest_jobs
 -- name: sync_standby
 -- The standbys a commit with synchronous_commit = remote_apply waits for ('' = none).
 SELECT pg_catalog.current_setting('synchronous_standby_names')
+
+-- name: guests_with_qr
+-- Which of the QR codes the clients were handed are on the list of this (the new) primary.
+SELECT g.qr_code FROM app.guests g WHERE g.qr_code = ANY(%(codes)s::text[])
+
+-- name: jobs_with_id
+-- Which of the job ids the clients were answered with are in this (the new) primary's queue.
+SELECT j.id::text FROM app.guest_jobs j WHERE j.id = ANY(%(ids)s::uuid[])

@@ -23,6 +23,7 @@ from bench.scenarios import (
     console,
     door,
     doors_open,
+    failover_loss,
     organizers,
     overload,
     saturation,
@@ -108,6 +109,7 @@ class Report(Document):
         console.section(self)
         organizers.section(self)
         sync_cost.section(self)
+        failover_loss.section(self)
         body = self.lines[body_start:]
         self.lines = self.lines[:body_start]
         self.w("## Targets", "")

@@ -50,6 +50,7 @@ from bench.scenarios import (
     console,
     door,
     doors_open,
+    failover_loss,
     organizers,
     overload,
     saturation,
@@ -72,7 +73,8 @@ SCENARIOS = (
     "organizers",
 )
 # only through the cluster (--cluster), and only when named
-CLUSTER_SCENARIOS = ("scaling", "sync-cost")
+# (failover-loss last: it leaves the cluster with one node)
+CLUSTER_SCENARIOS = ("scaling", "sync-cost", "failover-loss")
 # Former scenario names, still accepted so that existing commands keep working.
 ALIASES = {"seed": "overload"}
 
@@ -123,6 +125,7 @@ def run(bench: Bench, scenarios: list[str]) -> bool:
                 "organizers": organizers.run,
                 "scaling": scaling.run,
                 "sync-cost": sync_cost.run,
+                "failover-loss": failover_loss.run,
             }[s](bench)
         if any(s != "limits" for s in scenarios):
             try:
@@ -218,7 +221,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(known)}")
     if not args.cluster and (args.cluster_event or set(args.scenarios) & set(CLUSTER_SCENARIOS)):
-        p.error("scaling, sync-cost and --cluster-event run through the cluster: add --cluster")
+        p.error(
+            "scaling, sync-cost, failover-loss and --cluster-event run through the cluster: "
+            "add --cluster"
+        )
     args.scenarios = [s for s in known if s in args.scenarios] or list(SCENARIOS)
     return args
 

@@ -20,7 +20,9 @@ workers run the command, stop signal and stop timeout of deploy/systemd/*.servic
 Environment: CLUSTER_DIR (state, logs, data; default .cluster/ in the repo), CLUSTER_PORT
 (HAProxy, default 8080; 0 = any free port), CLUSTER_INSTANCES (3), CLUSTER_WORKERS (2),
 CLUSTER_SYNC=1 (synchronous_commit = remote_apply on the standby), CLUSTER_PYTHON (the python
-that runs `-m guestlist`, default this one). Standard library only: it runs before any
+that runs `-m guestlist`, default this one); for `failover`: CLUSTER_CRASH=1 (the primary
+stops as in a crash, -m immediate) and CLUSTER_WAL_LAG=SECONDS (the standby's WAL receiver
+paused that long first, then the crash: the standby is behind when it is promoted). Standard library only: it runs before any
 package is importable and never imports guestlist (it runs `python -m guestlist` with cwd =
 the repo, so a checkout runs its own code).
 """
@@ -767,9 +769,22 @@ class Cluster:
         old, new = self.primary(), self.standby()
         if new is None:
             raise ClusterError("no standby to promote (a failover already happened)")
+        lag = float(os.environ.get("CLUSTER_WAL_LAG") or 0)
+        receiver = None
+        if lag > 0:
+            # the standby falls behind, as behind a slow or broken link: its WAL receiver
+            # stops for `lag` seconds before the primary dies (a crash: a clean stop would
+            # wait to ship its last WAL), so what the primary committed meanwhile is not there
+            receiver = int(self.psql(new, "SELECT pid FROM pg_stat_wal_receiver", "postgres"))
+            os.kill(receiver, signal.SIGSTOP)
+            log(f"{new}'s WAL receiver paused for {lag:g} s")
+            time.sleep(lag)
         t0 = time.monotonic()
         # fence the old primary first: two writable nodes would split the data
-        self.pg_stop(old, mode="immediate" if os.environ.get("CLUSTER_CRASH") else "fast")
+        crash = bool(os.environ.get("CLUSTER_CRASH")) or receiver is not None
+        self.pg_stop(old, mode="immediate" if crash else "fast")
+        if receiver is not None:
+            os.kill(receiver, signal.SIGCONT)
         out = subprocess.run(
             [
                 str(REPO / "scripts" / "failover.sh"),

@@ -15,7 +15,7 @@ import pytest
 
 from bench import report
 from bench.harness import limits, machine
-from bench.scenarios import doors_open, overload, saturation
+from bench.scenarios import doors_open, failover_loss, overload, saturation
 
 TARGET = "saturation: sustained completions ≥ 0.9 x the bcrypt limit"
 RUN = "2026-11-30T08:05:36+00:00"
@@ -292,3 +292,45 @@ def test_the_peaks_cpu_by_tier_and_what_it_left_to_the_hashes(tmp_path: Path) ->
 )
 def test_processes_are_put_in_their_tier(name: str, cmdline: list[str], tier: str) -> None:
     assert machine.process_tier(name, cmdline) == tier
+
+
+def test_failover_loss_counts_what_the_new_primary_lacks_by_when_it_was_handed_out(
+    tmp_path: Path,
+) -> None:
+    """failover-loss: each QR code handed out (and job id answered) that the new primary does
+    not have is counted by its window around the event; with synchronous replication the
+    report judges 0 lost, with asynchronous it only reports."""
+    event = {"event": "failover", "start_s": 10.0, "end_s": 13.0, "ok": True}
+    answers = [
+        {"at": 5.0, "outcome": "qr", "qr": "a", "job": "j1"},
+        {"at": 11.0, "outcome": "qr", "qr": "b", "job": "j2"},
+        {"at": 12.0, "outcome": "qr", "qr": "c", "job": "j3"},
+        {"at": 12.5, "outcome": "503 unavailable"},
+        {"at": 14.0, "outcome": "qr", "qr": "d", "job": "j4"},
+        {"at": 15.0, "outcome": "job waiting", "job": "j5"},
+    ]
+    counted = failover_loss.tally(answers, {"a", "d"}, {"j1", "j4", "j5"}, event)
+    assert counted["handed_out_by_window"] == {"before": 1, "during": 2, "after": 1}
+    assert counted["lost_qr"] == 2 and counted["lost_qr_by_window"] == {"during": 2}
+    assert counted["lost_jobs"] == 2 and counted["jobs_answered"] == 5
+    assert counted["lost_jobs_unfinished"] == 0
+    assert counted["outcomes"] == {"503 unavailable": 1, "job waiting": 1}
+    assert counted["first_qr_after_s"] == 4.0
+
+    def judged(sync: bool, lost: int) -> list[tuple[str, bool | None, str]]:
+        out = tmp_path / f"{sync}{lost}"
+        out.mkdir()
+        _write(out / "meta-limits.json", {"scenario": "limits", "run_started": RUN, "ok": True})
+        meta = {**counted, "lost_qr": lost, "sync": sync, "lag_s": 2.0, "clients": 16}
+        _write(
+            out / "meta-failover-loss.json",
+            {"scenario": "failover-loss", "run_started": RUN, "ok": True, "event": event, **meta},
+        )
+        doc = report.Report(out)
+        text = doc.build()
+        assert "## Failover with the standby behind" in text
+        return [t for t in doc.targets if t[0] == failover_loss.SYNC_TARGET]
+
+    assert judged(sync=True, lost=0)[0][1] is True
+    assert judged(sync=True, lost=2)[0][1] is False
+    assert judged(sync=False, lost=2) == []
