@@ -1,11 +1,11 @@
 """failover-loss (--cluster only, and last: the cluster keeps one node afterwards): what a
 failover loses when the standby is behind, counted the way a guest would notice it.
 
-Registrations run through HAProxy from CLIENTS threads, each answer kept. FAILOVER_AT seconds
-in, the standby's WAL receiver is paused for LAG seconds (scripts/cluster.py failover with
-CLUSTER_WAL_LAG: a slow or broken link), then the primary crashes and the standby is promoted;
-registrations go on for AFTER seconds. Then every QR code handed out and every job id answered
-is looked up on the new primary.
+Registrations run through HAProxy from 8 threads per CPU, each answer kept. `at` seconds in
+(TIMES, by mode), the standby's WAL receiver is paused for LAG seconds (scripts/cluster.py
+failover with CLUSTER_WAL_LAG: a slow or broken link), then the primary crashes and the standby
+is promoted; registrations go on for `after` seconds. Then every QR code handed out and every
+job id answered is looked up on the new primary.
 
 With asynchronous replication (the cluster's default) a commit is answered before the standby
 has it: what the primary committed while the standby was behind is gone after the promotion,
@@ -30,9 +30,10 @@ from bench.harness.bench import PASSWORD, Bench
 from bench.harness.database import bq
 from bench.harness.document import Document, fmt, table
 
-FAILOVER_AT = 10.0
 LAG = 2.0
-AFTER = 15.0
+# (seconds before the failover, seconds after it) by mode: smoke proves the scenario runs
+TIMES = {"smoke": (4.0, 6.0)}
+DEFAULT_TIMES = (10.0, 15.0)
 SYNC_TARGET = "failover-loss with synchronous replication: 0 QR codes handed out lost"
 
 
@@ -46,6 +47,7 @@ def run(bench: Bench) -> None:
         _, _, demo_ids = bench.fresh_db("failover-loss")
         ids = bench.page_ids(cluster, demo_ids)  # type: ignore[arg-type]
         clients = 8 * (os.cpu_count() or 1)
+        at, after = TIMES.get(bench.mode.name, DEFAULT_TIMES)
         answers: list[dict[str, Any]] = []
         stop = threading.Event()
         t0 = time.time()
@@ -60,13 +62,13 @@ def run(bench: Bench) -> None:
         threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
         for t in threads:
             t.start()
-        time.sleep(FAILOVER_AT)
+        time.sleep(at)
         cluster.env["CLUSTER_WAL_LAG"] = str(LAG)
         try:
             cluster.event("failover", t0)
         finally:
             cluster.env.pop("CLUSTER_WAL_LAG", None)
-        time.sleep(AFTER)
+        time.sleep(after)
         stop.set()
         for t in threads:
             t.join(60)
@@ -76,6 +78,8 @@ def run(bench: Bench) -> None:
         meta.update(
             sync=bool(cluster.state.get("sync")),
             lag_s=LAG,
+            at_s=at,
+            after_s=after,
             clients=clients,
             event=event,
             **_count(cluster.url("guestlist"), answers, event),
@@ -176,12 +180,12 @@ def section(doc: Document) -> None:
     event = meta.get("event") or {}
     doc.w(
         f"{meta.get('clients')} clients register through HAProxy without pause, each held "
-        f"until its job ends. {FAILOVER_AT:g} s in the standby's WAL receiver is paused for "
-        f"{fmt(meta.get('lag_s'))} s, then the primary crashes and the standby is promoted "
-        f"({mode} replication; from the pause to serving again "
+        f"until its job ends. {fmt(meta.get('at_s'))} s in the standby's WAL receiver is "
+        f"paused for {fmt(meta.get('lag_s'))} s, then the primary crashes and the standby is "
+        f"promoted ({mode} replication; from the pause to serving again "
         f"{fmt((event.get('end_s') or 0) - (event.get('start_s') or 0))} s); registrations go "
-        f"on for {AFTER:g} s. Every QR code handed out and every job id answered is then looked "
-        "up on the new primary.",
+        f"on for {fmt(meta.get('after_s'))} s. Every QR code handed out and every job id "
+        "answered is then looked up on the new primary.",
         "",
     )
     handed = meta.get("handed_out_by_window") or {}
