@@ -22,9 +22,10 @@ Environment: CLUSTER_DIR (state, logs, data; default .cluster/ in the repo), CLU
 CLUSTER_SYNC=1 (synchronous_commit = remote_apply on the standby), CLUSTER_PYTHON (the python
 that runs `-m guestlist`, default this one); for `failover`: CLUSTER_CRASH=1 (the primary
 stops as in a crash, -m immediate) and CLUSTER_WAL_LAG=SECONDS (the standby's WAL receiver
-paused that long first, then the crash: the standby is behind when it is promoted). Standard library only: it runs before any
-package is importable and never imports guestlist (it runs `python -m guestlist` with cwd =
-the repo, so a checkout runs its own code).
+paused that long first, then the crash: the standby is behind when it is promoted).
+
+Standard library only: it runs before any package is importable and never imports guestlist
+(it runs `python -m guestlist` with cwd = the repo, so a checkout runs its own code).
 """
 
 from __future__ import annotations

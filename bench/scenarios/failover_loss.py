@@ -100,14 +100,13 @@ def _register(c: httpx.Client, i: int, n: int, ids: dict[str, str], t0: float) -
         "promoterId": ids["PROMOTER_ID"],
         "teamId": ids["TEAM_ID"],
     }
-    sent = time.time() - t0
     try:
         r = c.post("/api/guest/register-v2", params={"wait": 25}, json=body)
         data = r.json() if r.headers.get("content-type", "").startswith("application/") else {}
     except (httpx.HTTPError, ValueError) as err:
         time.sleep(0.5)
-        return {"sent": sent, "at": time.time() - t0, "outcome": type(err).__name__}
-    answer: dict[str, Any] = {"sent": sent, "at": time.time() - t0, "job": data.get("jobId")}
+        return {"at": time.time() - t0, "outcome": type(err).__name__}
+    answer: dict[str, Any] = {"at": time.time() - t0, "job": data.get("jobId")}
     result = data.get("result") or {}
     if r.status_code == 200 and data.get("status") == "completed" and result.get("qr_code"):
         answer.update(outcome="qr", qr=result["qr_code"])
