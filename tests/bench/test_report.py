@@ -267,12 +267,11 @@ def test_the_peaks_cpu_by_tier_and_what_it_left_to_the_hashes(tmp_path: Path) ->
     kept = {"peak_cpu": cpu, "peak_completions_per_s": 20.0}
     r = report.Report(tmp_path)
     r.bcrypt = 40.0
-    rows_out = {label: value for label, value in overload.cpu_rows(r, meta, kept)}
     # 20 jobs/s x 2 CPUs ÷ 40/s = 1.0 CPU of hashes; the rest took 2.0 - 1.0 = 1.0; saturation
     # at 25/s: 0.8 x 25 = 20 jobs/s need 1.0 CPU of hashes, so the rest may take 1.0
     r.meta["saturation"] = {"sustained": {"completions_per_s": 25.0}}
-    assert rows_out["… … of which the hashes (jobs finished/s x CPUs ÷ bcrypt limit)"] == "1.00"
     rows_out = {label: value for label, value in overload.cpu_rows(r, meta, kept)}
+    assert rows_out["… … of which the hashes (jobs finished/s x CPUs ÷ bcrypt limit)"] == "1.00"
     assert rows_out["CPUs the rest took: the peak's requests, k6's included"] == "1.00"
     budget = [v for k, v in rows_out.items() if k.startswith("… the most they could take")]
     assert budget == ["1.00"]
